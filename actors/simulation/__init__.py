@@ -1,0 +1,1 @@
+"""Market data, strategies, paper trading and the simulation driver."""
