@@ -1,0 +1,68 @@
+"""Events in an agent's life: spawned, promoted, failed, killed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, JsonValue, model_validator
+
+from ._base import PROMOTIONS, Event, Tier
+from ._money import NonNegativeMoney  # noqa: TC001  (pydantic needs it at run time)
+
+__all__ = ["AgentFailed", "AgentGraduated", "AgentId", "AgentKilled", "AgentSpawned"]
+
+AgentId = str
+"""Agent ids are opaque strings chosen by the supervisor's id generator."""
+
+
+class AgentSpawned(Event):
+    """A new agent joined the arena with no capital."""
+
+    event_type: Literal["AgentSpawned"] = "AgentSpawned"
+    agent_id: str = Field(min_length=1, max_length=128)
+    tier: Tier
+    """The tier it starts in (``simulation`` unless the caller chose otherwise)."""
+    genome: dict[str, JsonValue] = Field(default_factory=dict)
+    """The strategy parameters it trades with, as JSON."""
+    parent_id: str | None = None
+    """The agent it was mutated from, if any."""
+
+
+class AgentKilled(Event):
+    """An agent was removed; all of its capital went back to the treasury in this same event."""
+
+    event_type: Literal["AgentKilled"] = "AgentKilled"
+    agent_id: str = Field(min_length=1, max_length=128)
+    reason: str = Field(min_length=1, max_length=1000)
+    capital_released: NonNegativeMoney
+    """The agent's whole allocation at the moment it died."""
+
+
+class AgentGraduated(Event):
+    """An agent was promoted one tier."""
+
+    event_type: Literal["AgentGraduated"] = "AgentGraduated"
+    agent_id: str = Field(min_length=1, max_length=128)
+    from_tier: Tier
+    to_tier: Tier
+
+    @model_validator(mode="after")
+    def _one_rung_up(self) -> AgentGraduated:
+        if PROMOTIONS.get(self.from_tier) != self.to_tier:
+            msg = (
+                f"AgentGraduated: {self.from_tier.value} -> {self.to_tier.value} is not a promotion; "
+                "the only legal ones are simulation -> proving and proving -> arena"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class AgentFailed(Event):
+    """An agent's strategy raised; the supervisor applied its failure policy (see ``action``)."""
+
+    event_type: Literal["AgentFailed"] = "AgentFailed"
+    agent_id: str = Field(min_length=1, max_length=128)
+    error_type: str
+    message: str
+    action: Literal["killed", "restarted"]
+    """What the failure policy did about it."""

@@ -1,0 +1,111 @@
+"""The one canonical JSON form of an event, and the one decoder for every stored event.
+
+Canonical bytes are what the hash chain covers, so they must never depend on dict order, whitespace,
+Decimal exponents or the local timezone: keys sorted, no whitespace, UTF-8, amounts as fixed-scale strings,
+timestamps as ISO-8601 UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Annotated, Final
+
+import pydantic
+from pydantic import Field, TypeAdapter
+
+from ._agents import AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
+from ._base import EVENT_CLASSES
+from ._capital import (
+    AllocationRejected,
+    ArenaOpened,
+    CapitalAllocated,
+    CapitalConservationCheck,
+    CapitalReleased,
+)
+from ._errors import EventSourcingError
+from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
+from ._trading import TradeExecuted, TradeRejected
+
+if TYPE_CHECKING:
+    from ._base import Event
+
+__all__ = ["GENESIS_HASH", "AnyEvent", "canonical_json", "chain_hash", "parse_event"]
+
+AnyEvent = Annotated[
+    AgentFailed
+    | AgentGraduated
+    | AgentKilled
+    | AgentMutated
+    | AgentSpawned
+    | AllocationRejected
+    | ArenaOpened
+    | CapitalAllocated
+    | CapitalConservationCheck
+    | CapitalReleased
+    | EvolutionCycleComplete
+    | EvolutionCycleStarted
+    | TradeExecuted
+    | TradeRejected,
+    Field(discriminator="event_type"),
+]
+"""Every storable event; ``tests/events/test_codec.py`` proves it lists every registered class."""
+
+_ADAPTER: Final[TypeAdapter[AnyEvent]] = TypeAdapter(AnyEvent)
+
+GENESIS_HASH: Final = "0" * 64
+"""``hash_0``: the chain's value before the first event."""
+
+
+def canonical_json(event: Event) -> str:
+    """Return the event's canonical JSON text (see the module docstring for the rules)."""
+    try:
+        return json.dumps(
+            event.model_dump(mode="json"),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+    except ValueError as e:
+        msg = (
+            f"event {event.event_type!r} at seq {event.seq}: payload has no canonical JSON form ({e}); "
+            "use finite numbers only"
+        )
+        raise EventSourcingError(msg, seq=event.seq, event_type=event.event_type) from None
+
+
+def chain_hash(previous: str, data: str) -> str:
+    """Return the hash of the next event: sha256 of ``previous``, a newline and ``data``, lowercase hex."""
+    return hashlib.sha256(f"{previous}\n{data}".encode()).hexdigest()
+
+
+def parse_event(data: str | bytes) -> AnyEvent:
+    """Decode one event from its JSON, or raise ``EventSourcingError`` naming the type and field."""
+    try:
+        return _ADAPTER.validate_json(data)
+    except pydantic.ValidationError as e:
+        raise _decode_error(data, e) from None
+
+
+def _decode_error(data: str | bytes, error: pydantic.ValidationError) -> EventSourcingError:
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
+        msg = "event payload is not a JSON object; pass the text stored in the events.data column"
+        return EventSourcingError(msg)
+    tag = raw.get("event_type")
+    seq = raw.get("seq") if isinstance(raw.get("seq"), int) else None
+    if not isinstance(tag, str) or tag not in EVENT_CLASSES:
+        known = ", ".join(sorted(EVENT_CLASSES))
+        msg = f"unknown event_type {tag!r}; expected one of: {known}"
+        return EventSourcingError(
+            msg, seq=seq, event_type=tag if isinstance(tag, str) else None, field="event_type"
+        )
+    first = error.errors()[0]
+    location = [str(part) for part in first["loc"] if str(part) != tag]
+    field = ".".join(location) or "(event)"
+    msg = f"event {tag!r} field {field!r}: {first['msg']}; the stored payload is malformed"
+    return EventSourcingError(msg, seq=seq, event_type=tag, field=field)
