@@ -42,6 +42,7 @@ from ._ledger import agent_account as agent_account
 from ._ledger import postings as postings
 from ._money import MAX_MONEY as MAX_MONEY
 from ._money import MONEY_SCALE as MONEY_SCALE
+from ._money import Balance as Balance
 from ._money import Money as Money
 from ._money import NonNegativeMoney as NonNegativeMoney
 from ._money import PositiveMoney as PositiveMoney
@@ -81,6 +82,7 @@ __all__ = [
     "ArenaError",
     "ArenaOpened",
     "ArenaState",
+    "Balance",
     "CapitalAllocated",
     "CapitalConservationCheck",
     "CapitalConservationError",
@@ -114,6 +116,7 @@ __all__ = [
     "format_timestamp",
     "from_minor",
     "money",
+    "parse_event",
     "postings",
     "to_minor",
     "trade_cash_delta",

@@ -9,10 +9,7 @@ from pydantic import Field, JsonValue, model_validator
 from ._base import PROMOTIONS, Event, Tier
 from ._money import NonNegativeMoney  # noqa: TC001  (pydantic needs it at run time)
 
-__all__ = ["AgentFailed", "AgentGraduated", "AgentId", "AgentKilled", "AgentSpawned"]
-
-AgentId = str
-"""Agent ids are opaque strings chosen by the supervisor's id generator."""
+__all__ = ["AgentFailed", "AgentGraduated", "AgentKilled", "AgentSpawned"]
 
 
 class AgentSpawned(Event):

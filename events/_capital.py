@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, JsonValue, model_validator
 
 from ._base import Event
-from ._money import Money, NonNegativeMoney, PositiveMoney  # noqa: TC001  (pydantic needs them at run time)
+from ._money import Balance, PositiveMoney  # noqa: TC001  (pydantic needs them at run time)
 
 __all__ = [
     "AllocationRejected",
@@ -52,7 +52,7 @@ class AllocationRejected(Event):
     event_type: Literal["AllocationRejected"] = "AllocationRejected"
     requested: PositiveMoney
     """The total the command asked for."""
-    available: NonNegativeMoney
+    available: Balance
     """The treasury's free capital when the command was refused."""
     reason: str
 
@@ -61,9 +61,9 @@ class CapitalConservationCheck(Event):
     """The books were checked: ``free + allocated == total`` (``ok``) or not."""
 
     event_type: Literal["CapitalConservationCheck"] = "CapitalConservationCheck"
-    total: Money
-    free: Money
-    allocated: Money
+    total: Balance
+    free: Balance
+    allocated: Balance
     ok: bool
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from ._errors import ValidationError
 __all__ = [
     "MAX_MONEY",
     "MONEY_SCALE",
+    "Balance",
     "Money",
     "NonNegativeMoney",
     "PositiveMoney",
@@ -39,6 +40,7 @@ _QUANTUM: Final = Decimal(1).scaleb(-MONEY_SCALE)
 _MINOR: Final = 10**MONEY_SCALE
 # Wide enough that quantizing MAX_MONEY at 8 places never raises InvalidOperation.
 _CONTEXT: Final = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+_UNBOUNDED_LIMIT: Final = Decimal(10) ** 30  # balances: still quantizable within _CONTEXT's precision
 
 
 def money(
@@ -47,6 +49,7 @@ def money(
     field: str = "amount",
     allow_negative: bool = False,
     allow_zero: bool = True,
+    bounded: bool = True,
 ) -> Decimal:
     """Return ``value`` as an exact Decimal at ``MONEY_SCALE`` places, or raise ``ValidationError``.
 
@@ -66,7 +69,8 @@ def money(
     if not amount.is_finite():
         msg = f"{field}: {value!r} is not a finite amount; pass a real number of currency units"
         raise ValidationError(msg, field=field, value=value)
-    quantized = amount.quantize(_QUANTUM, context=_CONTEXT) if abs(amount) <= MAX_MONEY else None
+    in_range = abs(amount) <= MAX_MONEY or (not bounded and abs(amount) < _UNBOUNDED_LIMIT)
+    quantized = amount.quantize(_QUANTUM, context=_CONTEXT) if in_range else None
     if quantized is None:
         msg = f"{field}: {value!r} exceeds the largest amount {MAX_MONEY}; pass a smaller amount"
         raise ValidationError(msg, field=field, value=value)
@@ -100,10 +104,12 @@ def format_money(amount: Decimal) -> str:
     return format(amount, "f")
 
 
-def _validator(*, allow_negative: bool, allow_zero: bool) -> BeforeValidator:
+def _validator(*, allow_negative: bool, allow_zero: bool, bounded: bool = True) -> BeforeValidator:
     def check(value: object, info: object) -> Decimal:
         field = getattr(info, "field_name", None) or "amount"
-        return money(value, field=field, allow_negative=allow_negative, allow_zero=allow_zero)
+        return money(
+            value, field=field, allow_negative=allow_negative, allow_zero=allow_zero, bounded=bounded
+        )
 
     return BeforeValidator(check)
 
@@ -117,3 +123,8 @@ NonNegativeMoney = Annotated[Decimal, _validator(allow_negative=False, allow_zer
 """An amount >= 0 (balances, capital released)."""
 PositiveMoney = Annotated[Decimal, _validator(allow_negative=False, allow_zero=False), _SERIALIZER, _SCHEMA]
 """An amount > 0 (allocations, releases, funding)."""
+Balance = Annotated[
+    Decimal, _validator(allow_negative=True, allow_zero=True, bounded=False), _SERIALIZER, _SCHEMA
+]
+"""A running balance or position: exact at 8 places like every amount, but a sum of many bounded amounts,
+so not itself held to ``MAX_MONEY``."""

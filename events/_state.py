@@ -24,7 +24,7 @@ from ._capital import ArenaOpened, CapitalAllocated, CapitalReleased
 from ._codec import GENESIS_HASH, canonical_json, chain_hash
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
-from ._money import Money  # noqa: TC001  (pydantic needs it at run time)
+from ._money import Balance, format_money
 from ._trading import TradeExecuted, TradeRejected
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["AgentRecord", "ArenaState", "Fold", "apply", "fold"]
 
 _ZERO = Decimal("0E-8")
+_text = format_money
 
 
 class AgentRecord(BaseModel):
@@ -51,9 +52,9 @@ class AgentRecord(BaseModel):
     spawn_event_id: UUID
     spawned_seq: int
     alive: bool = True
-    allocation: Money = _ZERO
+    allocation: Balance = _ZERO
     """Cash the agent holds (its ledger account); 0 once killed."""
-    positions: dict[str, Money] = Field(default_factory=dict)
+    positions: dict[str, Balance] = Field(default_factory=dict)
     """Units held per symbol, from its fills (dropped when the agent is killed)."""
     trades: int = 0
     failures: int = 0
@@ -65,9 +66,9 @@ class ArenaState(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     arena_id: str | None = None
-    total_capital: Money = _ZERO
+    total_capital: Balance = _ZERO
     """Funding plus every trade's cash delta: what the treasury and the agents hold together."""
-    treasury: Money = _ZERO
+    treasury: Balance = _ZERO
     """Free capital, not allocated to any agent."""
     agents: dict[str, AgentRecord] = Field(default_factory=dict)
     seq: int = 0
@@ -213,7 +214,10 @@ class Fold:
                 agent = self._alive(event, agent_id)
                 if amount != agent.record["allocation"]:
                     held = agent.record["allocation"]
-                    self._refuse(event, f"releases {amount} but agent {agent_id!r} holds {held}")
+                    self._refuse(
+                        event,
+                        f"releases {format_money(amount)} but agent {agent_id!r} holds {format_money(held)}",
+                    )
                 agent.record["alive"] = False
                 agent.record["allocation"] = _ZERO
                 agent.positions.clear()
@@ -221,14 +225,20 @@ class Fold:
             case CapitalAllocated(agent_id=agent_id, amount=amount):
                 agent = self._alive(event, agent_id)
                 if amount > self.treasury:
-                    self._refuse(event, f"allocates {amount} from a treasury of {self.treasury}")
+                    self._refuse(
+                        event,
+                        f"allocates {format_money(amount)} from a treasury of {format_money(self.treasury)}",
+                    )
                 self.treasury -= amount
                 agent.record["allocation"] += amount
             case CapitalReleased(agent_id=agent_id, amount=amount):
                 agent = self._alive(event, agent_id)
                 if amount > agent.record["allocation"]:
                     held = agent.record["allocation"]
-                    self._refuse(event, f"releases {amount} but agent {agent_id!r} holds {held}")
+                    self._refuse(
+                        event,
+                        f"releases {format_money(amount)} but agent {agent_id!r} holds {format_money(held)}",
+                    )
                 agent.record["allocation"] -= amount
                 self.treasury += amount
             case AgentGraduated(agent_id=agent_id, from_tier=from_tier, to_tier=to_tier):
@@ -241,7 +251,10 @@ class Fold:
                 agent = self._alive(event, agent_id)
                 if agent.record["allocation"] + delta < 0:
                     held = agent.record["allocation"]
-                    self._refuse(event, f"trade needs {-delta} but agent {agent_id!r} holds {held}")
+                    self._refuse(
+                        event,
+                        f"trade needs {_text(-delta)} but agent {agent_id!r} holds {_text(held)}",
+                    )
                 agent.record["allocation"] += delta
                 agent.record["trades"] += 1
                 units = agent.positions.get(event.symbol, _ZERO) + (quantity if side == "buy" else -quantity)

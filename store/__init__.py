@@ -1,1 +1,5 @@
 """SQLite event store, ledger projection, snapshots and verification."""
+
+from ._head import Head as Head
+
+__all__ = ["Head"]

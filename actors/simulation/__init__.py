@@ -1,1 +1,71 @@
 """Market data, strategies, paper trading and the simulation driver."""
+
+from ._bar import Bar as Bar
+from ._broker import BrokerConfig as BrokerConfig
+from ._broker import Fill as Fill
+from ._broker import Rejection as Rejection
+from ._broker import execute as execute
+from ._csv import CsvFeed as CsvFeed
+from ._feed import MarketFeed as MarketFeed
+from ._feed import infer_interval as infer_interval
+from ._feed import steps as steps
+from ._genome import FAMILIES as FAMILIES
+from ._genome import Genome as Genome
+from ._genome import StrategyFamily as StrategyFamily
+from ._genome import mutate_genome as mutate_genome
+from ._genome import random_genome as random_genome
+from ._metrics import AgentMetrics as AgentMetrics
+from ._metrics import PerformanceTracker as PerformanceTracker
+from ._planner import Child as Child
+from ._planner import CyclePlan as CyclePlan
+from ._planner import Graduation as Graduation
+from ._planner import Kill as Kill
+from ._planner import plan_cycle as plan_cycle
+from ._policy import CALMAR_DRAWDOWN_FLOOR as CALMAR_DRAWDOWN_FLOOR
+from ._policy import EvolutionPolicy as EvolutionPolicy
+from ._policy import FitnessMeasure as FitnessMeasure
+from ._policy import GraduationThresholds as GraduationThresholds
+from ._policy import TierWeights as TierWeights
+from ._policy import WithinTier as WithinTier
+from ._policy import fitness_of as fitness_of
+from ._strategy import Order as Order
+from ._strategy import Portfolio as Portfolio
+from ._strategy import Strategy as Strategy
+from ._strategy import make_strategy as make_strategy
+from ._synthetic import SyntheticFeed as SyntheticFeed
+
+__all__ = [
+    "CALMAR_DRAWDOWN_FLOOR",
+    "FAMILIES",
+    "AgentMetrics",
+    "Bar",
+    "BrokerConfig",
+    "Child",
+    "CsvFeed",
+    "CyclePlan",
+    "EvolutionPolicy",
+    "Fill",
+    "FitnessMeasure",
+    "Genome",
+    "Graduation",
+    "GraduationThresholds",
+    "Kill",
+    "MarketFeed",
+    "Order",
+    "PerformanceTracker",
+    "Portfolio",
+    "Rejection",
+    "Strategy",
+    "StrategyFamily",
+    "SyntheticFeed",
+    "TierWeights",
+    "WithinTier",
+    "execute",
+    "fitness_of",
+    "infer_interval",
+    "make_strategy",
+    "mutate_genome",
+    "plan_cycle",
+    "random_genome",
+    "steps",
+]

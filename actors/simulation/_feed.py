@@ -8,6 +8,7 @@ lets the driver replay the same run bar for bar.
 from __future__ import annotations
 
 import logging
+from itertools import pairwise
 from typing import TYPE_CHECKING, Protocol
 
 from events import ValidationError
@@ -54,6 +55,7 @@ def steps(bars: Iterable[Bar]) -> Iterator[tuple[datetime, tuple[Bar, ...]]]:
 
     Raises:
         ValidationError: A bar is earlier than the one before it, or a symbol has two bars in one step.
+
     """
     when: datetime | None = None
     group: list[Bar] = []
@@ -98,6 +100,7 @@ def infer_interval(bars: Iterable[Bar], *, symbol: str | None = None) -> timedel
 
     Raises:
         ValidationError: The symbol has fewer than two bars, so there is no gap to measure.
+
     """
     times: list[datetime] = []
     for bar in bars:
@@ -111,7 +114,7 @@ def infer_interval(bars: Iterable[Bar], *, symbol: str | None = None) -> timedel
             "spacing; use a longer feed or name a symbol that has bars"
         )
         raise ValidationError(msg, field="symbol", value=symbol)
-    gaps = sorted(later - earlier for earlier, later in zip(times, times[1:], strict=False))
+    gaps = sorted(later - earlier for earlier, later in pairwise(times))
     middle = len(gaps) // 2
     if len(gaps) % 2:
         return gaps[middle]

@@ -9,7 +9,7 @@ replays exactly.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, get_args
+from typing import TYPE_CHECKING, Literal, NoReturn, Self, get_args
 
 import pydantic
 from annotated_types import Ge, Le
@@ -79,7 +79,7 @@ class _FrozenModel(BaseModel):
                 _raise_validation_error(type(self).__name__, type(self), e)
 
     @classmethod
-    def _validate_mapping(cls, data: Mapping[str, object]) -> Any:  # noqa: ANN401  (each caller narrows it)
+    def _validate_mapping(cls, data: Mapping[str, object]) -> Self:
         try:
             return cls.model_validate(dict(data))
         except pydantic.ValidationError as e:
@@ -148,8 +148,7 @@ class Genome(_FrozenModel):
                 "pass the complete dict that Genome.to_json_dict produced"
             )
             raise ValidationError(msg, field=missing[0], value=None)
-        genome: Genome = cls._validate_mapping(data)
-        return genome
+        return cls._validate_mapping(data)
 
 
 def random_genome(rng: random.Random) -> Genome:

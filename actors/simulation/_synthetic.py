@@ -28,8 +28,8 @@ __all__ = ["SyntheticFeed"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE")
-DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+_DEFAULT_SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE")
+_DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 
 _TICK = Decimal("0.00000001")
 _DECIMALS = Context(prec=40, rounding=ROUND_HALF_EVEN)  # our own context: callers may change the default
@@ -104,7 +104,8 @@ class SyntheticFeed:
     regenerates the same bars from the seed, so nothing is held in memory.
 
     Args:
-        seed: Any integer; the same seed gives byte-identical bars on every machine.
+        seed: Any integer; the same seed gives byte-identical bars on every machine, different seeds
+            give different bars.
         symbols: Distinct, non-empty symbol names.
         start: Timezone-aware time the first bar opens.
         days: Length of the market in days, at least 1.
@@ -113,18 +114,22 @@ class SyntheticFeed:
 
     Raises:
         ValidationError: An argument is out of range.
+
     """
 
     def __init__(
         self,
         *,
         seed: int,
-        symbols: Sequence[str] = DEFAULT_SYMBOLS,
-        start: datetime = DEFAULT_START,
+        symbols: Sequence[str] = _DEFAULT_SYMBOLS,
+        start: datetime = _DEFAULT_START,
         days: int = 30,
         interval: timedelta = timedelta(hours=1),
         initial_price: Decimal | int = Decimal(100),
     ) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            msg = f"synthetic feed: seed must be an integer, got {seed!r}; pass e.g. seed=42"
+            raise ValidationError(msg, field="seed", value=seed)
         _check_symbols(symbols)
         if start.tzinfo is None or start.utcoffset() is None:
             msg = (
@@ -163,13 +168,15 @@ class SyntheticFeed:
 
     def __repr__(self) -> str:
         return (
-            f"SyntheticFeed(seed={self._seed!r}, symbols={self._symbols!r}, start={self._start.isoformat()!r},"
-            f" bars_per_symbol={self._count}, interval={self._interval!r})"
+            f"SyntheticFeed(seed={self._seed!r}, symbols={self._symbols!r}, "
+            f"start={self._start.isoformat()!r}, bars_per_symbol={self._count}, interval={self._interval!r})"
         )
 
     def __iter__(self) -> Iterator[Bar]:
         """Generate every bar in ascending ``(timestamp, symbol)`` order, the same bars on every call."""
-        rng = random.Random(self._seed)  # noqa: S311  (simulated markets, not cryptography)
+        # Random(n) and Random(-n) are the same stream; zigzag keeps every integer seed distinct.
+        zigzag = 2 * self._seed if self._seed >= 0 else -2 * self._seed - 1
+        rng = random.Random(zigzag)  # noqa: S311  (simulated markets, not cryptography)
         offset = int(rng.random() * len(_STYLES))
         models = [_model(rng, _STYLES[(i + offset) % len(_STYLES)]) for i in range(len(self._symbols))]
         dt = self._interval / _YEAR
@@ -231,7 +238,10 @@ def _check_price(initial_price: Decimal | int) -> Decimal:
 
 def _check_symbols(symbols: Sequence[str]) -> None:
     if isinstance(symbols, str):
-        msg = f"synthetic feed: symbols must be a sequence of names, got the string {symbols!r}; pass ({symbols!r},)"
+        msg = (
+            f"synthetic feed: symbols must be a sequence of names, got the string {symbols!r}; "
+            f"pass ({symbols!r},)"
+        )
         raise ValidationError(msg, field="symbols", value=symbols)
     if not symbols:
         msg = "synthetic feed: symbols is empty; expected at least one symbol; pass e.g. ('AAA', 'BBB')"

@@ -1,0 +1,304 @@
+"""What each agent and capital command emits, validated against the live state before anything is emitted.
+
+These are the supervisor's command handlers without the actor: plain functions over an ``Emitter``, so
+they can be tested without threads and reused by the evolution cycle. Each one checks everything that
+could refuse the command first and only then emits, so a refused command changes nothing. The one
+deliberate exception is over-allocation, which the design we replace logged and which stays auditable:
+it emits ``AllocationRejected`` and then raises ``AllocationError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from events import (
+    PROMOTIONS,
+    AgentGraduated,
+    AgentKilled,
+    AgentMutated,
+    AgentSpawned,
+    AllocationError,
+    AllocationRejected,
+    ArenaOpened,
+    CapitalAllocated,
+    CapitalConservationCheck,
+    CapitalConservationError,
+    CapitalReleased,
+    GraduationError,
+    Tier,
+)
+
+from ._emitter import Chain
+from ._reports import ConservationReport
+from ._trades import check_marks, liquidate
+from .simulation._genome import Genome, mutate_genome
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Mapping, Sequence
+    from uuid import UUID
+
+    from pydantic import JsonValue
+
+    from ._emitter import Emitter
+    from .simulation._broker import BrokerConfig
+
+__all__ = [
+    "allocate",
+    "breed",
+    "check_conservation",
+    "conservation_error",
+    "graduate",
+    "kill",
+    "mutate",
+    "open_arena",
+    "release",
+    "spawn",
+]
+
+logger = logging.getLogger(__name__)
+
+_ZERO = Decimal("0E-8")
+_NAMED_AGENTS = 5  # an error naming 1000 agents helps nobody; name the first few and count the rest
+
+
+def open_arena(
+    em: Emitter, *, arena_id: str, total_capital: Decimal, config: dict[str, JsonValue]
+) -> ArenaOpened:
+    """Emit ``ArenaOpened``: the treasury is funded with ``total_capital``."""
+    return em.emit(ArenaOpened, arena_id=arena_id, total_capital=total_capital, config=config)
+
+
+def spawn(
+    em: Emitter,
+    *,
+    genome: Genome,
+    tier: Tier,
+    parent_id: str | None = None,
+    chain: Chain | None = None,
+) -> AgentSpawned:
+    """Emit ``AgentSpawned`` for a fresh id; the agent starts with no capital."""
+    agent_id = em.ids.agent_id()
+    while em.fold.agent(agent_id) is not None:  # a custom generator may repeat an id; never reuse one
+        agent_id = em.ids.agent_id()
+    return em.emit(
+        AgentSpawned,
+        chain=chain,
+        agent_id=agent_id,
+        tier=tier,
+        genome=genome.to_json_dict(),
+        parent_id=parent_id,
+    )
+
+
+def allocate(em: Emitter, allocations: Sequence[tuple[str, Decimal]]) -> tuple[CapitalAllocated, ...]:
+    """Emit one ``CapitalAllocated`` per agent, or none at all.
+
+    Raises:
+        UnknownAgentError: an agent id was never spawned (nothing is emitted).
+        AgentNotAliveError: an agent was killed (nothing is emitted).
+        AllocationError: the amounts add up to more than the treasury holds; ``AllocationRejected`` is
+            emitted (and nothing else), so pressure on capital stays auditable.
+
+    """
+    for agent_id, _ in allocations:
+        em.alive(agent_id)
+    requested = sum((amount for _, amount in allocations), _ZERO)
+    available = em.fold.treasury
+    if requested > available:
+        ids = [agent_id for agent_id, _ in allocations]
+        only = ids[0] if len(ids) == 1 else None
+        msg = (
+            f"{_subject(ids)}: cannot allocate {requested} from a treasury of {available}; "
+            "release capital first or allocate less"
+        )
+        em.emit(AllocationRejected, agent_id=only, requested=requested, available=available, reason=msg)
+        raise AllocationError(msg, agent_id=only, requested=requested, available=available)
+    return tuple(
+        em.emit(CapitalAllocated, agent_id=agent_id, amount=amount) for agent_id, amount in allocations
+    )
+
+
+def release(em: Emitter, agent_id: str, amount: Decimal | None) -> Decimal:
+    """Emit ``CapitalReleased`` for ``amount`` (everything the agent holds if ``None``); return the amount.
+
+    Releasing everything from an agent that holds nothing emits nothing and returns zero.
+
+    Raises:
+        UnknownAgentError: no such agent.
+        AgentNotAliveError: the agent was killed.
+        AllocationError: ``amount`` is more than the agent holds.
+
+    """
+    held: Decimal = em.alive(agent_id)["allocation"]
+    if amount is None:
+        amount = held
+    elif amount > held:
+        msg = (
+            f"agent {agent_id!r}: cannot release {amount} from an allocation of {held}; "
+            f"release at most {held}, or omit the amount to release everything"
+        )
+        raise AllocationError(msg, agent_id=agent_id, requested=amount, available=held)
+    if amount:
+        em.emit(CapitalReleased, agent_id=agent_id, amount=amount)
+    return amount
+
+
+def kill(
+    em: Emitter,
+    agent_id: str,
+    reason: str,
+    *,
+    marks: Mapping[str, Decimal] | None = None,
+    broker: BrokerConfig | None = None,
+    chain: Chain | None = None,
+) -> tuple[AgentKilled, int]:
+    """Emit ``AgentKilled``, after selling the agent's positions at ``marks`` if given.
+
+    All of the agent's cash returns to the treasury in the ``AgentKilled`` itself. Without ``marks`` its
+    positions are written off: the ledger counts only cash, so conservation is unaffected, but whatever
+    the positions were worth leaves the arena with the agent. Returns the event and how many liquidation
+    trades preceded it (each ``caused_by`` the one before, on ``chain``).
+
+    Raises:
+        UnknownAgentError: no such agent.
+        AgentNotAliveError: the agent was killed already.
+        ValidationError: ``marks`` lacks a price for a symbol the agent holds.
+
+    """
+    em.alive(agent_id)
+    chain = chain if chain is not None else Chain()
+    trades = 0
+    if marks is not None:
+        check_marks(em, agent_id, marks)
+        trades = liquidate(em, agent_id, marks, broker, chain)
+    held = em.alive(agent_id)["allocation"]
+    killed = em.emit(AgentKilled, chain=chain, agent_id=agent_id, reason=reason, capital_released=held)
+    return killed, trades
+
+
+def graduate(em: Emitter, agent_id: str, to_tier: Tier, *, chain: Chain | None = None) -> AgentGraduated:
+    """Emit ``AgentGraduated`` promoting the agent one rung, to ``to_tier``.
+
+    Raises:
+        UnknownAgentError: no such agent.
+        AgentNotAliveError: the agent was killed.
+        GraduationError: the agent is not in the tier just below ``to_tier``.
+
+    """
+    from_tier: Tier = em.alive(agent_id)["tier"]
+    if PROMOTIONS.get(from_tier) != to_tier:
+        if from_tier == Tier.SIMULATION and to_tier == Tier.ARENA:
+            fix = "graduate it to proving first"
+        else:
+            fix = f"it is already in {from_tier.value}, at or past {to_tier.value}"
+        msg = (
+            f"agent {agent_id!r}: cannot graduate from {from_tier.value} to {to_tier.value}; agents move "
+            f"one rung at a time, simulation -> proving -> arena, and {fix}"
+        )
+        raise GraduationError(msg, agent_id=agent_id, from_tier=from_tier.value, to_tier=to_tier.value)
+    return em.emit(AgentGraduated, chain=chain, agent_id=agent_id, from_tier=from_tier, to_tier=to_tier)
+
+
+def mutate(
+    em: Emitter,
+    parent_id: str,
+    *,
+    rng: random.Random,
+    seed: int | None = None,
+) -> tuple[AgentSpawned, AgentMutated]:
+    """Breed a child of ``parent_id`` with ``mutate_genome`` and emit it (see ``breed``).
+
+    ``seed``, when the caller chose one, is recorded in ``AgentMutated.mutation`` so the child can be bred
+    again.
+
+    Raises:
+        UnknownAgentError: no such parent.
+        AgentNotAliveError: the parent was killed.
+        ValidationError: the parent's stored genome is not a valid ``Genome``.
+
+    """
+    parent = em.alive(parent_id)
+    genome, changes = mutate_genome(Genome.from_json_dict(parent["genome"]), rng)
+    mutation: dict[str, JsonValue] = {name: list(change) for name, change in changes.items()}
+    if seed is not None:
+        mutation["seed"] = seed
+    return breed(em, parent_id, genome, mutation)
+
+
+def breed(
+    em: Emitter,
+    parent_id: str,
+    genome: Genome,
+    mutation: Mapping[str, JsonValue],
+    *,
+    chain: Chain | None = None,
+) -> tuple[AgentSpawned, AgentMutated]:
+    """Emit ``AgentSpawned`` for a child of the live ``parent_id`` with ``genome``, then ``AgentMutated``.
+
+    On its own (no ``chain``) both events are ``caused_by`` the parent's spawn event. On a cycle's chain
+    they continue the chain instead, and ``AgentMutated.parent_event_id`` keeps the link to the parent's
+    spawn either way. The child starts in ``simulation`` with no capital.
+
+    Raises:
+        UnknownAgentError: no such parent.
+        AgentNotAliveError: the parent was killed.
+
+    """
+    parent_event: UUID = em.alive(parent_id)["spawn_event_id"]
+    spawn_link = chain if chain is not None else Chain(parent_event)
+    mutate_link = chain if chain is not None else Chain(parent_event)
+    spawned = spawn(em, genome=genome, tier=Tier.SIMULATION, parent_id=parent_id, chain=spawn_link)
+    mutated = em.emit(
+        AgentMutated,
+        chain=mutate_link,
+        agent_id=spawned.agent_id,
+        parent_id=parent_id,
+        child_id=spawned.agent_id,
+        parent_event_id=parent_event,
+        mutation=dict(mutation),
+    )
+    return spawned, mutated
+
+
+def check_conservation(em: Emitter) -> ConservationReport:
+    """Emit ``CapitalConservationCheck`` for the live state and return its report.
+
+    Raises:
+        CapitalConservationError: ``free + allocated != total``; the failed check is still emitted, so the
+            log records when the books stopped balancing.
+
+    """
+    fold = em.fold
+    allocated = em.allocated()
+    free, total = fold.treasury, fold.total_capital
+    ok = free + allocated == total
+    event = em.emit(CapitalConservationCheck, total=total, free=free, allocated=allocated, ok=ok)
+    report = ConservationReport(
+        seq=event.seq, total=total, free=free, allocated=allocated, difference=free + allocated - total, ok=ok
+    )
+    if not ok:
+        raise conservation_error(report)
+    return report
+
+
+def conservation_error(report: ConservationReport) -> CapitalConservationError:
+    """Return the error for a failed check, naming the three figures and the difference."""
+    msg = (
+        f"capital conservation failed at seq {report.seq}: free {report.free} + allocated "
+        f"{report.allocated} = {report.free + report.allocated}, expected the total {report.total} "
+        f"(off by {report.difference}); stop trading and audit the log with store.verify"
+    )
+    return CapitalConservationError(
+        msg, seq=report.seq, total=report.total, free=report.free, allocated=report.allocated
+    )
+
+
+def _subject(agent_ids: Sequence[str]) -> str:
+    if len(agent_ids) == 1:
+        return f"agent {agent_ids[0]!r}"
+    named = ", ".join(map(repr, agent_ids[:_NAMED_AGENTS]))
+    more = f" and {len(agent_ids) - _NAMED_AGENTS} more" if len(agent_ids) > _NAMED_AGENTS else ""
+    return f"agents {named}{more}"

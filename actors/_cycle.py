@@ -1,0 +1,130 @@
+"""One evolution cycle as events: plan it, check it, then emit it as a single causal chain.
+
+``plan_cycle`` decides everything from a frozen copy of the state (pure, seeded); this module turns the
+plan into events in the supervisor's thread, in one serialized step that no other command can interleave
+with: ``EvolutionCycleStarted``, the kills (each after selling the agent's positions when marks are
+given), the graduations, the children (``AgentSpawned`` then ``AgentMutated``), the releases, then the
+allocations, and ``EvolutionCycleComplete``. Each event is ``caused_by`` the one before it, so walking
+``caused_by`` back from ``EvolutionCycleComplete`` visits every event of the cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from events import CapitalAllocated, CapitalReleased, EvolutionCycleComplete, EvolutionCycleStarted, Tier
+
+from ._commands import breed, graduate, kill
+from ._emitter import Chain
+from ._reports import CycleReport
+from ._trades import check_marks
+from .simulation._planner import plan_cycle
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Mapping
+
+    from ._emitter import Emitter
+    from .simulation._broker import BrokerConfig
+    from .simulation._metrics import AgentMetrics
+    from .simulation._policy import EvolutionPolicy
+
+__all__ = ["run_cycle"]
+
+logger = logging.getLogger(__name__)
+
+
+def run_cycle(
+    em: Emitter,
+    policy: EvolutionPolicy,
+    metrics: Mapping[str, AgentMetrics],
+    *,
+    rng: random.Random,
+    marks: Mapping[str, Decimal] | None = None,
+    broker: BrokerConfig | None = None,
+) -> CycleReport:
+    """Plan and emit one evolution cycle; return what it did.
+
+    Everything that can refuse the cycle is checked before the first event, so a refused cycle emits
+    nothing. If selling killed agents' positions lost more than the policy's reserve (fees, or marks below
+    what the positions cost), the treasury cannot cover every target: allocations are then filled in plan
+    order until it runs dry, and a warning says by how much they fell short.
+
+    Raises:
+        ValidationError: ``metrics`` name an agent never spawned, a fitness is not finite, or ``marks``
+            lack a price for a symbol a killed agent holds.
+        EvolutionError: a chosen parent's genome cannot be bred.
+
+    """
+    plan = plan_cycle(em.fold.freeze(), metrics, policy, rng)
+    if marks is not None:
+        for decision in plan.kills:
+            check_marks(em, decision.agent_id, marks)
+    cycle = em.fold.cycle + 1
+    chain = Chain()
+    started = em.emit(EvolutionCycleStarted, chain=chain, cycle=cycle, policy=policy.to_json_dict())
+    liquidations = 0
+    for decision in plan.kills:
+        _, trades = kill(em, decision.agent_id, decision.reason, marks=marks, broker=broker, chain=chain)
+        liquidations += trades
+    graduated: list[tuple[str, Tier]] = []
+    for promotion in plan.graduations:
+        graduate(em, promotion.agent_id, promotion.to_tier, chain=chain)
+        graduated.append((promotion.agent_id, promotion.to_tier))
+    ids: dict[str, str] = {}
+    for child in plan.children:
+        spawned, _ = breed(em, child.parent_id, child.genome, dict(child.changes), chain=chain)
+        ids[child.key] = spawned.agent_id
+    targets = [(ids.get(key, key), amount) for key, amount in plan.allocations]
+    moves = _reallocate(em, targets, chain)
+    completed = em.emit(
+        EvolutionCycleComplete,
+        chain=chain,
+        cycle=cycle,
+        killed=len(plan.kills),
+        graduated=len(graduated),
+        mutated=len(plan.children),
+        reallocated=moves,
+        fitness=dict(plan.fitness_summary),
+    )
+    return CycleReport(
+        cycle=cycle,
+        started_seq=started.seq,
+        completed_seq=completed.seq,
+        killed=tuple(decision.agent_id for decision in plan.kills),
+        graduated=tuple(graduated),
+        children=tuple((child.parent_id, ids[child.key]) for child in plan.children),
+        reallocated=moves,
+        liquidations=liquidations,
+        fitness=dict(plan.fitness_summary),
+    )
+
+
+def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -> int:
+    """Move capital to reach each target: every release first, so the treasury covers the allocations."""
+    moves = 0
+    raises: list[tuple[str, Decimal]] = []
+    for agent_id, target in targets:
+        held: Decimal = em.alive(agent_id)["allocation"]
+        if held > target:
+            em.emit(CapitalReleased, chain=chain, agent_id=agent_id, amount=held - target)
+            moves += 1
+        elif held < target:
+            raises.append((agent_id, target - held))
+    shortfall = Decimal(0)
+    for agent_id, wanted in raises:
+        amount = min(wanted, em.fold.treasury)
+        shortfall += wanted - amount
+        if amount > 0:
+            em.emit(CapitalAllocated, chain=chain, agent_id=agent_id, amount=amount)
+            moves += 1
+    if shortfall:
+        logger.warning(
+            "evolution cycle %d: the treasury fell %s short of the plan's targets (liquidation losses "
+            "beyond the reserve); the last agents in plan order got less",
+            em.fold.cycle,
+            shortfall,
+        )
+    return moves

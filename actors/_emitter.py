@@ -1,0 +1,141 @@
+"""The supervisor's one way to change state: build an event, number it, stamp it, fold it in, queue it.
+
+Every event a command produces goes through ``Emitter.emit``, which gives it the next gapless seq, a fresh
+id and the clock's time, folds it into the live state with the same ``Fold.apply`` the store and the
+verifier use, and queues it with the canonical JSON that ``apply`` computed (so each event is encoded once).
+The queue is exactly what was applied: if ``apply`` ever refused an event (a bug, since commands validate
+first), the events before it are still queued, so the log and the live state can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from events import AgentKilled, AgentNotAliveError, Event, UnknownAgentError
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from events import Fold
+
+    from ._clock import Clock
+    from ._ids import IdGenerator
+
+__all__ = ["Chain", "Emitter"]
+
+E = TypeVar("E", bound=Event)
+
+_ZERO = Decimal("0E-8")
+
+
+@dataclass(slots=True)
+class Chain:
+    """A causal chain under construction: each event emitted on it is ``caused_by`` the one before."""
+
+    last: UUID | None = None
+    """The id of the last event on the chain (the cause of the next one)."""
+
+
+class Emitter:
+    """Build and fold events for the supervisor, and hold them until it submits them to the writer.
+
+    Owned by the supervisor and used only on its thread, so it needs no lock.
+
+    Args:
+        fold: The live state; the emitter is its only writer.
+        clock: Stamps each event.
+        ids: Gives each event its id.
+        killed_at: Seq of each dead agent's ``AgentKilled`` (from the log, when reopening), for errors.
+
+    """
+
+    def __init__(
+        self,
+        fold: Fold,
+        *,
+        clock: Clock,
+        ids: IdGenerator,
+        killed_at: dict[str, int] | None = None,
+    ) -> None:
+        self.fold = fold
+        self.clock = clock
+        self.ids = ids
+        self.killed_at = dict(killed_at or {})
+        self._events: list[Event] = []
+        self._encoded: list[str] = []
+
+    def emit(self, cls: type[E], /, *, chain: Chain | None = None, **fields: Any) -> E:  # noqa: ANN401
+        """Build a ``cls`` event from ``fields``, fold it into the state and queue it.
+
+        With ``chain``, the event is ``caused_by`` the chain's last event and becomes its new last.
+
+        Raises:
+            EventSourcingError: the fold refused the event (a bug: commands validate before emitting);
+                the state and the queue are as they were before this call.
+
+        """
+        if chain is not None:
+            fields["caused_by"] = chain.last
+        event = cls(seq=self.fold.seq + 1, event_id=self.ids.event_id(), timestamp=self.clock.now(), **fields)
+        self._encoded.append(self.fold.apply(event))
+        self._events.append(event)
+        if isinstance(event, AgentKilled):
+            self.killed_at[event.agent_id] = event.seq
+        if chain is not None:
+            chain.last = event.event_id
+        return event
+
+    @property
+    def pending(self) -> int:
+        """Events emitted since the last ``drain``."""
+        return len(self._events)
+
+    def drain(self) -> tuple[tuple[Event, ...], tuple[str, ...]]:
+        """Return the queued events and their canonical JSON, and empty the queue."""
+        events, encoded = tuple(self._events), tuple(self._encoded)
+        self._events.clear()
+        self._encoded.clear()
+        return events, encoded
+
+    def allocated(self) -> Decimal:
+        """Return the capital all agents hold together (dead agents hold none)."""
+        total = _ZERO
+        for agent_id in self.fold.agents:
+            record = self.fold.agent(agent_id)
+            if record is not None:
+                total += record["allocation"]
+        return total
+
+    def existing(self, agent_id: str) -> dict[str, Any]:
+        """Return the ledger fields of ``agent_id``, dead or alive.
+
+        Raises:
+            UnknownAgentError: no agent with that id was ever spawned here.
+
+        """
+        record = self.fold.agent(agent_id)
+        if record is None:
+            msg = f"agent {agent_id!r}: no such agent in this arena; spawn it first or check the id"
+            raise UnknownAgentError(msg, agent_id=agent_id)
+        return record
+
+    def alive(self, agent_id: str) -> dict[str, Any]:
+        """Return the ledger fields of ``agent_id``, which must be alive.
+
+        Raises:
+            UnknownAgentError: no agent with that id was ever spawned here.
+            AgentNotAliveError: the agent was killed.
+
+        """
+        record = self.existing(agent_id)
+        if not record["alive"]:
+            seq = self.killed_at.get(agent_id)
+            when = f" at seq {seq}" if seq is not None else ""
+            msg = (
+                f"agent {agent_id!r} was killed{when}: dead agents take no commands; "
+                "spawn or mutate a new agent instead"
+            )
+            raise AgentNotAliveError(msg, agent_id=agent_id)
+        return record

@@ -1,0 +1,248 @@
+"""Commands to the arena supervisor and to agent actors: typed, frozen values, safe between threads.
+
+Commands are imperative (``AllocateCapital``); the events they produce are past tense
+(``CapitalAllocated``). Every field is an immutable value (tuples rather than lists or dicts, frozen
+models), so a message can never change under the actor that handles it. Amounts arrive already validated
+into exact ``Decimal`` by the ``Arena`` facade, in the caller's thread, where a bad argument can be
+reported without a round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from events import Tier, TradeExecuted
+
+    from .simulation._bar import Bar
+    from .simulation._broker import BrokerConfig
+    from .simulation._genome import Genome
+    from .simulation._metrics import AgentMetrics
+    from .simulation._policy import EvolutionPolicy
+    from .simulation._strategy import Order, Portfolio
+
+__all__ = [
+    "AgentCrashed",
+    "AgentFailurePolicy",
+    "AgentRefs",
+    "AllocateCapital",
+    "ChangeTier",
+    "CheckConservation",
+    "ExecuteOrders",
+    "GetBreakdown",
+    "GetHead",
+    "GetMetrics",
+    "GetState",
+    "GetWriter",
+    "Graduate",
+    "KillAgent",
+    "KillUnderperformers",
+    "Marks",
+    "MutateAgent",
+    "OnBars",
+    "OpenArena",
+    "Portfolios",
+    "ReleaseCapital",
+    "RunEvolutionCycle",
+    "SetTime",
+    "Shutdown",
+    "SpawnAgent",
+]
+
+Marks = tuple[tuple[str, Decimal], ...]
+"""Prices per symbol as ``(symbol, price)`` pairs: what positions are worth, or sold at, right now."""
+
+
+# --- to the supervisor: commands that may emit events -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenArena:
+    """Fund a new arena: emits ``ArenaOpened`` at seq 1. Sent once, by ``Arena.open``."""
+
+    arena_id: str
+    total_capital: Decimal
+    config: tuple[tuple[str, str | int | float | bool | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnAgent:
+    """Add an agent with no capital; answers its id. ``genome=None`` draws one from the seeded rng."""
+
+    genome: Genome | None
+    tier: Tier
+
+
+@dataclass(frozen=True, slots=True)
+class AllocateCapital:
+    """Move capital from the treasury to each agent, all or nothing; answers the ``CapitalAllocated``."""
+
+    allocations: tuple[tuple[str, Decimal], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCapital:
+    """Return ``amount`` (everything if ``None``) of an agent's cash to the treasury; answers the amount."""
+
+    agent_id: str
+    amount: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class KillAgent:
+    """Remove an agent, returning its cash to the treasury; answers the capital released.
+
+    With ``marks`` its positions are sold first, through ``broker``; without, they are written off.
+    """
+
+    agent_id: str
+    reason: str
+    marks: Marks | None = None
+    broker: BrokerConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KillUnderperformers:
+    """Kill every live agent judged worst on ``metric``; answers the killed ids in kill order."""
+
+    metric: str
+    threshold: float | None
+    bottom_fraction: float | None
+    metrics: tuple[tuple[str, AgentMetrics], ...]
+    marks: Marks | None = None
+    broker: BrokerConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Graduate:
+    """Promote an agent one rung, to ``to_tier``; answers the ``AgentGraduated``."""
+
+    agent_id: str
+    to_tier: Tier
+
+
+@dataclass(frozen=True, slots=True)
+class MutateAgent:
+    """Breed a child from a live parent's genome; answers the child's id."""
+
+    parent_id: str
+    seed: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvolutionCycle:
+    """Kill, graduate, breed and reallocate as one serialized step; answers a ``CycleReport``."""
+
+    policy: EvolutionPolicy
+    metrics: tuple[tuple[str, AgentMetrics], ...]
+    marks: Marks | None
+    seed: int | None
+    broker: BrokerConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteOrders:
+    """Fill orders in the given order against each agent's ledger cash; answers the trade events."""
+
+    orders: tuple[tuple[str, Order], ...]
+    prices: Marks
+    broker: BrokerConfig
+
+
+@dataclass(frozen=True, slots=True)
+class CheckConservation:
+    """Check ``free + allocated == total``, recording ``CapitalConservationCheck``; answers the report."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetTime:
+    """Move the supervisor's ``SimClock`` to ``moment``."""
+
+    moment: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCrashed:
+    """Told by an agent whose strategy raised: the supervisor records ``AgentFailed`` and applies policy.
+
+    ``incarnation`` identifies the actor that crashed, so a report from an actor already replaced by a
+    restart is not counted twice.
+    """
+
+    agent_id: str
+    error_type: str
+    message: str
+    incarnation: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """Refuse every later command and answer the live agents' refs, so the caller can stop them."""
+
+
+# --- to the supervisor: queries, which never emit ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GetState:
+    """Answer the immutable ``ArenaState`` as of the last command."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetHead:
+    """Answer the ``Head`` (seq and chain hash) of the last event applied, durable or not."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetBreakdown:
+    """Answer an ``AllocationBreakdown``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolios:
+    """Answer each live agent's ``Portfolio`` (ledger cash and positions), without freezing the state."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRefs:
+    """Answer the ``ActorRef`` of each live agent, by id."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetWriter:
+    """Answer the event writer's ``ActorRef``, so callers can flush it directly."""
+
+
+# --- to an agent actor --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OnBars:
+    """Asked once per step: record ``fills``, mark to market at the bars' closes, answer the orders.
+
+    ``fills`` are the agent's fills since the previous step; ``portfolio`` is its account after them.
+    """
+
+    bars: tuple[Bar, ...]
+    portfolio: Portfolio
+    fills: tuple[TradeExecuted, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GetMetrics:
+    """Asked: answer the agent's ``AgentMetrics``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeTier:
+    """Told by the supervisor after a graduation, so the agent knows the tier it trades in."""
+
+    tier: Tier
+
+
+AgentFailurePolicy = Literal["kill", "restart"]
+"""What the supervisor does when an agent's strategy raises: kill it (default) or restart it."""

@@ -1,0 +1,177 @@
+"""Turning a batch of events into rows, and refusing a batch that would break the log, before any I/O.
+
+This is the writer's hot path (batches of up to 1000 events), so it runs on what the store keeps in
+memory: the head and every account's balance. Only the ``caused_by`` ids that point outside the batch
+need the database, and the store checks them with one query per batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Never
+
+from events import (
+    EXTERNAL,
+    EventSourcingError,
+    canonical_json,
+    chain_hash,
+    format_money,
+    format_timestamp,
+    from_minor,
+    postings,
+    to_minor,
+)
+
+from ._head import Head
+from ._rows import event_row, snapshot_row
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from events import ArenaState, Event
+
+    from ._rows import EventRow, PostingRow, SnapshotRow
+
+__all__ = ["Batch", "encode_batch", "encode_snapshot"]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The rows of one append and what the store's memory becomes once they are committed."""
+
+    event_rows: list[EventRow]
+    ledger_rows: list[PostingRow]
+    balances: dict[str, int]
+    """Balance in minor units after the batch of every account it touched."""
+    causes: dict[str, int]
+    """``caused_by`` ids not found earlier in the batch -> the first seq naming each: the store must hold them."""
+    head: Head
+    timestamp: str | None
+    """Timestamp text of the batch's last event (None for an empty batch)."""
+    arena_id: str | None
+    """The arena id when the batch opens the arena (its first event is ``ArenaOpened``)."""
+
+
+def encode_batch(
+    events: Sequence[Event],
+    encoded: Sequence[str] | None,
+    head: Head,
+    balances: Mapping[str, int],
+) -> Batch:
+    """Return the rows for appending ``events`` after ``head``, or raise and leave everything untouched.
+
+    ``encoded`` is each event's canonical JSON when the caller already has it (the supervisor's fold
+    returns it), which saves the most expensive step here.
+
+    Raises:
+        EventSourcingError: a seq is not the next one, an event id repeats, ``ArenaOpened`` is not the
+            event at seq 1, or a posting would take an internal account below zero.
+
+    """
+    if encoded is not None and len(encoded) != len(events):
+        msg = (
+            f"append: {len(encoded)} encoded texts for {len(events)} events; pass one canonical_json(event) "
+            "per event, in the same order, or omit encoded"
+        )
+        raise EventSourcingError(msg, last_durable_seq=head.seq)
+    seq, digest = head
+    ids: set[str] = set()
+    causes: dict[str, int] = {}
+    touched: dict[str, int] = {}
+    event_rows: list[EventRow] = []
+    ledger_rows: list[PostingRow] = []
+    arena_id: str | None = None
+    timestamp: str | None = None
+    for index, event in enumerate(events):
+        seq += 1
+        if event.seq != seq:
+            _refuse_seq(event, index, seq, head)
+        data = canonical_json(event) if encoded is None else encoded[index]
+        digest = chain_hash(digest, data)
+        timestamp = format_timestamp(event.timestamp)
+        row = event_row(event, data, digest, timestamp)
+        event_id, cause = row[1], row[6]
+        if event_id in ids:
+            _refuse(event, head, "event_id", f"repeats event_id {event_id} of an earlier event of the batch")
+        if cause is not None and cause not in ids:
+            causes.setdefault(cause, seq)
+        ids.add(event_id)
+        if (event.event_type == "ArenaOpened") != (seq == 1):
+            _refuse(event, head, "event_type", "a log starts with ArenaOpened at seq 1 and has no other")
+        if seq == 1:
+            arena_id = getattr(event, "arena_id", None)
+        event_rows.append(row)
+        for posting in postings(event):
+            account = posting.account
+            amount = to_minor(posting.amount)
+            balance = touched.get(account)
+            balance = (balances.get(account, 0) if balance is None else balance) + amount
+            if balance < 0 and account != EXTERNAL:
+                _refuse_overdraft(event, head, account, balance - amount, amount)
+            touched[account] = balance
+            ledger_rows.append(
+                (seq, event_id, timestamp, account, event.agent_id, event.event_type, amount, balance)
+            )
+    return Batch(event_rows, ledger_rows, touched, causes, Head(seq, digest), timestamp, arena_id)
+
+
+def encode_snapshot(snapshot: ArenaState, head: Head, timestamp: str | None, arena_id: str | None) -> SnapshotRow:
+    """Return the ``arena_state`` row of ``snapshot``, refusing one that is not the state at ``head``.
+
+    Only seq and hash are compared: the hash covers every event, so a state with the right ``head_hash``
+    was folded from exactly this log (a full comparison would cost a fold, which ``verify`` does).
+
+    Raises:
+        EventSourcingError: the snapshot is for another seq, another chain or another arena.
+
+    """
+    if head.seq == 0 or timestamp is None:
+        _refuse_snapshot(snapshot, "the store holds no events yet, so there is no state to snapshot")
+    if snapshot.seq != head.seq:
+        _refuse_snapshot(snapshot, f"it is the state at seq {snapshot.seq}, expected the state at seq {head.seq}")
+    if snapshot.head_hash != head.hash:
+        _refuse_snapshot(
+            snapshot,
+            f"its head_hash {snapshot.head_hash[:12]}... differs from the log's {head.hash[:12]}... at seq "
+            f"{head.seq}: it was folded from another log",
+        )
+    if snapshot.arena_id != arena_id:
+        _refuse_snapshot(snapshot, f"it is a state of arena {snapshot.arena_id!r}, not of {arena_id!r}")
+    return snapshot_row(snapshot, timestamp)
+
+
+def _refuse_snapshot(snapshot: ArenaState, problem: str) -> Never:
+    msg = (
+        f"append: snapshot refused: {problem}; pass the state folded through the batch's last event, "
+        "or no snapshot; nothing was written"
+    )
+    raise EventSourcingError(msg, seq=snapshot.seq, field="snapshot")
+
+
+def _refuse_seq(event: Event, index: int, expected: int, head: Head) -> Never:
+    if index == 0:
+        problem = (
+            f"the store's head is seq {head.seq}, so a batch must start at seq {expected}, not {event.seq}"
+        )
+    else:
+        problem = f"follows seq {expected - 1} of the batch, so its seq must be {expected}: no gaps, in order"
+    _refuse(event, head, "seq", problem)
+
+
+def _refuse_overdraft(event: Event, head: Head, account: str, balance: int, amount: int) -> Never:
+    problem = (
+        f"would take account {account!r} to {format_money(from_minor(balance + amount))} (balance "
+        f"{format_money(from_minor(balance))}, posting {format_money(from_minor(amount))}); the treasury "
+        "and agent accounts can never go negative"
+    )
+    _refuse(event, head, "amount", problem)
+
+
+def _refuse(event: Event, head: Head, field: str, problem: str) -> Never:
+    msg = (
+        f"append: event seq {event.seq} ({event.event_type}): {problem}; nothing of the batch was written, "
+        f"the log still ends at seq {head.seq}"
+    )
+    raise EventSourcingError(
+        msg, seq=event.seq, event_type=event.event_type, field=field, last_durable_seq=head.seq
+    )

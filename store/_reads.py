@@ -1,0 +1,196 @@
+"""The read side of the store: filtered event streams, causality walks and balances as of any seq.
+
+Plain functions over a connection, so the store stays a thin owner of that connection and every query
+lives next to the reason it is shaped the way it is.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+from uuid import UUID
+
+from events import EVENT_CLASSES, EXTERNAL, TREASURY, ValidationError, format_timestamp, from_minor, parse_event
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+    from decimal import Decimal
+
+    from events import AnyEvent
+
+__all__ = [
+    "FETCH_SIZE",
+    "ancestor_texts",
+    "balances_at",
+    "decode",
+    "descendant_texts",
+    "event_key",
+    "event_query",
+    "money_balances",
+    "check_seq",
+    "stream_texts",
+]
+
+FETCH_SIZE: Final = 512
+"""Rows per fetch while streaming: memory stays bounded by this many events whatever the log's size."""
+
+_SELECT_EVENTS: Final = "SELECT data FROM events"
+
+# Nearest first. `e.seq < chain.seq` bounds the walk even in a damaged file with a caused_by cycle.
+_ANCESTORS: Final = """
+    WITH RECURSIVE chain(data, caused_by, seq, depth) AS (
+        SELECT data, caused_by, seq, 0 FROM events WHERE event_id = ?1
+        UNION ALL
+        SELECT e.data, e.caused_by, e.seq, chain.depth + 1
+        FROM events AS e JOIN chain ON e.event_id = chain.caused_by
+        WHERE e.seq < chain.seq
+    )
+    SELECT data FROM chain WHERE depth > 0 ORDER BY depth
+"""
+
+# A tree (each event has one cause), so UNION ALL never repeats a row; uses events_by_cause.
+_DESCENDANTS: Final = """
+    WITH RECURSIVE tree(event_id, seq) AS (
+        SELECT event_id, seq FROM events WHERE event_id = ?1
+        UNION ALL
+        SELECT e.event_id, e.seq FROM events AS e JOIN tree ON e.caused_by = tree.event_id
+        WHERE e.seq > tree.seq
+    )
+    SELECT e.data FROM tree JOIN events AS e ON e.seq = tree.seq WHERE tree.event_id != ?1 ORDER BY e.seq
+"""
+
+# Skip-scan over capital_ledger_by_account: one index probe per account, then one for its last row at or
+# before the seq, instead of a scan of the whole ledger (O(accounts * log n), not O(n)).
+_BALANCES: Final = """
+    WITH RECURSIVE accounts(account) AS (
+        SELECT min(account) FROM capital_ledger
+        UNION ALL
+        SELECT (SELECT min(account) FROM capital_ledger WHERE account > accounts.account)
+        FROM accounts WHERE accounts.account IS NOT NULL
+    )
+    SELECT account, (
+        SELECT balance_after FROM capital_ledger AS l
+        WHERE l.account = accounts.account AND l.seq <= ?1
+        ORDER BY l.seq DESC, l.entry_id DESC LIMIT 1
+    ) AS balance
+    FROM accounts WHERE account IS NOT NULL
+"""
+
+
+def event_key(event_id: UUID | str) -> str:
+    """Return the stored form of an event id (lowercase, hyphenated), refusing text that is no UUID."""
+    if isinstance(event_id, UUID):
+        return str(event_id)
+    try:
+        return str(UUID(event_id))
+    except (ValueError, TypeError, AttributeError):
+        msg = f"event_id {event_id!r} is not a UUID; pass a UUID or its text such as str(event.event_id)"
+        raise ValidationError(msg, field="event_id", value=event_id) from None
+
+
+def event_query(
+    *,
+    agent_id: str | None,
+    event_types: Iterable[str] | None,
+    from_seq: int | None,
+    to_seq: int | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[str, list[object]]:
+    """Return the SQL and parameters of a filtered read, checking every argument first.
+
+    ``since`` is inclusive and ``until`` exclusive, so consecutive windows never share an event.
+
+    Raises:
+        ValidationError: an argument has the wrong type, names an unknown event type, or is a naive time.
+
+    """
+    clauses: list[str] = []
+    params: list[object] = []
+    if agent_id is not None:
+        clauses.append("agent_id = ?")
+        params.append(agent_id)
+    if event_types is not None:
+        clauses.append("event_type IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(_event_types(event_types)))
+    for name, value, clause in (("from_seq", from_seq, "seq >= ?"), ("to_seq", to_seq, "seq <= ?")):
+        if value is not None:
+            clauses.append(clause)
+            params.append(check_seq(name, value))
+    for name, moment, clause in (("since", since, "timestamp >= ?"), ("until", until, "timestamp < ?")):
+        if moment is not None:
+            clauses.append(clause)
+            params.append(_time(name, moment))
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    # Only the fixed clauses above are joined; every value is a ? parameter.
+    return f"{_SELECT_EVENTS}{where} ORDER BY seq", params
+
+
+def stream_texts(connection: sqlite3.Connection, sql: str, params: Iterable[object]) -> Iterator[str]:
+    """Yield the first column of each row, ``FETCH_SIZE`` rows at a time, closing the cursor at the end."""
+    cursor = connection.execute(sql, tuple(params))
+    try:
+        while rows := cursor.fetchmany(FETCH_SIZE):
+            for (text,) in rows:
+                yield text
+    finally:
+        cursor.close()
+
+
+def decode(texts: Iterable[str]) -> list[AnyEvent]:
+    """Decode stored event texts (small, bounded results: causality walks, single lookups)."""
+    return [parse_event(text) for text in texts]
+
+
+def ancestor_texts(connection: sqlite3.Connection, key: str) -> list[str]:
+    """Return the data of the ``caused_by`` chain above event ``key``, nearest first."""
+    return [text for (text,) in connection.execute(_ANCESTORS, (key,))]
+
+
+def descendant_texts(connection: sqlite3.Connection, key: str) -> list[str]:
+    """Return the data of every event caused, transitively, by event ``key``, in seq order."""
+    return [text for (text,) in connection.execute(_DESCENDANTS, (key,))]
+
+
+def balances_at(connection: sqlite3.Connection, seq: int) -> dict[str, int]:
+    """Return every account's balance in minor units as of ``seq``: accounts posted to by then, plus
+    ``treasury`` and ``external`` (zero before the arena opens)."""
+    found = {TREASURY: 0, EXTERNAL: 0}
+    for account, balance in connection.execute(_BALANCES, (seq,)):
+        if balance is not None:
+            found[account] = balance
+    return found
+
+
+def money_balances(balances: Mapping[str, int]) -> dict[str, Decimal]:
+    """Return balances as exact amounts, sorted by account."""
+    return {account: from_minor(balances[account]) for account in sorted(balances)}
+
+
+def _event_types(event_types: Iterable[str]) -> list[str]:
+    if isinstance(event_types, str):
+        msg = f"event_types {event_types!r} is one string; pass a collection of tags such as [{event_types!r}]"
+        raise ValidationError(msg, field="event_types", value=event_types)
+    tags = list(event_types)
+    unknown = sorted(str(tag) for tag in tags if tag not in EVENT_CLASSES)
+    if unknown:
+        msg = f"event_types: unknown tags {unknown}; expected some of: {', '.join(sorted(EVENT_CLASSES))}"
+        raise ValidationError(msg, field="event_types", value=tags)
+    return tags
+
+
+def check_seq(name: str, value: int) -> int:
+    """Return ``value`` if it is a seq (an int >= 0), else raise ``ValidationError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        msg = f"{name}: {value!r} is not a seq; pass an int >= 0"
+        raise ValidationError(msg, field=name, value=value)
+    return value
+
+
+def _time(name: str, moment: datetime) -> str:
+    if not isinstance(moment, datetime) or moment.tzinfo is None or moment.utcoffset() is None:
+        msg = f"{name}: {moment!r} is not a timezone-aware datetime; pass one in UTC, e.g. datetime.now(UTC)"
+        raise ValidationError(msg, field=name, value=moment)
+    return format_timestamp(moment)

@@ -1,0 +1,106 @@
+"""The SQL rows of the format: how events, postings and snapshots are written, and how snapshots are read.
+
+The store, the verifier and the benchmark's raw baseline all build rows here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Final
+
+import pydantic
+
+from events import ArenaState, EventSourcingError, Tier, to_minor
+
+if TYPE_CHECKING:
+    from events import Event
+
+__all__ = [
+    "INSERT_EVENT",
+    "INSERT_POSTING",
+    "INSERT_SNAPSHOT",
+    "EventRow",
+    "PostingRow",
+    "SnapshotRow",
+    "event_row",
+    "parse_snapshot",
+    "snapshot_json",
+    "snapshot_row",
+]
+
+INSERT_EVENT: Final = (
+    "INSERT INTO events (seq, event_id, event_type, agent_id, timestamp, data, caused_by, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_POSTING: Final = (
+    "INSERT INTO capital_ledger "
+    "(seq, event_id, timestamp, account, agent_id, operation, amount, balance_after) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_SNAPSHOT: Final = (
+    "INSERT INTO arena_state (seq, timestamp, total_capital, allocated_capital, free_capital, "
+    "active_agents, proving_agents, simulation_agents, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+EventRow = tuple[int, str, str, str | None, str, str, str | None, str]
+"""``(seq, event_id, event_type, agent_id, timestamp, data, caused_by, hash)``."""
+PostingRow = tuple[int, str, str, str, str | None, str, int, int]
+"""``(seq, event_id, timestamp, account, agent_id, operation, amount, balance_after)``."""
+SnapshotRow = tuple[int, str, int, int, int, int, int, int, str]
+"""``(seq, timestamp, total, allocated, free, active, proving, simulation, data)``."""
+
+
+def event_row(event: Event, data: str, digest: str, timestamp: str) -> EventRow:
+    """Return the ``events`` row of ``event``: ``data`` is its canonical JSON, ``digest`` its chain hash."""
+    cause = event.caused_by
+    return (
+        event.seq,
+        str(event.event_id),
+        event.event_type,
+        event.agent_id,
+        timestamp,
+        data,
+        None if cause is None else str(cause),
+        digest,
+    )
+
+
+def snapshot_json(state: ArenaState) -> str:
+    """Return the canonical JSON of a state: sorted keys, no whitespace, amounts as fixed-scale strings.
+
+    Canonical so that two stores with the same log hold byte-identical snapshots.
+    """
+    return json.dumps(state.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def snapshot_row(state: ArenaState, timestamp: str) -> SnapshotRow:
+    """Return the ``arena_state`` row of ``state``; ``timestamp`` is that of the event at ``state.seq``.
+
+    The event's time rather than the wall clock keeps the file a pure function of the log.
+    """
+    tiers = state.tier_counts()
+    return (
+        state.seq,
+        timestamp,
+        to_minor(state.total_capital),
+        to_minor(state.allocated_capital),
+        to_minor(state.free_capital),
+        tiers[Tier.ARENA],
+        tiers[Tier.PROVING],
+        tiers[Tier.SIMULATION],
+        snapshot_json(state),
+    )
+
+
+def parse_snapshot(text: str, *, seq: int | None = None) -> ArenaState:
+    """Decode a snapshot's ``data``, or raise ``EventSourcingError`` naming its seq and the bad field."""
+    try:
+        return ArenaState.model_validate_json(text)
+    except pydantic.ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(state)"
+        msg = (
+            f"snapshot at seq {seq}: field {field!r}: {first['msg']}; the stored snapshot is malformed, "
+            "delete it (snapshots are derived) or restore the file from a backup"
+        )
+        raise EventSourcingError(msg, seq=seq, field=field) from None

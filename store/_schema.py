@@ -1,0 +1,255 @@
+"""The store's file format: DDL, pragmas, the schema version and the checks that a file is ours.
+
+Everything an auditor needs to read a store without our code is written down in ``docs/FORMAT.md``; the
+DDL here is the executable half of that document and ``tests/store/test_schema.py`` holds the two together.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import TYPE_CHECKING, Final, Literal
+
+from events import GENESIS_HASH, MONEY_SCALE, StoreError
+
+from ._errors import describe, store_error
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "APPEND_ONLY_TRIGGERS",
+    "APPLICATION_ID",
+    "FORMAT_NAME",
+    "HASH_ALGORITHM",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Synchronous",
+    "configure",
+    "ensure_schema",
+    "read_meta",
+]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION: Final = 1
+"""Version of the table layout; a file with a larger one was written by a newer release and is refused."""
+
+FORMAT_NAME: Final = "arena-event-store"
+"""``meta.format``: tells an Arena store apart from any other SQLite file."""
+
+HASH_ALGORITHM: Final = "sha256-chain-v1"
+"""``meta.hash_algorithm``: hash_n = sha256(hash_{n-1} + "\\n" + data_n), lowercase hex, hash_0 = 64 zeros."""
+
+APPLICATION_ID: Final = 0x4152_4E41
+"""``PRAGMA application_id`` ("ARNA"): lets ``file(1)`` and other tools recognise the format."""
+
+TABLES: Final = ("meta", "events", "capital_ledger", "arena_state")
+"""Every table of the format, in creation order."""
+
+APPEND_ONLY_TRIGGERS: Final = (
+    "events_no_update",
+    "events_no_delete",
+    "capital_ledger_no_update",
+    "capital_ledger_no_delete",
+)
+"""Triggers that abort any UPDATE or DELETE of the log and its ledger."""
+
+Synchronous = Literal["normal", "full"]
+"""``normal`` survives a process crash (WAL); ``full`` also survives power loss, at one fsync per commit."""
+
+_DDL: Final = (
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT
+    """,
+    """
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+        event_id TEXT NOT NULL UNIQUE,
+        event_type TEXT NOT NULL,
+        agent_id TEXT,
+        timestamp TEXT NOT NULL,
+        data TEXT NOT NULL,
+        caused_by TEXT REFERENCES events (event_id),
+        hash TEXT NOT NULL
+    ) STRICT
+    """,
+    """
+    CREATE TABLE capital_ledger (
+        entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER NOT NULL REFERENCES events (seq),
+        event_id TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        account TEXT NOT NULL,
+        agent_id TEXT,
+        operation TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        balance_after INTEGER NOT NULL
+    ) STRICT
+    """,
+    """
+    CREATE TABLE arena_state (
+        snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq INTEGER NOT NULL,
+        timestamp TEXT NOT NULL,
+        total_capital INTEGER NOT NULL,
+        allocated_capital INTEGER NOT NULL,
+        free_capital INTEGER NOT NULL,
+        active_agents INTEGER NOT NULL,
+        proving_agents INTEGER NOT NULL,
+        simulation_agents INTEGER NOT NULL,
+        data TEXT NOT NULL
+    ) STRICT
+    """,
+    # seq is the rowid, so each of these indexes is ordered by seq within a key: per-agent and per-type
+    # reads stream in log order without a sort.
+    "CREATE INDEX events_by_agent ON events (agent_id) WHERE agent_id IS NOT NULL",
+    "CREATE INDEX events_by_type ON events (event_type)",
+    # Walks causality forwards (descendants); ancestors use the UNIQUE index on event_id.
+    "CREATE INDEX events_by_cause ON events (caused_by) WHERE caused_by IS NOT NULL",
+    # Balance of any account as of any seq is one probe: the last row at or before that seq.
+    "CREATE INDEX capital_ledger_by_account ON capital_ledger (account, seq)",
+    "CREATE INDEX arena_state_by_seq ON arena_state (seq)",
+    *(
+        f"""
+        CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}
+        BEGIN
+            SELECT RAISE(ABORT, '{table} is append-only: a stored row cannot be {done}; '
+                                'append a correcting event instead');
+        END
+        """
+        for table in ("events", "capital_ledger")
+        for verb, done in (("UPDATE", "updated"), ("DELETE", "deleted"))
+    ),
+)
+
+_HASH_RECIPE: Final = (
+    'hash of seq n = sha256(hash of seq n-1 + "\\n" + data of seq n) as lowercase hex over UTF-8; '
+    "hash of seq 0 = 64 zeros"
+)
+
+
+def configure(
+    connection: sqlite3.Connection, path: Path | None, *, synchronous: Synchronous, readonly: bool
+) -> None:
+    """Set the per-connection pragmas every store connection runs with.
+
+    Raises:
+        StoreError: the file cannot be read (not SQLite, unreadable) or cannot switch to WAL.
+
+    """
+    try:
+        connection.execute("PRAGMA foreign_keys = ON")
+        # Large enough to keep the event_id index (random UUID keys) hot: with the 2 MB default a 1M-event
+        # append slows by ~2x once that index outgrows the cache.
+        connection.execute("PRAGMA cache_size = -65536")
+        if path is not None and not readonly:
+            # The first statement that reads the file: "file is not a database" surfaces here.
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                logger.warning("store %s: journal_mode is %s, not wal; readers may block the writer", path, mode)
+        connection.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    except sqlite3.Error as e:
+        raise store_error(e, path, "opening") from e
+
+
+def ensure_schema(connection: sqlite3.Connection, path: Path | None, *, readonly: bool) -> dict[str, str]:
+    """Create the schema in an empty database, or check that an existing one is a store we can read.
+
+    Returns:
+        The ``meta`` table as a dict.
+
+    Raises:
+        StoreError: the file belongs to another program, or to a newer release, or is empty and read-only.
+
+    """
+    where = describe(path)
+    try:
+        tables = {
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if not tables:
+            if readonly:
+                msg = (
+                    f"store {where}: the file is empty, not an Arena store; "
+                    "open it without readonly=True to create a store, or pass the path of an existing one"
+                )
+                raise StoreError(msg, path=path)
+            _create(connection)
+        elif "meta" not in tables:
+            msg = (
+                f"store {where}: an SQLite database of another program (tables {sorted(tables)}, no meta "
+                "table); pass the path of an Arena store, or a new path to create one"
+            )
+            raise StoreError(msg, path=path)
+        meta = read_meta(connection)
+    except sqlite3.Error as e:
+        raise store_error(e, path, "opening") from e
+    _check_meta(meta, path)
+    return meta
+
+
+def read_meta(connection: sqlite3.Connection) -> dict[str, str]:
+    """Return the ``meta`` table as a dict (sqlite3 errors propagate to the caller's translation)."""
+    return dict(connection.execute("SELECT key, value FROM meta ORDER BY key").fetchall())
+
+
+def _create(connection: sqlite3.Connection) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have created the schema between our check and the write lock.
+        if connection.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0:
+            for statement in _DDL:
+                connection.execute(statement)
+            connection.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [
+                    ("format", FORMAT_NAME),
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("money_scale", str(MONEY_SCALE)),
+                    ("hash_algorithm", HASH_ALGORITHM),
+                    ("hash_recipe", _HASH_RECIPE),
+                    ("genesis_hash", GENESIS_HASH),
+                ],
+            )
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _check_meta(meta: dict[str, str], path: Path | None) -> None:
+    where = describe(path)
+    if meta.get("format") != FORMAT_NAME:
+        msg = (
+            f"store {where}: meta.format is {meta.get('format')!r}, expected {FORMAT_NAME!r}: the file is not "
+            "an Arena store; pass the path of an Arena store, or a new path to create one"
+        )
+        raise StoreError(msg, path=path)
+    version = meta.get("schema_version", "")
+    if not version.isdigit():
+        msg = f"store {where}: meta.schema_version is {version!r}, not a number; the file is damaged"
+        raise StoreError(msg, path=path)
+    if int(version) > SCHEMA_VERSION:
+        msg = (
+            f"store {where}: written with schema_version {version}, newer than the {SCHEMA_VERSION} this "
+            "release reads; upgrade arena-runtime to open it"
+        )
+        raise StoreError(msg, path=path)
+    if int(version) < SCHEMA_VERSION:  # pragma: no cover  (no older version exists yet)
+        msg = f"store {where}: schema_version {version} is older than {SCHEMA_VERSION} and has no migration"
+        raise StoreError(msg, path=path)
+    if meta.get("money_scale") != str(MONEY_SCALE):
+        msg = (
+            f"store {where}: meta.money_scale is {meta.get('money_scale')!r}, expected '{MONEY_SCALE}'; "
+            "amounts in this file would be misread, so it cannot be opened"
+        )
+        raise StoreError(msg, path=path)

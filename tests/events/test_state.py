@@ -1,0 +1,173 @@
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from events import (
+    GENESIS_HASH,
+    AgentKilled,
+    AgentSpawned,
+    ArenaOpened,
+    ArenaState,
+    CapitalAllocated,
+    CapitalReleased,
+    EventSourcingError,
+    Tier,
+    TradeExecuted,
+    apply,
+    canonical_json,
+    chain_hash,
+    fold,
+)
+from tests.strategies import valid_event_logs
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make(cls, seq, **fields):
+    return cls(seq=seq, event_id=uuid.UUID(int=seq), timestamp=NOW, **fields)
+
+
+def opened_with_agent():
+    return [
+        make(ArenaOpened, 1, arena_id="x", total_capital=100),
+        make(AgentSpawned, 2, agent_id="a", tier=Tier.SIMULATION),
+    ]
+
+
+@given(valid_event_logs())
+def test_conservation_holds_after_every_event(log):
+    state = ArenaState()
+
+    for event in log:
+        state = apply(state, event)
+        assert state.free_capital + state.allocated_capital == state.total_capital
+        assert state.treasury >= 0
+        assert all(a.allocation >= 0 for a in state.agents.values())
+
+
+@given(valid_event_logs(), st.data())
+def test_folding_from_any_intermediate_state_equals_folding_from_the_start(log, data):
+    cut = data.draw(st.integers(0, len(log)))
+
+    resumed = fold(log[cut:], fold(log[:cut]))
+
+    assert resumed == fold(log)
+
+
+@given(valid_event_logs())
+def test_state_survives_a_json_round_trip_exactly(log):
+    state = fold(log)
+
+    assert ArenaState.model_validate_json(state.model_dump_json()) == state
+
+
+@given(valid_event_logs())
+def test_head_hash_is_the_hash_chain_over_canonical_json(log):
+    expected = GENESIS_HASH
+    for event in log:
+        expected = chain_hash(expected, canonical_json(event))
+
+    assert fold(log).head_hash == expected
+    assert fold(log).seq == len(log)
+
+
+def test_apply_is_pure():
+    state = fold(opened_with_agent())
+    before = state.model_dump()
+
+    apply(state, make(CapitalAllocated, 3, agent_id="a", amount=5))
+
+    assert state.model_dump() == before
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        (make(CapitalAllocated, 4, agent_id="a", amount=1), r"seq 4 does not follow 2"),
+        (
+            make(CapitalAllocated, 3, agent_id="a", amount=101),
+            r"allocates 101\.00000000 from a treasury of 100",
+        ),
+        (make(CapitalAllocated, 3, agent_id="zz", amount=1), r"names unknown agent 'zz'"),
+        (
+            make(CapitalReleased, 3, agent_id="a", amount=1),
+            r"releases 1\.00000000 but agent 'a' holds 0\.00000000;",
+        ),
+        (make(AgentSpawned, 3, agent_id="a", tier=Tier.SIMULATION), r"agent 'a' already exists"),
+        (make(ArenaOpened, 3, arena_id="y", total_capital=1), r"arena 'x' is already open"),
+        (
+            make(
+                TradeExecuted,
+                3,
+                agent_id="a",
+                symbol="S",
+                side="buy",
+                quantity=1,
+                price=1,
+                fee=0,
+                cash_delta=-1,
+            ),
+            r"trade needs 1\.00000000 but agent 'a' holds",
+        ),
+    ],
+)
+def test_apply_refuses_events_that_contradict_the_log_and_changes_nothing(event, problem):
+    state = fold(opened_with_agent())
+
+    with pytest.raises(
+        EventSourcingError, match=rf"^event seq {event.seq} \({event.event_type}\): {problem}"
+    ):
+        apply(state, event)
+
+    working = state.thaw()
+    with pytest.raises(EventSourcingError):
+        working.apply(event)
+    assert working.freeze() == state
+
+
+def test_dead_agents_take_no_capital():
+    log = [*opened_with_agent(), make(AgentKilled, 3, agent_id="a", reason="r", capital_released=0)]
+
+    with pytest.raises(EventSourcingError, match=r"names agent 'a', which was killed"):
+        fold([*log, make(CapitalAllocated, 4, agent_id="a", amount=1)])
+
+
+def test_a_kill_must_release_exactly_what_the_agent_holds():
+    log = [*opened_with_agent(), make(CapitalAllocated, 3, agent_id="a", amount=10)]
+
+    with pytest.raises(EventSourcingError, match=r"releases 9\.00000000 but agent 'a' holds 10"):
+        fold([*log, make(AgentKilled, 4, agent_id="a", reason="r", capital_released=9)])
+
+
+def test_the_log_must_start_with_arena_opened():
+    with pytest.raises(EventSourcingError, match=r"the log must start with ArenaOpened"):
+        fold([make(AgentSpawned, 1, agent_id="a", tier=Tier.SIMULATION)])
+
+
+def test_trades_change_total_capital_and_positions():
+    log = [
+        *opened_with_agent(),
+        make(CapitalAllocated, 3, agent_id="a", amount=50),
+        make(
+            TradeExecuted,
+            4,
+            agent_id="a",
+            symbol="S",
+            side="buy",
+            quantity=2,
+            price=10,
+            fee=1,
+            cash_delta=-21,
+        ),
+    ]
+
+    state = fold(log)
+
+    assert state.total_capital == Decimal(79)
+    assert state.agents["a"].allocation == Decimal(29)
+    assert state.agents["a"].positions == {"S": Decimal(2)}
+    assert state.tier_counts() == {Tier.SIMULATION: 1, Tier.PROVING: 0, Tier.ARENA: 0}
