@@ -13,6 +13,7 @@ and told to the supervisor as ``AgentCrashed``; the step answers no orders, and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -20,22 +21,20 @@ import pykka
 
 from ._messages import AgentCrashed, ChangeTier, GetMetrics, OnBars
 from .simulation._broker import Fill
+from .simulation._genome import Genome
 from .simulation._metrics import PerformanceTracker
 from .simulation._strategy import Order, Portfolio, Strategy, make_strategy
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from types import TracebackType
 
     from events import Tier, TradeExecuted
-
-    from .simulation._genome import Genome
 
 __all__ = ["AgentActor", "StrategyFactory"]
 
 logger = logging.getLogger(__name__)
 
-StrategyFactory = "Callable[[Genome], Strategy]"
+StrategyFactory = Callable[[Genome], Strategy]
 """Builds an agent's strategy from its genome; ``make_strategy`` unless the arena was given another."""
 
 _ZERO = Decimal(0)
@@ -65,7 +64,7 @@ class AgentActor(pykka.ThreadingActor):
         *,
         supervisor: pykka.ActorRef[Any],
         incarnation: int = 0,
-        strategy_factory: Callable[[Genome], Strategy] = make_strategy,
+        strategy_factory: StrategyFactory = make_strategy,
     ) -> None:
         super().__init__()
         self.agent_id = agent_id

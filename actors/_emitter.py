@@ -108,6 +108,11 @@ class Emitter:
                 total += record["allocation"]
         return total
 
+    def alive_ids(self) -> set[str]:
+        """Return the ids of every live agent."""
+        agents = self.fold.agents
+        return {agent_id for agent_id in agents if (self.fold.agent(agent_id) or {}).get("alive")}
+
     def existing(self, agent_id: str) -> dict[str, Any]:
         """Return the ledger fields of ``agent_id``, dead or alive.
 

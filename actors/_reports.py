@@ -6,11 +6,19 @@ The design we replace answered with ad hoc dicts whose keys drifted (``arena_cap
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from events import Money, NonNegativeMoney, Tier  # noqa: TC001  (pydantic needs them at run time)
+from events import Money, NonNegativeMoney, Tier
 
-__all__ = ["AllocationBreakdown", "ConservationReport", "CycleReport"]
+if TYPE_CHECKING:
+    from events import ArenaState
+
+__all__ = ["AllocationBreakdown", "ConservationReport", "CycleReport", "breakdown_of"]
+
+_ZERO = Decimal("0E-8")
 
 
 class _Report(BaseModel):
@@ -74,3 +82,20 @@ class CycleReport(_Report):
     """Trades that sold killed agents' positions at the marks."""
     fitness: dict[str, JsonValue]
     """The fitness summary recorded in ``EvolutionCycleComplete``."""
+
+
+def breakdown_of(state: ArenaState) -> AllocationBreakdown:
+    """Return the breakdown of ``state``'s capital."""
+    live = state.alive_agents()
+    by_tier = dict.fromkeys(Tier, _ZERO)
+    for agent in live:
+        by_tier[agent.tier] += agent.allocation
+    return AllocationBreakdown(
+        seq=state.seq,
+        total_capital=state.total_capital,
+        free_capital=state.free_capital,
+        allocated_capital=state.allocated_capital,
+        by_tier=by_tier,
+        agents_by_tier=state.tier_counts(),
+        by_agent={agent.agent_id: agent.allocation for agent in live},
+    )

@@ -44,7 +44,7 @@ class Batch:
     balances: dict[str, int]
     """Balance in minor units after the batch of every account it touched."""
     causes: dict[str, int]
-    """``caused_by`` ids not found earlier in the batch -> the first seq naming each: the store must hold them."""
+    """``caused_by`` ids not earlier in the batch -> the first seq naming each; the store must hold them."""
     head: Head
     timestamp: str | None
     """Timestamp text of the batch's last event (None for an empty batch)."""
@@ -115,7 +115,9 @@ def encode_batch(
     return Batch(event_rows, ledger_rows, touched, causes, Head(seq, digest), timestamp, arena_id)
 
 
-def encode_snapshot(snapshot: ArenaState, head: Head, timestamp: str | None, arena_id: str | None) -> SnapshotRow:
+def encode_snapshot(
+    snapshot: ArenaState, head: Head, timestamp: str | None, arena_id: str | None
+) -> SnapshotRow:
     """Return the ``arena_state`` row of ``snapshot``, refusing one that is not the state at ``head``.
 
     Only seq and hash are compared: the hash covers every event, so a state with the right ``head_hash``
@@ -128,7 +130,9 @@ def encode_snapshot(snapshot: ArenaState, head: Head, timestamp: str | None, are
     if head.seq == 0 or timestamp is None:
         _refuse_snapshot(snapshot, "the store holds no events yet, so there is no state to snapshot")
     if snapshot.seq != head.seq:
-        _refuse_snapshot(snapshot, f"it is the state at seq {snapshot.seq}, expected the state at seq {head.seq}")
+        _refuse_snapshot(
+            snapshot, f"it is the state at seq {snapshot.seq}, expected the state at seq {head.seq}"
+        )
     if snapshot.head_hash != head.hash:
         _refuse_snapshot(
             snapshot,

@@ -6,37 +6,52 @@ lives next to the reason it is shaped the way it is.
 
 from __future__ import annotations
 
-import json
-import sqlite3
+import heapq
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 from uuid import UUID
 
-from events import EVENT_CLASSES, EXTERNAL, TREASURY, ValidationError, format_timestamp, from_minor, parse_event
+from events import (
+    EVENT_CLASSES,
+    EXTERNAL,
+    TREASURY,
+    ValidationError,
+    format_timestamp,
+    from_minor,
+    parse_event,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    import sqlite3
+    from collections.abc import Generator, Iterable, Mapping
     from decimal import Decimal
 
     from events import AnyEvent
 
 __all__ = [
     "FETCH_SIZE",
+    "Query",
     "ancestor_texts",
     "balances_at",
+    "check_seq",
     "decode",
     "descendant_texts",
     "event_key",
-    "event_query",
+    "event_queries",
     "money_balances",
-    "check_seq",
-    "stream_texts",
+    "stream_events",
 ]
+
+
+class Query(NamedTuple):
+    """One parameterised SELECT of ``(seq, data)`` rows in seq order."""
+
+    sql: str
+    params: tuple[object, ...]
+
 
 FETCH_SIZE: Final = 512
 """Rows per fetch while streaming: memory stays bounded by this many events whatever the log's size."""
-
-_SELECT_EVENTS: Final = "SELECT data FROM events"
 
 # Nearest first. `e.seq < chain.seq` bounds the walk even in a damaged file with a caused_by cycle.
 _ANCESTORS: Final = """
@@ -90,7 +105,7 @@ def event_key(event_id: UUID | str) -> str:
         raise ValidationError(msg, field="event_id", value=event_id) from None
 
 
-def event_query(
+def event_queries(
     *,
     agent_id: str | None,
     event_types: Iterable[str] | None,
@@ -98,10 +113,12 @@ def event_query(
     to_seq: int | None,
     since: datetime | None,
     until: datetime | None,
-) -> tuple[str, list[object]]:
-    """Return the SQL and parameters of a filtered read, checking every argument first.
+) -> list[Query]:
+    """Return the queries of a filtered read (one per event type), checking every argument first.
 
-    ``since`` is inclusive and ``until`` exclusive, so consecutive windows never share an event.
+    One query per type rather than ``event_type IN (...)``: each then walks ``events_by_type`` in seq
+    order and ``stream_events`` merges them, where one ``IN`` query makes SQLite sort every match
+    before returning the first. ``since`` is inclusive and ``until`` exclusive, so windows tile.
 
     Raises:
         ValidationError: an argument has the wrong type, names an unknown event type, or is a naive time.
@@ -112,9 +129,6 @@ def event_query(
     if agent_id is not None:
         clauses.append("agent_id = ?")
         params.append(agent_id)
-    if event_types is not None:
-        clauses.append("event_type IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(_event_types(event_types)))
     for name, value, clause in (("from_seq", from_seq, "seq >= ?"), ("to_seq", to_seq, "seq <= ?")):
         if value is not None:
             clauses.append(clause)
@@ -123,18 +137,34 @@ def event_query(
         if moment is not None:
             clauses.append(clause)
             params.append(_time(name, moment))
+    if event_types is None:
+        return [_query(clauses, params)]
+    return [_query(["event_type = ?", *clauses], [tag, *params]) for tag in _event_types(event_types)]
+
+
+def stream_events(connection: sqlite3.Connection, queries: Iterable[Query]) -> Generator[str]:
+    """Yield the data of every row of ``queries`` in seq order, merging them lazily."""
+    streams = [_stream_rows(connection, query) for query in queries]
+    try:
+        # Seqs are unique, so the merge never compares two data texts.
+        for _, text in heapq.merge(*streams):
+            yield text
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def _query(clauses: list[str], params: list[object]) -> Query:
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    # Only the fixed clauses above are joined; every value is a ? parameter.
-    return f"{_SELECT_EVENTS}{where} ORDER BY seq", params
+    sql = f"SELECT seq, data FROM events{where} ORDER BY seq"  # noqa: S608  (fixed clauses; values are ? params)
+    return Query(sql, tuple(params))
 
 
-def stream_texts(connection: sqlite3.Connection, sql: str, params: Iterable[object]) -> Iterator[str]:
-    """Yield the first column of each row, ``FETCH_SIZE`` rows at a time, closing the cursor at the end."""
-    cursor = connection.execute(sql, tuple(params))
+def _stream_rows(connection: sqlite3.Connection, query: Query) -> Generator[tuple[int, str]]:
+    cursor = connection.execute(query.sql, query.params)
     try:
         while rows := cursor.fetchmany(FETCH_SIZE):
-            for (text,) in rows:
-                yield text
+            yield from rows
     finally:
         cursor.close()
 
@@ -155,13 +185,13 @@ def descendant_texts(connection: sqlite3.Connection, key: str) -> list[str]:
 
 
 def balances_at(connection: sqlite3.Connection, seq: int) -> dict[str, int]:
-    """Return every account's balance in minor units as of ``seq``: accounts posted to by then, plus
-    ``treasury`` and ``external`` (zero before the arena opens)."""
-    found = {TREASURY: 0, EXTERNAL: 0}
-    for account, balance in connection.execute(_BALANCES, (seq,)):
-        if balance is not None:
-            found[account] = balance
-    return found
+    """Return every account's balance in minor units as of ``seq``.
+
+    The accounts are those posted to by then, plus ``treasury`` and ``external`` (zero before the arena
+    opens).
+    """
+    rows = connection.execute(_BALANCES, (seq,))
+    return {TREASURY: 0, EXTERNAL: 0} | {account: balance for account, balance in rows if balance is not None}
 
 
 def money_balances(balances: Mapping[str, int]) -> dict[str, Decimal]:
@@ -171,14 +201,16 @@ def money_balances(balances: Mapping[str, int]) -> dict[str, Decimal]:
 
 def _event_types(event_types: Iterable[str]) -> list[str]:
     if isinstance(event_types, str):
-        msg = f"event_types {event_types!r} is one string; pass a collection of tags such as [{event_types!r}]"
+        msg = (
+            f"event_types {event_types!r} is one string; pass a collection of tags such as [{event_types!r}]"
+        )
         raise ValidationError(msg, field="event_types", value=event_types)
-    tags = list(event_types)
-    unknown = sorted(str(tag) for tag in tags if tag not in EVENT_CLASSES)
+    tags = list(dict.fromkeys(event_types))
+    unknown = [str(tag) for tag in tags if tag not in EVENT_CLASSES]
     if unknown:
         msg = f"event_types: unknown tags {unknown}; expected some of: {', '.join(sorted(EVENT_CLASSES))}"
         raise ValidationError(msg, field="event_types", value=tags)
-    return tags
+    return sorted(tags)
 
 
 def check_seq(name: str, value: int) -> int:

@@ -70,7 +70,9 @@ def snapshot_json(state: ArenaState) -> str:
 
     Canonical so that two stores with the same log hold byte-identical snapshots.
     """
-    return json.dumps(state.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        state.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def snapshot_row(state: ArenaState, timestamp: str) -> SnapshotRow:

@@ -6,9 +6,8 @@ DDL here is the executable half of that document and ``tests/store/test_schema.p
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
 from events import GENESIS_HASH, MONEY_SCALE, StoreError
 
@@ -24,13 +23,9 @@ __all__ = [
     "HASH_ALGORITHM",
     "SCHEMA_VERSION",
     "TABLES",
-    "Synchronous",
-    "configure",
     "ensure_schema",
     "read_meta",
 ]
-
-logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION: Final = 1
 """Version of the table layout; a file with a larger one was written by a newer release and is refused."""
@@ -54,9 +49,6 @@ APPEND_ONLY_TRIGGERS: Final = (
     "capital_ledger_no_delete",
 )
 """Triggers that abort any UPDATE or DELETE of the log and its ledger."""
-
-Synchronous = Literal["normal", "full"]
-"""``normal`` survives a process crash (WAL); ``full`` also survives power loss, at one fsync per commit."""
 
 _DDL: Final = (
     """
@@ -114,13 +106,8 @@ _DDL: Final = (
     "CREATE INDEX capital_ledger_by_account ON capital_ledger (account, seq)",
     "CREATE INDEX arena_state_by_seq ON arena_state (seq)",
     *(
-        f"""
-        CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}
-        BEGIN
-            SELECT RAISE(ABORT, '{table} is append-only: a stored row cannot be {done}; '
-                                'append a correcting event instead');
-        END
-        """
+        f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} BEGIN SELECT RAISE(ABORT, "
+        f"'{table} is append-only: a stored row cannot be {done}; append a correcting event instead'); END"
         for table in ("events", "capital_ledger")
         for verb, done in (("UPDATE", "updated"), ("DELETE", "deleted"))
     ),
@@ -130,30 +117,6 @@ _HASH_RECIPE: Final = (
     'hash of seq n = sha256(hash of seq n-1 + "\\n" + data of seq n) as lowercase hex over UTF-8; '
     "hash of seq 0 = 64 zeros"
 )
-
-
-def configure(
-    connection: sqlite3.Connection, path: Path | None, *, synchronous: Synchronous, readonly: bool
-) -> None:
-    """Set the per-connection pragmas every store connection runs with.
-
-    Raises:
-        StoreError: the file cannot be read (not SQLite, unreadable) or cannot switch to WAL.
-
-    """
-    try:
-        connection.execute("PRAGMA foreign_keys = ON")
-        # Large enough to keep the event_id index (random UUID keys) hot: with the 2 MB default a 1M-event
-        # append slows by ~2x once that index outgrows the cache.
-        connection.execute("PRAGMA cache_size = -65536")
-        if path is not None and not readonly:
-            # The first statement that reads the file: "file is not a database" surfaces here.
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                logger.warning("store %s: journal_mode is %s, not wal; readers may block the writer", path, mode)
-        connection.execute(f"PRAGMA synchronous = {synchronous.upper()}")
-    except sqlite3.Error as e:
-        raise store_error(e, path, "opening") from e
 
 
 def ensure_schema(connection: sqlite3.Connection, path: Path | None, *, readonly: bool) -> dict[str, str]:
@@ -230,8 +193,8 @@ def _check_meta(meta: dict[str, str], path: Path | None) -> None:
     where = describe(path)
     if meta.get("format") != FORMAT_NAME:
         msg = (
-            f"store {where}: meta.format is {meta.get('format')!r}, expected {FORMAT_NAME!r}: the file is not "
-            "an Arena store; pass the path of an Arena store, or a new path to create one"
+            f"store {where}: meta.format is {meta.get('format')!r}, expected {FORMAT_NAME!r}: the file is "
+            "not an Arena store; pass the path of an Arena store, or a new path to create one"
         )
         raise StoreError(msg, path=path)
     version = meta.get("schema_version", "")

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from events import MONEY_SCALE, ValidationError, money, trade_cash_delta
 
-from ._genome import _FrozenModel
+from ._validation import ValidatedModel
 
 if TYPE_CHECKING:
     from events import Side
@@ -28,7 +28,7 @@ _QUANTUM: Final = Decimal(1).scaleb(-MONEY_SCALE)
 _BPS: Final = Decimal(10_000)
 
 
-class BrokerConfig(_FrozenModel):
+class BrokerConfig(ValidatedModel):
     """How far fills drift from the open and what each trade costs."""
 
     slippage_bps: Decimal = Field(default=Decimal(5), ge=0, le=1000)

@@ -9,13 +9,15 @@ replays exactly.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal, NoReturn, Self, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import pydantic
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from events import ValidationError
+
+from ._validation import ValidatedModel, validation_error
 
 if TYPE_CHECKING:
     import random
@@ -34,59 +36,7 @@ _INT_PARAMS = ("fast_window", "slow_window", "lookback")
 _FLOAT_PARAMS = ("entry_threshold", "exit_threshold", "position_fraction", "stop_loss")
 
 
-def _raise_validation_error(
-    subject: str, model: type[BaseModel], error: pydantic.ValidationError
-) -> NoReturn:
-    """Re-raise pydantic's error as our ``ValidationError`` so callers catch one error tree.
-
-    Only the first problem is reported: it is the one to fix first, and one line reads better on a CLI.
-    """
-    first = error.errors()[0]
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, ValidationError):  # raised by one of our own validators: already worded
-        raise ValidationError(cause.msg, field=cause.field, value=cause.value) from error
-    name = ".".join(str(part) for part in first["loc"])
-    problem = first["msg"][:1].lower() + first["msg"][1:]
-    if first["type"] == "missing":
-        msg = f"{subject} field {name!r}: {problem}; pass a value for it"
-        raise ValidationError(msg, field=name, value=None) from error
-    if first["type"] == "extra_forbidden":
-        known = ", ".join(model.model_fields)
-        msg = f"{subject} field {name!r}: {problem}; remove it (known fields: {known})"
-        raise ValidationError(msg, field=name, value=first["input"]) from error
-    fix = "pass one of the listed values" if first["type"] == "literal_error" else "pass a value of that type"
-    info = model.model_fields.get(name)
-    if info is not None:
-        low = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
-        high = next((m.le for m in info.metadata if isinstance(m, Le)), None)
-        if low is not None and high is not None:
-            fix = f"pass a value between {low} and {high}"
-    msg = f"{subject} field {name!r}: {problem}, got {first['input']!r}; {fix}"
-    raise ValidationError(msg, field=name, value=first["input"]) from error
-
-
-class _FrozenModel(BaseModel):
-    """Frozen, closed pydantic model whose bad input raises ``events.ValidationError``, not pydantic's."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    if not TYPE_CHECKING:  # hidden from mypy so the pydantic plugin still types each subclass's __init__
-
-        def __init__(self, **data: object) -> None:
-            try:
-                super().__init__(**data)
-            except pydantic.ValidationError as e:
-                _raise_validation_error(type(self).__name__, type(self), e)
-
-    @classmethod
-    def _validate_mapping(cls, data: Mapping[str, object]) -> Self:
-        try:
-            return cls.model_validate(dict(data))
-        except pydantic.ValidationError as e:
-            _raise_validation_error(cls.__name__, cls, e)
-
-
-class Genome(_FrozenModel):
+class Genome(ValidatedModel):
     """Bounded parameters of one agent's strategy; which ones matter depends on ``family``.
 
     Every family reads ``position_fraction`` and ``stop_loss``. ``ma_crossover`` reads the two windows;
@@ -148,7 +98,10 @@ class Genome(_FrozenModel):
                 "pass the complete dict that Genome.to_json_dict produced"
             )
             raise ValidationError(msg, field=missing[0], value=None)
-        return cls._validate_mapping(data)
+        try:
+            return cls.model_validate(dict(data))
+        except pydantic.ValidationError as e:
+            raise validation_error(cls.__name__, cls, e) from e
 
 
 def random_genome(rng: random.Random) -> Genome:

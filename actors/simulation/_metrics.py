@@ -17,7 +17,7 @@ from pydantic import Field
 
 from events import ValidationError, money
 
-from ._genome import _FrozenModel
+from ._validation import ValidatedModel
 
 if TYPE_CHECKING:
     from ._broker import Fill
@@ -27,7 +27,7 @@ __all__ = ["AgentMetrics", "PerformanceTracker"]
 _HOURS_PER_YEAR = 24 * 365  # the simulation's bars are hourly and crypto markets never close
 
 
-class AgentMetrics(_FrozenModel):
+class AgentMetrics(ValidatedModel):
     """A snapshot of one agent's performance, as evolution and the reports see it."""
 
     total_return: float

@@ -150,8 +150,8 @@ def plan_cycle(
     tiers = {a.agent_id: a.tier for a in survivors}
     tiers.update({g.agent_id: g.to_tier for g in graduations})
     tiers.update({c.key: Tier.SIMULATION for c in children})
-    held = sum((a.allocation for a in alive), state.treasury)
-    allocatable = math.floor(to_minor(held) * (1 - _exact(policy.reserve_fraction)))
+    capital = sum((a.allocation for a in alive), state.treasury)  # the killed agents' allocations included
+    allocatable = math.floor(to_minor(capital) * (1 - _exact(policy.reserve_fraction)))
     targets = _allocate(tiers, fitness, allocatable, policy)
     return CyclePlan(
         kills=kills,

@@ -11,20 +11,18 @@ import json
 import math
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 import pydantic
-from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from events import Tier, ValidationError
+
+from ._validation import ValidatedModel, validation_error
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Mapping
-
-    from pydantic.fields import FieldInfo
-    from pydantic_core import ErrorDetails
 
     from ._metrics import AgentMetrics
 
@@ -51,86 +49,14 @@ never traded) would have infinite fitness. 1% is below the drawdown of any strat
 _WEIGHT_TOLERANCE = 1e-6  # weights written as decimals (0.2, 0.3, 0.5) sum to 1 only within float error
 
 
-def _validation_error(
-    subject: str, model: type[BaseModel], error: pydantic.ValidationError
-) -> ValidationError:
-    """Word pydantic's first problem as our ``ValidationError``, naming the (dotted) field and its bounds.
-
-    Only the first problem is reported: it is the one to fix first, and one line reads better on a CLI.
-    A policy nests models (``graduate_to_arena.min_fitness``), and a nested model's own ``__init__`` has
-    already worded its error for itself; that wording is unwrapped so the message names the full path.
-    """
-    loc, first = _innermost(error)
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, ValidationError):  # raised by one of our own validators: already worded
-        return ValidationError(cause.msg, field=cause.field, value=cause.value)
-    name = ".".join(loc)
-    problem = first["msg"][:1].lower() + first["msg"][1:]
-    owner, info = _locate(model, loc)
-    if first["type"] == "extra_forbidden":
-        known = ", ".join(owner.model_fields)
-        msg = f"{subject} field {name!r}: {problem}; remove it or use a known field ({known})"
-        return ValidationError(msg, field=name, value=first["input"])
-    msg = f"{subject} field {name!r}: {problem}, got {first['input']!r}; {_fix(info, first['type'])}"
-    return ValidationError(msg, field=name, value=first["input"])
-
-
-def _innermost(error: pydantic.ValidationError) -> tuple[list[str], ErrorDetails]:
-    """Return the full location and details of the first problem, looking through nested models."""
-    first = error.errors()[0]
-    loc = [str(part) for part in first["loc"]]
-    cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, ValidationError) and isinstance(cause.__cause__, pydantic.ValidationError):
-        inner_loc, inner = _innermost(cause.__cause__)  # a nested _PolicyModel.__init__ translated it
-        return loc + inner_loc, inner
-    return loc, first
-
-
-def _locate(model: type[BaseModel], loc: list[str]) -> tuple[type[BaseModel], FieldInfo | None]:
-    """Return the model that owns the last part of ``loc`` and that field's info (None if unknown)."""
-    owner, info = model, None
-    for depth, part in enumerate(loc):
-        info = owner.model_fields.get(part)
-        nested = info.annotation if info is not None else None
-        if depth < len(loc) - 1 and isinstance(nested, type) and issubclass(nested, BaseModel):
-            owner = nested
-        elif depth < len(loc) - 1:
-            break
-    return owner, info
-
-
-def _fix(info: FieldInfo | None, error_type: str) -> str:
-    """Say what a valid value looks like: the listed values, or a number within the field's bounds."""
-    if error_type == "literal_error":
-        return "pass one of the listed values"
-    if info is None:
-        return "pass a value of the documented type"
-    kinds = {info.annotation, *get_args(info.annotation)}
-    kind = "an integer" if int in kinds and float not in kinds else "a finite number"
-    low = next((f" >= {m.ge}" for m in info.metadata if isinstance(m, Ge)), "")
-    low = low or next((f" > {m.gt}" for m in info.metadata if isinstance(m, Gt)), "")
-    high = next((f" <= {m.le}" for m in info.metadata if isinstance(m, Le)), "")
-    high = high or next((f" < {m.lt}" for m in info.metadata if isinstance(m, Lt)), "")
-    optional = " or leave it out" if type(None) in kinds else ""
-    return f"pass {kind}{low}{' and' if low and high else ''}{high}{optional}"
-
-
-class _PolicyModel(BaseModel):
-    """Frozen, closed, strict model whose bad input raises ``events.ValidationError``, not pydantic's.
+class _PolicyModel(ValidatedModel):
+    """A ``ValidatedModel`` that is also strict, so its bad input raises ``events.ValidationError``.
 
     Strict, because a policy file saying ``kill_fraction = "0.2"`` or ``elite_count = true`` is a mistake
     worth reporting, not a value worth guessing at.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True)
-
-    if not TYPE_CHECKING:  # hidden from mypy so the pydantic plugin still types each subclass's __init__
-
-        def __init__(self, **data: object) -> None:
-            try:
-                super().__init__(**data)
-            except pydantic.ValidationError as e:
-                raise _validation_error(type(self).__name__, type(self), e) from e
+    model_config = ConfigDict(strict=True, use_attribute_docstrings=True)  # pydantic merges frozen, extra
 
 
 class GraduationThresholds(_PolicyModel):
@@ -247,7 +173,7 @@ class EvolutionPolicy(_PolicyModel):
         try:
             return cls.model_validate(dict(data))
         except pydantic.ValidationError as e:
-            error = _validation_error(cls.__name__, cls, e)
+            error = validation_error(cls.__name__, cls, e)
             if subject is not None:
                 error = ValidationError(f"{subject}: {error.msg}", field=error.field, value=error.value)
             raise error from e

@@ -35,11 +35,14 @@ from events import (
     Tier,
     ValidationError,
     canonical_json,
+    fold,
 )
 from store import Head
+from store._sqlite import SQLiteEventStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
@@ -540,3 +543,41 @@ def test_committed_heads_rise_with_every_commit_and_end_at_the_flushed_head() ->
     assert seqs == sorted(set(seqs))
     assert committed[-1].head == head
     assert seqs == list(itertools.accumulate(sink.batch_sizes))
+
+
+def test_the_writer_makes_events_and_their_snapshot_durable_in_the_sqlite_store(tmp_path: Path) -> None:
+    path = tmp_path / "arena.db"
+    events = make_events(100)
+    snapshot = fold(events[:50])
+    writer = EventWriter.start(lambda: SQLiteEventStore.open(path), max_batch=16)
+
+    for start in range(0, 100, 10):
+        chunk = events[start : start + 10]
+        writer.tell(submit_of(chunk, snapshot if chunk[-1].seq == 50 else None))
+    head = flush(writer)
+    writer.stop(timeout=STOP_TIMEOUT)
+
+    with SQLiteEventStore.open(path, readonly=True) as store:
+        assert store.head() == head == chain_head(events)
+        assert list(store.read()) == events
+        assert store.snapshot() == snapshot
+
+
+def test_a_batch_the_sqlite_store_refuses_fails_the_writer_and_keeps_every_flushed_event(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "arena.db"
+    events = make_events(10)
+    writer = EventWriter.start(lambda: SQLiteEventStore.open(path))
+    writer.tell(submit_of(events[:5]))
+    acknowledged = flush(writer)
+
+    writer.tell(submit_of(events[6:]))  # seq 6 is missing: the store refuses the gap
+    with pytest.raises(EventSourcingError, match=r"^event writer: a store write failed \(") as caught:
+        flush(writer)
+    writer.stop(timeout=STOP_TIMEOUT)
+
+    assert caught.value.last_durable_seq == 5
+    with SQLiteEventStore.open(path, readonly=True) as store:
+        assert store.head() == acknowledged
+        assert list(store.read()) == events[:5]

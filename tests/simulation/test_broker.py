@@ -201,7 +201,7 @@ def test_bad_execution_inputs_raise_validation_error(kwargs, pattern):
         ),
         (
             {"fee_bps": Decimal(1001)},
-            r"^BrokerConfig field 'fee_bps': .*got Decimal\('1001'\); pass a value betw",
+            r"^BrokerConfig field 'fee_bps': .*got Decimal\('1001'\); pass a Decimal >= 0",
         ),
         ({"commission": 1}, r"^BrokerConfig field 'commission': extra inputs are not permitted;"),
     ],

@@ -152,7 +152,7 @@ def test_slow_window_is_raised_past_fast_window_when_noise_crosses_them():
             {"fast_window": 1},
             (
                 r"^Genome field 'fast_window': input should be greater than or equal to 2, got 1; "
-                r"pass a value between 2 and 50$"
+                r"pass an integer >= 2 and <= 50$"
             ),
         ),
         (
@@ -167,7 +167,7 @@ def test_slow_window_is_raised_past_fast_window_when_noise_crosses_them():
         ({"lookback": "many"}, r"^Genome field 'lookback': input should be a valid integer"),
         (
             {"colour": "red"},
-            r"^Genome field 'colour': extra inputs are not permitted; remove it \(known fields:",
+            r"^Genome field 'colour': extra inputs are not permitted; remove it or use a known field \(",
         ),
         (
             {"fast_window": 20, "slow_window": 20},

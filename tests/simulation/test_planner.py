@@ -25,7 +25,6 @@ from events import (
     CapitalAllocated,
     CapitalReleased,
     EvolutionError,
-    Fold,
     Tier,
     ValidationError,
 )
@@ -123,7 +122,9 @@ def scenarios(draw):
         genome = random_genome(random.Random(draw(seeds)))
         allocation = draw(amounts(max_minor=10**5 * MINOR))
         records.append(
-            agent(agent_id, tier=draw(st.sampled_from(Tier)), allocation=allocation, alive=alive, genome=genome)
+            agent(
+                agent_id, tier=draw(st.sampled_from(Tier)), allocation=allocation, alive=alive, genome=genome
+            )
         )
         if draw(st.integers(0, 5)) > 0:  # mostly with metrics; dead agents' metrics must be ignored
             metrics[agent_id] = draw(metrics_strategy)
@@ -143,7 +144,7 @@ def judged_of(state, metrics, policy):
 
 def allocatable_of(state, policy):
     held = state.treasury + sum((a.allocation for a in state.alive_agents()), Decimal(0))
-    units = math.floor(held * MINOR * (1 - Fraction(repr(policy.reserve_fraction))))
+    units = math.floor(Fraction(held) * MINOR * (1 - Fraction(repr(policy.reserve_fraction))))
     return Decimal(units).scaleb(-MONEY_SCALE)
 
 
@@ -155,7 +156,7 @@ def test_targets_are_quantized_non_negative_capped_and_never_sum_past_allocatabl
     plan = plan_cycle(state, metrics, policy, random.Random(seed))
 
     allocatable = allocatable_of(state, policy)
-    cap = allocatable * Fraction(repr(policy.max_agent_fraction))
+    cap = Fraction(allocatable) * Fraction(repr(policy.max_agent_fraction))
     amounts_ = [amount for _, amount in plan.allocations]
     assert plan.allocatable == allocatable
     assert sum(amounts_, Decimal(0)) <= allocatable
@@ -370,10 +371,16 @@ def test_simulation_agent_missing_any_threshold_stays(metrics, ages):
 
 
 def test_proving_agent_needs_the_stricter_arena_thresholds():
-    agents = [agent("strong", tier=Tier.PROVING), agent("fair", tier=Tier.PROVING), agent("top", tier=Tier.ARENA)]
+    agents = [
+        agent("strong", tier=Tier.PROVING),
+        agent("fair", tier=Tier.PROVING),
+        agent("top", tier=Tier.ARENA),
+    ]
     metrics = {"strong": perf(sharpe=1.2), "fair": perf(sharpe=0.8), "top": perf(sharpe=9.0)}
 
-    plan = plan_cycle(arena(*agents), metrics, EvolutionPolicy(), random.Random(0), ages=dict.fromkeys(metrics, 96))
+    plan = plan_cycle(
+        arena(*agents), metrics, EvolutionPolicy(), random.Random(0), ages=dict.fromkeys(metrics, 96)
+    )
 
     assert [(g.agent_id, g.to_tier) for g in plan.graduations] == [("strong", Tier.ARENA)]
 
@@ -400,7 +407,7 @@ def test_graduated_agents_are_funded_from_their_new_tier():
 
 def test_fitness_split_is_proportional_to_positive_fitness_plus_the_floor():
     agents = [agent("low"), agent("high"), agent("neg")]
-    metrics = {"low": perf(sharpe=0.99), "high": perf(sharpe=2.99), "neg": perf(sharpe=-4.0)}
+    metrics = {"low": perf(sharpe=1.0), "high": perf(sharpe=3.0), "neg": perf(sharpe=-4.0)}
     policy = EvolutionPolicy(
         within_tier="fitness",
         reserve_fraction=0.0,
@@ -409,33 +416,43 @@ def test_fitness_split_is_proportional_to_positive_fitness_plus_the_floor():
         graduate_to_proving={"min_fitness": 10.0},
     )
 
-    plan = plan_cycle(arena(*agents, treasury="700"), metrics, policy, random.Random(0))
+    plan = plan_cycle(arena(*agents, treasury="103"), metrics, policy, random.Random(0))
 
-    assert targets(plan) == {  # weights 1.00 : 3.00 : 0.01 of 1000
-        "high": Decimal("748.12967581"),
-        "low": Decimal("249.37655860"),
-        "neg": Decimal("2.49376558"),
+    assert targets(plan) == {  # weights 3.01 : 1.01 : 0.01 of 403
+        "high": Decimal("301.00000000"),
+        "low": Decimal("101.00000000"),
+        "neg": Decimal("1.00000000"),
     }
 
 
 def test_newcomers_without_metrics_get_the_mean_fitness_share():
     agents = [agent("a"), agent("b"), agent("new")]
-    metrics = {"a": perf(sharpe=0.99), "b": perf(sharpe=2.99)}
+    metrics = {"a": perf(sharpe=1.0), "b": perf(sharpe=3.0)}
     policy = EvolutionPolicy(
-        within_tier="fitness", reserve_fraction=0.0, max_agent_fraction=1.0, kill_fraction=0.0,
+        within_tier="fitness",
+        reserve_fraction=0.0,
+        max_agent_fraction=1.0,
+        kill_fraction=0.0,
         graduate_to_proving={"min_fitness": 10.0},
     )
 
-    plan = plan_cycle(arena(*agents, treasury="600"), metrics, policy, random.Random(0))
+    plan = plan_cycle(arena(*agents, treasury="303"), metrics, policy, random.Random(0))
 
-    assert targets(plan) == {"a": Decimal("100.00000000"), "b": Decimal("300.00000000"), "new": Decimal("200.00000000")}
+    assert targets(plan) == {  # weights 1.01 : 3.01 : their mean 2.01 of 603
+        "a": Decimal("101.00000000"),
+        "b": Decimal("301.00000000"),
+        "new": Decimal("201.00000000"),
+    }
 
 
 def test_capped_agents_give_their_excess_to_tier_mates_and_the_rest_stays_in_the_treasury():
     agents = [agent("big", tier=Tier.ARENA), agent("small", tier=Tier.ARENA), agent("s")]
     metrics = {"big": perf(sharpe=9.0), "small": perf(sharpe=0.0)}
     policy = EvolutionPolicy(
-        within_tier="fitness", reserve_fraction=0.0, max_agent_fraction=0.3, kill_fraction=0.0,
+        within_tier="fitness",
+        reserve_fraction=0.0,
+        max_agent_fraction=0.3,
+        kill_fraction=0.0,
         tier_weights={"simulation": 0.1, "proving": 0.0, "arena": 0.9},
     )
 
@@ -449,7 +466,9 @@ def test_capped_agents_give_their_excess_to_tier_mates_and_the_rest_stays_in_the
 
 
 def test_reserve_is_kept_out_of_the_allocatable_capital():
-    plan = plan_cycle(arena(agent("a"), treasury="900"), {}, EvolutionPolicy(max_agent_fraction=1.0), random.Random(0))
+    plan = plan_cycle(
+        arena(agent("a"), treasury="900"), {}, EvolutionPolicy(max_agent_fraction=1.0), random.Random(0)
+    )
 
     assert plan.allocatable == Decimal("950.00000000")
     assert targets(plan) == {"a": Decimal("950.00000000")}
@@ -510,7 +529,9 @@ def test_child_changes_record_every_parameter_that_moved():
     (child,) = plan.children
     parent = Genome().to_json_dict()
     assert child.changes == {
-        name: [parent[name], value] for name, value in child.genome.to_json_dict().items() if parent[name] != value
+        name: [parent[name], value]
+        for name, value in child.genome.to_json_dict().items()
+        if parent[name] != value
     }
 
 
@@ -549,7 +570,9 @@ def test_negative_age_is_rejected():
 def test_a_parent_genome_that_is_not_a_genome_stops_the_cycle():
     state = arena(agent("a", genome={"family": "x"}))
 
-    with pytest.raises(EvolutionError, match=r"^agent 'a': its genome cannot be bred \(Genome\.from_json_dict"):
+    with pytest.raises(
+        EvolutionError, match=r"^agent 'a': its genome cannot be bred \(Genome\.from_json_dict"
+    ):
         plan_cycle(state, {}, EvolutionPolicy(population=2), random.Random(0))
 
 

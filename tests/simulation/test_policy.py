@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import pydantic
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,7 +61,7 @@ def test_default_policy_matches_the_documented_defaults():
 def test_policy_is_frozen():
     policy = EvolutionPolicy()
 
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         policy.kill_fraction = 0.5  # type: ignore[misc]
 
 

@@ -1,0 +1,93 @@
+"""The supervisor's agent actors: one per live agent, started on spawn, stopped on kill.
+
+The supervisor never waits on an agent (an agent may be busy telling it about a crash), so every stop and
+every message here is fire-and-forget. Each start is numbered (its incarnation), so a crash report from an
+actor that a restart already replaced is recognised as stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pykka
+
+from events import ValidationError
+
+from ._agent import AgentActor
+from .simulation._genome import Genome
+
+if TYPE_CHECKING:
+    from events import Tier
+
+    from ._agent import StrategyFactory
+
+__all__ = ["AgentPool"]
+
+logger = logging.getLogger(__name__)
+
+
+class AgentPool:
+    """Start, message and stop the agent actors of one supervisor; used only on its thread.
+
+    Args:
+        supervisor: Told ``AgentCrashed`` by the agents.
+        strategy_factory: Builds each agent's strategy; None for ``make_strategy``.
+
+    """
+
+    def __init__(self, supervisor: pykka.ActorRef[Any], strategy_factory: StrategyFactory | None) -> None:
+        self._supervisor = supervisor
+        self._factory = strategy_factory
+        self._refs: dict[str, pykka.ActorRef[Any]] = {}
+        self._incarnations: dict[str, int] = {}
+
+    def start(self, agent_id: str, genome: dict[str, Any], tier: Tier) -> None:
+        """Start an actor for ``agent_id``, replacing (stopping) any it has; a bad genome is logged."""
+        self.stop(agent_id)
+        try:
+            parsed = Genome.from_json_dict(genome)
+        except ValidationError:
+            logger.exception("agent %s: stored genome is not a Genome; no actor started", agent_id)
+            return
+        incarnation = self._incarnations.get(agent_id, -1) + 1
+        self._incarnations[agent_id] = incarnation
+        options: dict[str, Any] = {} if self._factory is None else {"strategy_factory": self._factory}
+        self._refs[agent_id] = AgentActor.start(
+            agent_id, parsed, tier, supervisor=self._supervisor, incarnation=incarnation, **options
+        )
+
+    def is_current(self, agent_id: str, incarnation: int) -> bool:
+        """Whether ``incarnation`` is the running actor of ``agent_id`` (not one stopped or replaced)."""
+        return agent_id in self._refs and self._incarnations.get(agent_id) == incarnation
+
+    def stop(self, agent_id: str) -> None:
+        """Stop the actor of ``agent_id`` if it has one, without waiting."""
+        ref = self._refs.pop(agent_id, None)
+        if ref is not None:
+            ref.stop(block=False)
+
+    def tell(self, agent_id: str, message: object) -> None:
+        """Tell the actor of ``agent_id`` ``message``, if it is still running."""
+        ref = self._refs.get(agent_id)
+        if ref is None:
+            return
+        try:
+            ref.tell(message)
+        except pykka.ActorDeadError:
+            logger.debug("agent %s stopped before hearing %r", agent_id, message)
+
+    def refs(self) -> dict[str, pykka.ActorRef[Any]]:
+        """Return the running actors by agent id."""
+        return dict(self._refs)
+
+    def release(self) -> tuple[pykka.ActorRef[Any], ...]:
+        """Forget every actor and return them, for the caller to stop and wait on."""
+        refs = tuple(self._refs.values())
+        self._refs.clear()
+        return refs
+
+    def stop_all(self) -> None:
+        """Stop every actor without waiting."""
+        for ref in self.release():
+            ref.stop(block=False)

@@ -1,0 +1,364 @@
+"""``Arena``: the synchronous API, callable from any thread, as a thin facade over the actors.
+
+Each method checks its arguments in the caller's thread, sends one typed command to the supervisor and
+waits (with a timeout) for the answer; a refused command raises its ``ArenaError`` here, in the caller's
+thread. Many threads may call one arena at once: their commands queue in the supervisor's mailbox and
+run one at a time, which is what makes every command atomic without a lock.
+
+Durability: a command's events are handed to the event writer before the call returns and are durable
+after the next ``flush()`` (which ``close()`` and ``replay_events()`` do); with ``synchronous="full"``
+what ``flush()`` acknowledged survives power loss too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from events import ArenaError
+
+from ._arguments import (
+    agent_id_arg,
+    allocations_arg,
+    amount_arg,
+    broker_arg,
+    event_types_arg,
+    genome_arg,
+    int_arg,
+    marks_arg,
+    reason_arg,
+    tier_arg,
+)
+from ._messages import (
+    AllocateCapital,
+    CheckConservation,
+    GetBreakdown,
+    GetHead,
+    GetState,
+    Graduate,
+    KillAgent,
+    MutateAgent,
+    ReleaseCapital,
+    SpawnAgent,
+)
+from ._opening import start, supervisor_config
+from ._reading_writer import PAGE_SIZE, ReadPage
+from ._simulation_api import SimulationMixin
+from ._supervisor import CLOSED_MESSAGE
+from .simulation._broker import BrokerConfig
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from decimal import Decimal
+    from types import TracebackType
+    from typing import Self
+
+    from events import (
+        AgentGraduated,
+        AnyEvent,
+        ArenaState,
+        CapitalAllocated,
+        Tier,
+    )
+    from store import Head
+
+    from ._agent import StrategyFactory
+    from ._clock import Clock
+    from ._handle import ActorHandle
+    from ._ids import IdGenerator
+    from ._reports import AllocationBreakdown, ConservationReport
+    from ._sink import EventSink
+    from .simulation._genome import Genome
+
+__all__ = ["Arena"]
+
+logger = logging.getLogger(__name__)
+
+
+class Arena(SimulationMixin):
+    """A running arena: its supervisor, event writer and agents. Open one with ``Arena.open``.
+
+    Use it as a context manager, or call ``close()``. Every method is safe to call from any thread. Every
+    refused command raises an ``ArenaError`` subclass with its context as attributes and changes nothing,
+    except over-allocation, which records ``AllocationRejected`` before raising ``AllocationError``.
+    """
+
+    def __init__(self, handle: ActorHandle, *, path: str | os.PathLike[str] | None) -> None:
+        """Wrap a started arena; call ``Arena.open`` instead."""
+        self._actors = handle
+        self._path = path
+        self._closing = threading.Lock()  # close() is idempotent across threads; no domain state here
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None,
+        *,
+        total_capital: Decimal | int | str | None = None,
+        synchronous: str = "normal",
+        snapshot_every: int | None = 10_000,
+        high_water: int = 100_000,
+        seed: int | None = None,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        on_agent_failure: str = "kill",
+        strategy_factory: StrategyFactory | None = None,
+        max_batch: int = 1000,
+        max_delay: float = 0.05,
+        sink_factory: Callable[[], EventSink] | None = None,
+    ) -> Arena:
+        """Create a new arena, or recover an existing one from its store and continue its log gaplessly.
+
+        Args:
+            path: The store file; ``None`` for an in-memory store (tests, embedding).
+            total_capital: Funding of a new arena (emits ``ArenaOpened``). When reopening, omit it or pass
+                the amount the arena was opened with.
+            synchronous: ``"normal"`` survives a process crash; ``"full"`` makes every flushed batch
+                survive power loss (one fsync per commit).
+            snapshot_every: Store a state snapshot every this many events (in the same transaction), so
+                reopening folds at most this many; None for no snapshots.
+            high_water: Most events submitted but not yet durable before a command waits for the disk.
+            seed: Seeds agent genomes, mutations and event ids; with a ``SimClock`` the same seed and
+                commands give a byte-identical log.
+            clock: Stamps events; ``SystemClock()`` by default, ``SimClock()`` for simulations.
+            ids: Agent and event ids; sequential ids (``a-000001``) continuing the log by default.
+            on_agent_failure: ``"kill"`` (default) kills an agent whose strategy raises and releases its
+                capital; ``"restart"`` starts it again from its genome.
+            strategy_factory: Builds each agent's strategy from its genome; ``make_strategy`` by default.
+            max_batch: The writer commits once this many events are buffered.
+            max_delay: The writer commits once the oldest buffered event waited this many seconds.
+            sink_factory: Replaces the SQLite store (benchmarks use ``NullSink``); ``path`` must be None,
+                and ``replay_events`` is unavailable.
+
+        Raises:
+            ValidationError: an option is malformed, or ``total_capital`` is missing for a new arena or
+                differs from a reopened one's.
+            StoreError: the store cannot be opened or is not an Arena store.
+
+        """
+        config = supervisor_config(
+            synchronous=synchronous,
+            snapshot_every=snapshot_every,
+            high_water=high_water,
+            seed=seed,
+            on_agent_failure=on_agent_failure,
+            strategy_factory=strategy_factory,
+            max_batch=max_batch,
+            max_delay=max_delay,
+            clock=clock,
+        )
+        handle = start(
+            path,
+            total_capital=total_capital,
+            synchronous=synchronous,
+            config=config,
+            clock=clock,
+            ids=ids,
+            sink_factory=sink_factory,
+        )
+        return cls(handle, path=path)
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        try:
+            self.close()
+        except ArenaError:
+            if error is None:
+                raise
+            logger.exception("arena: closing after %r also failed", error)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._actors.closed
+
+    @property
+    def path(self) -> str | os.PathLike[str] | None:
+        """The store file, or None for an in-memory or null store."""
+        return self._path
+
+    def close(self) -> None:
+        """Flush, then stop the agents, the supervisor and the writer, in that order; idempotent.
+
+        Raises:
+            EventSourcingError: the final flush failed (the writer had failed); every actor is stopped
+                anyway, and the store holds everything flushed before.
+
+        """
+        with self._closing:
+            if self._actors.closed:
+                return
+            self._actors.closed = True
+        try:
+            self._actors.flush()
+        finally:
+            self._actors.stop()
+
+    def flush(self) -> Head:
+        """Wait until every event of every command answered so far is durable; return the durable head.
+
+        Raises:
+            EventSourcingError: the writer failed; the message names the cause and the last durable seq.
+
+        """
+        if self._actors.closed:
+            raise ArenaError(CLOSED_MESSAGE)
+        return self._actors.flush()
+
+    def head(self) -> Head:
+        """Return the seq and chain hash of the last event applied (durable after ``flush()``)."""
+        head: Head = self._ask(GetHead())
+        return head
+
+    def state(self) -> ArenaState:
+        """Return an immutable copy of the arena's state as of the last command."""
+        state: ArenaState = self._ask(GetState())
+        return state
+
+    # --- agents ---------------------------------------------------------------------------------------
+
+    def spawn_agent(self, genome: Genome | None = None, *, tier: Tier | str = "simulation") -> str:
+        """Add an agent with no capital and start its actor; return its id.
+
+        Args:
+            genome: Its strategy parameters; None draws one from the arena's seeded rng.
+            tier: The tier it starts in.
+
+        """
+        agent_id: str = self._ask(SpawnAgent(genome_arg(genome), tier_arg(tier)))
+        return agent_id
+
+    def kill_agent(
+        self,
+        agent_id: str,
+        reason: str,
+        *,
+        marks: Mapping[str, Decimal] | None = None,
+        broker: BrokerConfig | None = None,
+    ) -> Decimal:
+        """Kill an agent and return its cash to the treasury in the same event; return the amount.
+
+        With ``marks`` (price per symbol) its positions are sold first, through ``broker``; without, they
+        are written off (the ledger counts only cash, so conservation holds either way).
+
+        Raises:
+            UnknownAgentError: no such agent.
+            AgentNotAliveError: the agent was killed already.
+            ValidationError: ``marks`` lacks a price for a symbol the agent holds.
+
+        """
+        released: Decimal = self._ask(
+            KillAgent(agent_id_arg(agent_id), reason_arg(reason), marks_arg(marks), broker_arg(broker))
+        )
+        return released
+
+    def graduate_to_proving(self, agent_id: str) -> AgentGraduated:
+        """Promote a ``simulation`` agent to ``proving``.
+
+        Raises:
+            GraduationError: the agent is not in ``simulation``; nothing changed.
+
+        """
+        return self._graduate(agent_id, "proving")
+
+    def graduate_to_arena(self, agent_id: str) -> AgentGraduated:
+        """Promote a ``proving`` agent to ``arena``.
+
+        Raises:
+            GraduationError: the agent is not in ``proving``; nothing changed.
+
+        """
+        return self._graduate(agent_id, "arena")
+
+    def mutate_agent(self, parent_id: str, *, seed: int | None = None) -> str:
+        """Breed a child from a live parent's genome; return the child's id.
+
+        Emits ``AgentSpawned`` (``parent_id`` set) and ``AgentMutated`` (the changes, and ``seed`` if
+        given), both ``caused_by`` the parent's spawn event. ``seed`` makes the mutation reproducible.
+        """
+        child: str = self._ask(
+            MutateAgent(agent_id_arg(parent_id, "parent_id"), int_arg(seed, "seed", optional=True))
+        )
+        return child
+
+    # --- capital --------------------------------------------------------------------------------------
+
+    def allocate_capital(
+        self, allocations: Mapping[str, Decimal | int | str]
+    ) -> tuple[CapitalAllocated, ...]:
+        """Move capital from the treasury to each agent, all or nothing; one ``CapitalAllocated`` each.
+
+        Raises:
+            ValidationError: an amount is not an exact positive amount (a float, NaN, negative, more than
+                8 places).
+            UnknownAgentError, AgentNotAliveError: an agent cannot take capital; nothing moved.
+            AllocationError: the amounts add up to more than the treasury holds; ``AllocationRejected`` is
+                recorded and nothing moved. ``requested`` and ``available`` say by how much.
+
+        """
+        allocated: tuple[CapitalAllocated, ...] = self._ask(AllocateCapital(allocations_arg(allocations)))
+        return allocated
+
+    def release_capital(self, agent_id: str, amount: Decimal | int | str | None = None) -> Decimal:
+        """Return ``amount`` of an agent's cash (all of it if None) to the treasury; return the amount.
+
+        Raises:
+            AllocationError: ``amount`` is more than the agent holds; nothing moved.
+
+        """
+        checked = None if amount is None else amount_arg(amount, "amount")
+        released: Decimal = self._ask(ReleaseCapital(agent_id_arg(agent_id), checked))
+        return released
+
+    def verify_capital_conservation(self) -> ConservationReport:
+        """Check ``free + allocated == total`` exactly on the live state; record ``CapitalConservationCheck``.
+
+        Raises:
+            CapitalConservationError: the books do not balance (the failed check is recorded first).
+
+        """
+        report: ConservationReport = self._ask(CheckConservation())
+        return report
+
+    def get_capital_allocation_breakdown(self) -> AllocationBreakdown:
+        """Return where the capital is: total, free, allocated, by tier and by agent."""
+        breakdown: AllocationBreakdown = self._ask(GetBreakdown())
+        return breakdown
+
+    # --- the log --------------------------------------------------------------------------------------
+
+    def replay_events(
+        self,
+        agent_id: str | None = None,
+        event_types: Sequence[str] | None = None,
+        from_seq: int | None = None,
+        to_seq: int | None = None,
+    ) -> Iterator[AnyEvent]:
+        """Flush, then stream the stored events matching every filter, in seq order, in bounded memory.
+
+        Filters are checked now, not at the first ``next``.
+
+        Raises:
+            ValidationError: a filter is malformed (e.g. an unknown event type).
+            EventSourcingError: the writer failed, or the arena has no store (a null sink).
+
+        """
+        self.flush()
+        if agent_id is not None:
+            agent_id_arg(agent_id)
+        request = ReadPage(agent_id, event_types_arg(event_types), from_seq, to_seq, PAGE_SIZE)
+        return self._actors.read(self._path, request)
+
+    # --- plumbing -------------------------------------------------------------------------------------
+
+    def _graduate(self, agent_id: str, to_tier: str) -> AgentGraduated:
+        graduated: AgentGraduated = self._ask(Graduate(agent_id_arg(agent_id), tier_arg(to_tier)))
+        return graduated

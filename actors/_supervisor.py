@@ -1,0 +1,385 @@
+"""The arena supervisor: sole owner of the arena's state, one command at a time, in its mailbox.
+
+Every command is handled on the supervisor's thread, so commands are serialized without a lock: validate
+against the live state, emit the events (gapless seq, ``caused_by``, the injected clock's time, the
+injected generator's ids), fold them in with the same ``Fold.apply`` the store uses, and tell the writer.
+The command logic itself lives in plain functions (``_commands``, ``_trades``, ``_cycle``); this actor
+adds what needs an actor: the writer's back-pressure and failure, and the agent actors' lives.
+
+Back-pressure: the writer reports each commit (``Committed``); when more than ``high_water`` submitted
+events are not yet durable, the supervisor asks the writer to ``Flush`` and waits. The writer never waits
+on the supervisor, so that wait cannot deadlock, and memory stays bounded however fast callers go.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import pykka
+
+from events import AgentFailed, ArenaError, EventSourcingError, Fold, Tier, ValidationError
+from store import Head
+
+from ._agent_pool import AgentPool
+from ._clock import SimClock
+from ._commands import allocate, check_conservation, graduate, kill, mutate, open_arena, release, spawn
+from ._cycle import run_cycle
+from ._emitter import Chain, Emitter
+from ._ids import SequentialIds
+from ._messages import (
+    AgentCrashed,
+    AgentRefs,
+    AllocateCapital,
+    ChangeTier,
+    CheckConservation,
+    ExecuteOrders,
+    GetBreakdown,
+    GetHead,
+    GetState,
+    GetWriter,
+    Graduate,
+    KillAgent,
+    KillUnderperformers,
+    MutateAgent,
+    OpenArena,
+    Portfolios,
+    ReleaseCapital,
+    RunEvolutionCycle,
+    SetTime,
+    Shutdown,
+    SpawnAgent,
+)
+from ._reading_writer import ReadingWriter
+from ._reports import breakdown_of
+from ._selection import select_underperformers
+from ._timeouts import FLUSH_TIMEOUT
+from ._trades import check_marks, execute_orders, portfolios
+from ._writer_messages import Committed, Flush, Submit, WriterFailed
+from .simulation._genome import random_genome
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+
+    from events import ArenaState
+
+    from ._clock import Clock
+    from ._ids import IdGenerator
+    from ._sink import EventSink
+
+__all__ = ["CLOSED_MESSAGE", "ArenaSupervisor", "SupervisorConfig"]
+
+logger = logging.getLogger(__name__)
+
+CLOSED_MESSAGE = "arena is closed; open it again with Arena.open(path)"
+
+_TEXT_LIMIT = 1000  # AgentKilled.reason is at most 1000 characters; a strategy's message can be longer
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorConfig:
+    """How the supervisor runs: options of ``Arena.open``, validated there."""
+
+    seed: int | None = None
+    snapshot_every: int | None = 10_000
+    high_water: int = 100_000
+    on_agent_failure: Literal["kill", "restart"] = "kill"
+    strategy_factory: StrategyFactory | None = None
+    max_batch: int = 1000
+    max_delay: float = 0.05
+
+
+class ArenaSupervisor(pykka.ThreadingActor):
+    """Own the arena's state, its event writer and its agent actors.
+
+    Asked: every command of ``_messages`` (answers as documented there; a refused command raises its
+    ``ArenaError`` in the asker's thread). Told: ``Committed`` and ``WriterFailed`` by the writer,
+    ``AgentCrashed`` by agents.
+
+    Args:
+        sink_factory: Opens the store, in the writer's thread.
+        state: The recovered state of a reopened arena, or None for a new one.
+        config: Options.
+        clock: Stamps every event.
+        ids: Agent and event ids; by default ``SequentialIds`` continuing the state, seeded by the config.
+        killed_at: Seq of each dead agent's ``AgentKilled`` in a reopened log, for error messages.
+
+    """
+
+    def __init__(
+        self,
+        sink_factory: Callable[[], EventSink],
+        *,
+        state: ArenaState | None,
+        config: SupervisorConfig,
+        clock: Clock,
+        ids: IdGenerator | None = None,
+        killed_at: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__()
+        fold = state.thaw() if state is not None else Fold()
+        seed = config.seed
+        ids = ids or SequentialIds.resuming(seed, head_seq=fold.seq, agent_ids=fold.agents)
+        self._em = Emitter(fold, clock=clock, ids=ids, killed_at=killed_at)
+        # reseeded past the head on reopen, so a reopened arena does not redraw its first run's genomes
+        self._rng = random.Random(None if seed is None else f"arena-rng/{seed}/{fold.seq}")  # noqa: S311
+        self._sink_factory = sink_factory
+        self._config = config
+        self._writer: pykka.ActorRef[Any] | None = None
+        self._pool: AgentPool  # needs our actor_ref, which exists from on_start
+        self._submitted = self._durable = fold.seq
+        self._since_snapshot = 0
+        self._failure: tuple[str, int] | None = None  # (cause, last durable seq) once the writer failed
+        self._closed = False
+
+    def on_start(self) -> None:
+        """Start the writer (it opens the store in its own thread) and an actor per live agent."""
+        self._pool = AgentPool(self.actor_ref, self._config.strategy_factory)
+        self._writer = ReadingWriter.start(
+            self._sink_factory,
+            listener=self.actor_ref,
+            max_batch=self._config.max_batch,
+            max_delay=self._config.max_delay,
+        )
+        for agent_id in sorted(self._em.fold.agents):
+            record = self._em.fold.agent(agent_id)
+            if record is not None and record["alive"]:
+                self._start_agent(agent_id)
+
+    def on_receive(self, message: Any) -> Any:  # noqa: ANN401  (pykka's signature: replies are any value)
+        """Handle one command, query or report."""
+        match message:
+            case Committed(head=head):
+                self._durable = max(self._durable, head.seq)
+            case WriterFailed(cause=cause, last_durable_seq=seq):
+                logger.error("arena: the event writer failed at seq %d: %s", seq, cause)
+                self._failure = (cause, seq)
+            case AgentCrashed():
+                self._agent_crashed(message)
+            case GetState():
+                return self._em.fold.freeze()
+            case GetHead():
+                return Head(self._em.fold.seq, self._em.fold.head_hash)
+            case GetBreakdown():
+                return breakdown_of(self._em.fold.freeze())
+            case Portfolios():
+                return portfolios(self._em)
+            case AgentRefs():
+                return self._pool.refs()
+            case GetWriter():
+                return self._writer
+            case SetTime(moment=moment):
+                self._set_time(moment)
+            case Shutdown():
+                return self._shutdown()
+            case _:
+                return self._command(message)
+        return None
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,  # noqa: ARG002  (pykka's hook signature)
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,  # noqa: ARG002  (pykka already logged it)
+    ) -> None:
+        """Stop the agents and the writer: without their supervisor they would only leak threads."""
+        logger.error("arena supervisor stopped after an unexpected error: %r", exception_value)
+        self.on_stop()
+        if self._writer is not None:
+            self._writer.stop(block=False)  # it commits what it holds before it stops
+
+    def on_stop(self) -> None:
+        """Stop any agent still running (``close`` has normally stopped them already)."""
+        self._pool.stop_all()
+
+    # --- commands -------------------------------------------------------------------------------------
+
+    def _command(self, message: object) -> object:
+        self._check_writable()
+        try:
+            return self._dispatch(message)
+        finally:
+            if self._em.pending:
+                self._submit()
+
+    def _dispatch(self, message: object) -> object:  # noqa: C901, PLR0911  (one case per command)
+        em = self._em
+        match message:
+            case OpenArena(arena_id=arena_id, total_capital=total, config=config):
+                open_arena(em, arena_id=arena_id, total_capital=total, config=dict(config))
+                return Head(em.fold.seq, em.fold.head_hash)
+            case SpawnAgent(genome=genome, tier=tier):
+                return self._spawn(genome, tier)
+            case AllocateCapital(allocations=allocations):
+                return allocate(em, allocations)
+            case ReleaseCapital(agent_id=agent_id, amount=amount):
+                return release(em, agent_id, amount)
+            case KillAgent(agent_id=agent_id, reason=reason, marks=marks, broker=broker):
+                killed, _ = kill(em, agent_id, reason, marks=_dict(marks), broker=broker)
+                self._pool.stop(agent_id)
+                return killed.capital_released
+            case KillUnderperformers():
+                return self._kill_underperformers(message)
+            case Graduate(agent_id=agent_id, to_tier=to_tier):
+                graduated = graduate(em, agent_id, to_tier)
+                self._pool.tell(agent_id, ChangeTier(to_tier))
+                return graduated
+            case MutateAgent(parent_id=parent_id, seed=seed):
+                rng = self._rng if seed is None else random.Random(seed)  # noqa: S311  (simulation, not secrets)
+                spawned, _ = mutate(em, parent_id, rng=rng, seed=seed)
+                self._start_agent(spawned.agent_id)
+                return spawned.agent_id
+            case RunEvolutionCycle():
+                return self._evolve(message)
+            case ExecuteOrders(orders=orders, prices=prices, broker=broker):
+                return execute_orders(em, orders, dict(prices), broker)
+            case CheckConservation():
+                return check_conservation(em)
+            case _:
+                msg = f"arena supervisor: {message!r} is not a command; send one of the _messages classes"
+                raise ValidationError(msg, field="message", value=message)
+
+    def _spawn(self, genome: Genome | None, tier: Tier) -> str:
+        spawned = spawn(self._em, genome=genome or random_genome(self._rng), tier=tier)
+        self._start_agent(spawned.agent_id)
+        return spawned.agent_id
+
+    def _kill_underperformers(self, message: KillUnderperformers) -> tuple[str, ...]:
+        alive = self._em.alive_ids()
+        victims = select_underperformers(
+            message.metric,
+            dict(message.metrics),
+            alive,
+            threshold=message.threshold,
+            bottom_fraction=message.bottom_fraction,
+        )
+        marks = _dict(message.marks)
+        if marks is not None:
+            for agent_id in victims:
+                check_marks(self._em, agent_id, marks)
+        value = (
+            f"{message.threshold}" if message.threshold is not None else f"bottom {message.bottom_fraction}"
+        )
+        for agent_id in victims:
+            score = getattr(dict(message.metrics)[agent_id], message.metric)
+            reason = f"underperformer: {message.metric} {score} ({value})"
+            kill(self._em, agent_id, reason, marks=marks, broker=message.broker)
+            self._pool.stop(agent_id)
+        return tuple(victims)
+
+    def _evolve(self, message: RunEvolutionCycle) -> object:
+        rng = self._rng if message.seed is None else random.Random(message.seed)  # noqa: S311
+        report = run_cycle(
+            self._em,
+            message.policy,
+            dict(message.metrics),
+            rng=rng,
+            marks=_dict(message.marks),
+            broker=message.broker,
+        )
+        for agent_id in report.killed:
+            self._pool.stop(agent_id)
+        for agent_id, tier in report.graduated:
+            self._pool.tell(agent_id, ChangeTier(tier))
+        for _, child_id in report.children:
+            self._start_agent(child_id)
+        return report
+
+    def _agent_crashed(self, report: AgentCrashed) -> None:
+        """Record ``AgentFailed`` and apply the failure policy; a report that cannot be acted on is logged."""
+        if self._closed or not self._pool.is_current(report.agent_id, report.incarnation):
+            return  # already killed or restarted: a late report from an actor that is gone
+        if self._failure is not None:
+            logger.error("agent %s crashed after the log stopped growing; not recorded", report.agent_id)
+            return
+        restart = self._config.on_agent_failure == "restart"
+        chain = Chain()
+        try:
+            self._em.emit(
+                AgentFailed,
+                chain=chain,
+                agent_id=report.agent_id,
+                error_type=report.error_type,
+                message=report.message[:_TEXT_LIMIT],
+                action="restarted" if restart else "killed",
+            )
+            if restart:
+                self._start_agent(report.agent_id)
+            else:
+                reason = f"strategy raised {report.error_type}: {report.message}"[:_TEXT_LIMIT]
+                kill(self._em, report.agent_id, reason, chain=chain)
+                self._pool.stop(report.agent_id)
+        except ArenaError:
+            logger.exception("arena: could not apply the failure policy to agent %s", report.agent_id)
+        finally:
+            if self._em.pending:
+                self._submit()
+
+    # --- the writer -----------------------------------------------------------------------------------
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise ArenaError(CLOSED_MESSAGE)
+        if self._failure is not None:
+            cause, seq = self._failure
+            msg = (
+                f"arena: the event log cannot grow since a store write failed ({cause}); it ends at seq "
+                f"{seq} and this command was refused; close the arena, fix the cause and reopen it from its "
+                "store, which holds everything flushed"
+            )
+            raise EventSourcingError(msg, last_durable_seq=seq)
+
+    def _submit(self) -> None:
+        events, encoded = self._em.drain()
+        snapshot = None
+        every = self._config.snapshot_every
+        if every is not None:
+            self._since_snapshot += len(events)
+            if self._since_snapshot >= every:
+                snapshot = self._em.fold.freeze()  # the state at the last of these events
+                self._since_snapshot = 0
+        writer = self._writer
+        if writer is None:  # pragma: no cover  (on_start always sets it)
+            return
+        writer.tell(Submit(events, encoded, snapshot))
+        self._submitted = events[-1].seq
+        if self._submitted - self._durable > self._config.high_water:
+            self._durable = self._flush(writer).seq
+
+    def _flush(self, writer: pykka.ActorRef[Any]) -> Head:
+        try:
+            head: Head = writer.ask(Flush(), timeout=FLUSH_TIMEOUT)
+        except pykka.Timeout:
+            msg = (
+                f"arena: the event writer did not make the backlog durable within {FLUSH_TIMEOUT} s; "
+                "the disk is too slow for this load; lower the load or raise FLUSH_TIMEOUT"
+            )
+            raise EventSourcingError(msg, last_durable_seq=self._durable) from None
+        except EventSourcingError as e:
+            self._failure = (e.msg, e.last_durable_seq or self._durable)
+            raise
+        return head
+
+    # --- agent actors ---------------------------------------------------------------------------------
+
+    def _start_agent(self, agent_id: str) -> None:
+        record = self._em.existing(agent_id)
+        self._pool.start(agent_id, record["genome"], record["tier"])
+
+    def _set_time(self, moment: object) -> None:
+        clock = self._em.clock
+        if not isinstance(clock, SimClock):
+            msg = f"set_time: the arena's clock is a {type(clock).__name__}; open it with clock=SimClock()"
+            raise ValidationError(msg, field="clock", value=type(clock).__name__)
+        clock.set(moment)  # type: ignore[arg-type]  # SimClock.set validates it and names a bad value
+
+    def _shutdown(self) -> tuple[pykka.ActorRef[Any], ...]:
+        self._closed = True
+        return self._pool.release()
+
+
+def _dict(pairs: tuple[tuple[str, Any], ...] | None) -> dict[str, Any] | None:
+    return None if pairs is None else dict(pairs)

@@ -1,0 +1,323 @@
+"""The simulation driver: a step-synchronous clock over a market feed, driving every agent of an arena.
+
+One step per bar timestamp, in this order:
+
+1. the arena's ``SimClock`` moves to the step's time, so every event is stamped with simulated time and
+   the log holds no wall-clock time at all;
+2. the orders of the previous step fill at this step's opens, handed to the arena in a canonical order
+   (agent id, then the agent's own order), so the log does not depend on which agent answered first;
+3. an evolution cycle runs if ``policy.cycle_days`` of simulated time have passed since the last one,
+   marking killed agents' positions at the last closes;
+4. every live agent is asked ``OnBars`` at once (all the step's bars in one message, with its fills and
+   its ledger portfolio) and the driver collects every answer before the next step: the agents do the
+   strategy work concurrently, the supervisor stays the only writer of capital.
+
+Together with seeded ids, genomes and cycles, that makes a run a function of its seed and feed: the same
+seed writes a byte-identical log (the same head hash) however the threads are scheduled.
+
+A run continues an arena that already has a history: bars at or before the time of its last event are
+skipped, so a closed arena reopened on the same feed picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import pykka
+
+from events import AgentError, TradeExecuted, ValidationError, from_minor, to_minor
+
+from .._messages import OnBars
+from .._timeouts import STEP_TIMEOUT
+from ._broker import BrokerConfig
+from ._feed import steps
+from ._genome import random_genome
+from ._policy import EvolutionPolicy
+from ._run_report import Progress, SimulationReport, top_agents
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from datetime import datetime
+    from decimal import Decimal
+
+    from events import TradeRejected
+
+    from .._arena import Arena
+    from .._reports import CycleReport
+    from ._bar import Bar
+    from ._feed import MarketFeed
+    from ._strategy import Order, Portfolio
+
+__all__ = ["derive_seed", "run_simulation"]
+
+logger = logging.getLogger(__name__)
+
+TOP_AGENTS = 5
+"""Agents listed in a report's ``top_agents`` unless the caller asks for another number."""
+
+PROGRESS_EVERY = 24
+"""Steps between two progress reports: a day of hourly bars, about one redraw per 1,000 agent-steps at 50
+agents (asking the arena for its head costs one supervisor round trip)."""
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """Return a 63-bit seed for ``purpose`` drawn from ``seed``, the same in every process.
+
+    ``random.Random`` hashes a string seed with SHA-512, unlike ``hash()``, which is salted per process.
+    """
+    return random.Random(f"{seed}:{purpose}").getrandbits(63)  # noqa: S311  (simulation, not secrets)
+
+
+@dataclass(slots=True)
+class _Run:
+    """What the driver counts while a run goes on."""
+
+    steps: int = 0
+    bars: int = 0
+    agent_steps: int = 0
+    orders: int = 0
+    lapsed: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+def run_simulation(
+    arena: Arena,
+    feed: MarketFeed,
+    *,
+    seed: int,
+    agents: int = 0,
+    policy: EvolutionPolicy | None = None,
+    broker: BrokerConfig | None = None,
+    total_steps: int | None = None,
+    top: int = TOP_AGENTS,
+    progress: Callable[[Progress], None] | None = None,
+    progress_every: int = PROGRESS_EVERY,
+) -> SimulationReport:
+    """Spawn ``agents`` new agents, fund them, then drive the whole arena through ``feed``.
+
+    Args:
+        arena: An open arena with a ``SimClock`` (``Arena.open(..., clock=SimClock(start))``).
+        feed: The market; bars at or before the arena's last event are skipped (a resumed run).
+        seed: Seeds the new agents' genomes and every evolution cycle.
+        agents: New agents to spawn before the first step, each with a seeded random genome. They share
+            the treasury's free capital, less the policy's reserve, equally (every one starts in
+            ``simulation``, so the policy's tier weights give that tier everything), each capped at
+            ``policy.max_agent_fraction``. 0 drives the agents the arena already has.
+        policy: Evolution rules; ``EvolutionPolicy()`` by default.
+        broker: Fees and slippage of every fill; ``BrokerConfig()`` by default.
+        total_steps: Steps the feed holds, if known, for ``Progress.total_steps``.
+        top: Agents listed in the report's ``top_agents``.
+        progress: Called every ``progress_every`` steps and after the last one.
+        progress_every: Steps between two progress calls.
+
+    Returns:
+        The run's report; its events are durable when it returns.
+
+    Raises:
+        ValidationError: an argument is malformed, the feed has no bar after the arena's last event, or
+            the arena's clock is not a ``SimClock``.
+        AgentError: an agent did not answer a step within ``STEP_TIMEOUT``.
+        ArenaError: the arena refused a command (its message says why).
+
+    """
+    policy = policy if policy is not None else EvolutionPolicy()
+    broker = broker if broker is not None else BrokerConfig()
+    _check_arguments(seed=seed, agents=agents, top=top, progress_every=progress_every)
+    start_seq = arena.head().seq
+    after, last_cycle = _history(arena)
+    stream = _after(steps(feed), after)
+    first = next(stream, None)
+    if first is None:  # checked before spawning, so a run with nothing to simulate changes nothing
+        when = "the start" if after is None else after.isoformat()
+        msg = (
+            f"simulation: the feed has no bar after {when}, where the arena's log ends; nothing to simulate; "
+            "pass a feed that continues past it (more days, or data that goes further)"
+        )
+        raise ValidationError(msg, field="feed", value=after)
+    if agents:
+        _populate(arena, agents, seed=seed, policy=policy)
+    cycle_length = timedelta(days=policy.cycle_days)
+    run = _Run()
+    cycles: list[CycleReport] = []
+    pending: list[tuple[str, Order]] = []
+    fills: Mapping[str, tuple[TradeExecuted, ...]] = {}
+    closes: dict[str, Decimal] = {}
+    alive = 0
+    for moment, bars in itertools.chain([first], stream):
+        arena.set_time(moment)
+        opens = {bar.symbol: bar.open for bar in bars}
+        fills = _fill(arena, pending, opens, broker, run)
+        if last_cycle is None or moment - last_cycle >= cycle_length:
+            if last_cycle is not None:
+                number = arena.state().cycle + 1
+                cycles.append(
+                    arena.run_evolution_cycle(
+                        policy, marks=closes, seed=derive_seed(seed, f"cycle:{number}"), broker=broker
+                    )
+                )
+            last_cycle = moment  # a new arena's first step starts the schedule instead of a cycle
+        pending, alive = _step(arena, bars, fills, run)
+        closes.update((bar.symbol, bar.close) for bar in bars)
+        run.steps += 1
+        run.bars += len(bars)
+        run.first = run.first or moment
+        run.last = moment
+        if progress is not None and run.steps % progress_every == 0:
+            progress(_progress(arena, run, total_steps, alive))
+    run.lapsed += len(pending)  # placed at the last step: no later open to fill them at
+    arena.verify_capital_conservation()  # stamped at the last step: the log records where the run ended
+    if progress is not None and run.steps % progress_every:
+        progress(_progress(arena, run, total_steps, alive))
+    return _report(arena, run, start_seq=start_seq, cycles=cycles, policy=policy, top=top)
+
+
+def _check_arguments(*, seed: object, agents: object, top: object, progress_every: object) -> None:
+    for name, value, minimum in (("seed", seed, None), ("agents", agents, 0), ("top", top, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
+            bound = "" if minimum is None else f" >= {minimum}"
+            msg = f"simulation: {name} must be an int{bound}, got {value!r}; pass e.g. {name}=1"
+            raise ValidationError(msg, field=name, value=value)
+    if isinstance(progress_every, bool) or not isinstance(progress_every, int) or progress_every < 1:
+        msg = f"simulation: progress_every must be an int >= 1, got {progress_every!r}; pass e.g. 24"
+        raise ValidationError(msg, field="progress_every", value=progress_every)
+
+
+def _history(arena: Arena) -> tuple[datetime | None, datetime | None]:
+    """Return the time of the arena's last event and of its last cycle (or of its opening, if none)."""
+    head = arena.head().seq
+    if head == 0:
+        return None, None
+    last = next(iter(arena.replay_events(from_seq=head)))
+    anchor = next(iter(arena.replay_events(to_seq=1)))
+    if arena.state().cycle:
+        for event in arena.replay_events(event_types=["EvolutionCycleStarted"]):
+            anchor = event
+    return last.timestamp, anchor.timestamp
+
+
+def _after(
+    stream: Iterator[tuple[datetime, tuple[Bar, ...]]], after: datetime | None
+) -> Iterator[tuple[datetime, tuple[Bar, ...]]]:
+    for moment, bars in stream:
+        if after is None or moment > after:
+            yield moment, bars
+
+
+def _populate(arena: Arena, count: int, *, seed: int, policy: EvolutionPolicy) -> None:
+    """Spawn ``count`` agents with seeded genomes and share the free capital, less the reserve, equally."""
+    rng = random.Random(f"{seed}:genomes")  # noqa: S311  (simulation, not secrets)
+    ids = [arena.spawn_agent(random_genome(rng)) for _ in range(count)]
+    breakdown = arena.get_capital_allocation_breakdown()
+    keep = Fraction(repr(policy.reserve_fraction))  # the decimal its author wrote, not the binary float
+    allocatable = int(to_minor(breakdown.free_capital) - to_minor(breakdown.total_capital) * keep)
+    cap = int(allocatable * Fraction(repr(policy.max_agent_fraction)))
+    share = min(allocatable // count, cap) if allocatable > 0 else 0
+    if share > 0:
+        amount = from_minor(share)
+        arena.allocate_capital(dict.fromkeys(ids, amount))
+
+
+def _fill(
+    arena: Arena,
+    pending: list[tuple[str, Order]],
+    opens: Mapping[str, Decimal],
+    broker: BrokerConfig,
+    run: _Run,
+) -> dict[str, tuple[TradeExecuted, ...]]:
+    """Fill last step's orders at this step's opens; an order for a symbol with no bar now lapses."""
+    orders = [(agent_id, order) for agent_id, order in pending if order.symbol in opens]
+    run.lapsed += len(pending) - len(orders)
+    if not orders:
+        return {}
+    run.orders += len(orders)
+    trades: tuple[TradeExecuted | TradeRejected, ...] = arena.execute_orders(orders, opens, broker)
+    by_agent: dict[str, list[TradeExecuted]] = {}
+    for trade in trades:
+        if isinstance(trade, TradeExecuted):
+            by_agent.setdefault(trade.agent_id, []).append(trade)
+    return {agent_id: tuple(found) for agent_id, found in by_agent.items()}
+
+
+def _step(
+    arena: Arena,
+    bars: tuple[Bar, ...],
+    fills: Mapping[str, tuple[TradeExecuted, ...]],
+    run: _Run,
+) -> tuple[list[tuple[str, Order]], int]:
+    """Ask every live agent for its orders at once; return them in canonical order, and the agents asked."""
+    accounts: dict[str, Portfolio] = arena.portfolios()
+    refs = arena.agent_refs()
+    asked = sorted(agent_id for agent_id in refs if agent_id in accounts)
+    futures = [
+        (agent_id, refs[agent_id].ask(OnBars(bars, accounts[agent_id], fills.get(agent_id, ())), block=False))
+        for agent_id in asked
+    ]
+    deadline = time.monotonic() + STEP_TIMEOUT  # wall-clock only bounds the wait; it never reaches the log
+    orders: list[tuple[str, Order]] = []
+    for agent_id, future in futures:
+        try:
+            answer: tuple[Order, ...] = future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except pykka.ActorDeadError:
+            continue  # killed or restarted after a crash since the refs were read: it sits this step out
+        except pykka.Timeout:
+            moment = bars[0].timestamp.isoformat() if bars else "?"
+            msg = (
+                f"agent {agent_id!r}: did not answer the step at {moment} within {STEP_TIMEOUT} s; its "
+                "strategy is stuck or far too slow; fix the strategy, or run fewer agents per core"
+            )
+            raise AgentError(msg, agent_id=agent_id) from None
+        run.agent_steps += 1
+        orders.extend((agent_id, order) for order in answer)
+    return orders, len(asked)
+
+
+def _progress(arena: Arena, run: _Run, total_steps: int | None, alive: int) -> Progress:
+    return Progress(
+        steps=run.steps,
+        total_steps=total_steps,
+        bars=run.bars,
+        events=arena.head().seq,
+        agents=alive,
+        moment=run.last,
+    )
+
+
+def _report(
+    arena: Arena,
+    run: _Run,
+    *,
+    start_seq: int,
+    cycles: list[CycleReport],
+    policy: EvolutionPolicy,
+    top: int,
+) -> SimulationReport:
+    head = arena.flush()
+    counts = Counter(event.event_type for event in arena.replay_events(from_seq=start_seq + 1))
+    state = arena.state()
+    metrics = arena.agent_metrics()
+    return SimulationReport(
+        steps=run.steps,
+        bars=run.bars,
+        agent_steps=run.agent_steps,
+        orders=run.orders,
+        lapsed_orders=run.lapsed,
+        first_step=run.first,
+        last_step=run.last,
+        start_seq=start_seq,
+        head_seq=head.seq,
+        head_hash=head.hash,
+        events_by_type=dict(sorted(counts.items())),
+        cycles=tuple(cycles),
+        breakdown=arena.get_capital_allocation_breakdown(),
+        top_agents=top_agents(state, metrics, policy, count=top),
+        agents_alive=len(state.alive_agents()),
+    )

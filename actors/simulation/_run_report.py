@@ -1,0 +1,140 @@
+"""What a simulation run reports: its progress while it runs, and a frozen summary when it ends.
+
+The summary holds only what the log implies (counts, head, breakdown, agents' lineage) plus the agents'
+own metrics; never wall-clock time, so two runs of one seed report the same thing. Callers that want to
+know how long a run took time it themselves (the CLI and the benchmark do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime  # noqa: TC003  (pydantic needs it at run time)
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from events import NonNegativeMoney, Tier  # noqa: TC001  (pydantic needs them at run time)
+
+from .._reports import AllocationBreakdown, CycleReport  # noqa: TC001  (pydantic needs them at run time)
+from ._metrics import AgentMetrics  # noqa: TC001  (pydantic needs it at run time)
+from ._policy import fitness_of
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from events import ArenaState
+
+    from ._policy import EvolutionPolicy
+
+__all__ = ["AgentSummary", "Progress", "SimulationReport", "top_agents"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a running simulation is: handed to the ``progress`` callback every few steps and at the end."""
+
+    steps: int
+    """Steps (distinct bar timestamps) simulated so far in this run."""
+    total_steps: int | None
+    """Steps the run will take, when the feed's length is known up front."""
+    bars: int
+    """Bars handed to agents so far (each step has one bar per symbol that traded)."""
+    events: int
+    """Seq of the arena's last event: how long the log is."""
+    agents: int
+    """Live agents after the last step."""
+    moment: datetime | None
+    """Simulated time of the last step, or None before the first."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class AgentSummary(_Frozen):
+    """One live agent at the end of a run: where it stands, where it came from and how it did."""
+
+    agent_id: str
+    tier: Tier
+    family: str
+    """Its strategy family (``Genome.family``)."""
+    generation: int = Field(ge=0)
+    """Lineage depth: 0 for an agent spawned by the driver, its parent's + 1 for a bred child."""
+    parent_id: str | None
+    allocation: NonNegativeMoney
+    """Ledger cash it holds (positions are not included; see ``metrics.equity`` for those)."""
+    fitness: float
+    """What the run's policy ranks it by (``fitness_of``)."""
+    metrics: AgentMetrics
+
+
+class SimulationReport(_Frozen):
+    """What one run of the driver did, as the log records it; byte-identical for a repeated seed."""
+
+    steps: int = Field(ge=0)
+    """Steps simulated in this run (bars skipped because a resumed arena had seen them do not count)."""
+    bars: int = Field(ge=0)
+    """Bars handed to agents, one per symbol per step."""
+    agent_steps: int = Field(ge=0)
+    """Answers collected from agents: steps times the agents alive at each."""
+    orders: int = Field(ge=0)
+    """Orders agents placed and the driver handed to the arena to fill."""
+    lapsed_orders: int = Field(ge=0)
+    """Orders dropped unfilled: placed at the last step of the run, or for a symbol with no next bar."""
+    first_step: datetime | None
+    """Simulated time of the first step of this run."""
+    last_step: datetime | None
+    """Simulated time of the last step of this run: where a resumed run picks up."""
+    start_seq: int = Field(ge=0)
+    """Seq of the arena's last event before the run (0 for a new, empty log)."""
+    head_seq: int = Field(ge=0)
+    """Seq of the last event the run wrote (durable when the report is returned)."""
+    head_hash: str
+    """Chain hash at ``head_seq``: keep it with ``head_seq`` and check the file later against both."""
+    events_by_type: dict[str, int]
+    """Events this run wrote (seq after ``start_seq``), by event type, as read back from the log."""
+    cycles: tuple[CycleReport, ...]
+    """Every evolution cycle of the run, in order."""
+    breakdown: AllocationBreakdown
+    """Capital at the end, by tier and by agent."""
+    top_agents: tuple[AgentSummary, ...]
+    """The fittest live agents at the end, fittest first (ties by id)."""
+    agents_alive: int = Field(ge=0)
+    """Live agents at the end."""
+
+    @property
+    def events_written(self) -> int:
+        """Events this run wrote."""
+        return self.head_seq - self.start_seq
+
+
+def top_agents(
+    state: ArenaState,
+    metrics: Mapping[str, AgentMetrics],
+    policy: EvolutionPolicy,
+    *,
+    count: int,
+) -> tuple[AgentSummary, ...]:
+    """Return the ``count`` fittest live agents with metrics, fittest first, ties broken by id."""
+    fitness = {
+        agent.agent_id: fitness_of(metrics[agent.agent_id], policy)
+        for agent in state.alive_agents()
+        if agent.agent_id in metrics
+    }
+    ranked = sorted(fitness, key=lambda agent_id: (-fitness[agent_id], agent_id))
+    summaries = []
+    for agent_id in ranked[:count]:
+        agent = state.agents[agent_id]
+        summaries.append(
+            AgentSummary(
+                agent_id=agent_id,
+                tier=agent.tier,
+                family=str(agent.genome.get("family", "?")),
+                generation=agent.generation,
+                parent_id=agent.parent_id,
+                allocation=agent.allocation,
+                fitness=fitness[agent_id],
+                metrics=metrics[agent_id],
+            )
+        )
+    return tuple(summaries)

@@ -1,0 +1,384 @@
+"""``SQLiteEventStore``: the arena's event log, its capital ledger and state snapshots in one SQLite file.
+
+One writer per store, owned by one thread (the event writer actor opens it in ``on_start``); readers
+open their own stores with ``readonly=True``. The writer keeps the head and every account's balance in
+memory, so an append checks a batch and builds its rows without a query, then writes them in one
+transaction: everything or nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
+
+from events import (
+    GENESIS_HASH,
+    ArenaState,
+    EventSourcingError,
+    StoreError,
+    ValidationError,
+    parse_event,
+)
+
+from ._batch import encode_batch, encode_snapshot
+from ._commit import commit
+from ._connection import Synchronous, configure, connect
+from ._errors import describe, store_error
+from ._head import Head
+from ._reads import (
+    ancestor_texts,
+    balances_at,
+    check_seq,
+    decode,
+    descendant_texts,
+    event_key,
+    event_queries,
+    money_balances,
+    stream_events,
+)
+from ._replay import fold_tail
+from ._rows import parse_snapshot
+from ._schema import ensure_schema, read_meta
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from datetime import datetime
+    from decimal import Decimal
+    from types import TracebackType
+    from typing import Self
+    from uuid import UUID
+
+    from events import AnyEvent, Event
+
+    from ._reads import Query
+
+__all__ = ["SQLiteEventStore"]
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+_HEAD = "SELECT seq, hash, timestamp FROM events ORDER BY seq DESC LIMIT 1"
+_SNAPSHOT = "SELECT seq, data FROM arena_state WHERE seq <= ? ORDER BY seq DESC, snapshot_id DESC LIMIT 1"
+
+
+class SQLiteEventStore:
+    """An append-only, hash-chained event log with its double-entry ledger and state snapshots.
+
+    Open one with ``SQLiteEventStore.open(path)``; use it as a context manager or ``close()`` it. The file
+    format is documented in ``docs/FORMAT.md``. Every method raises ``StoreError`` (with the path and a
+    remedy) when the file cannot be used, and ``EventSourcingError`` when a batch would break the log.
+    """
+
+    def __init__(
+        self, connection: sqlite3.Connection, path: Path | None, *, readonly: bool, meta: dict[str, str]
+    ) -> None:
+        """Wrap an open, configured connection; call ``open()`` instead, which also rebuilds the state."""
+        self._connection: sqlite3.Connection | None = connection
+        self._path = path
+        self._readonly = readonly
+        self._arena_id = meta.get("arena_id")
+        self._head = Head(0, GENESIS_HASH)
+        self._timestamp: str | None = None
+        self._balances: dict[str, int] = {}
+        self._state = ArenaState()
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None,
+        *,
+        synchronous: Synchronous = "normal",
+        readonly: bool = False,
+        create: bool = True,
+    ) -> SQLiteEventStore:
+        """Open (or create) the store at ``path`` and rebuild its state from the latest snapshot.
+
+        Args:
+            path: The store file; ``None`` for a private in-memory database (tests, embedded arenas).
+            synchronous: ``"normal"`` survives a crash of the process; ``"full"`` also a power loss, at the
+                cost of an fsync per commit.
+            readonly: Open a reader's connection (``mode=ro``) that refuses to append.
+            create: When False, refuse a path where no file exists instead of creating a store there.
+
+        Raises:
+            StoreError: the file is missing (with ``create=False`` or ``readonly``), not SQLite, another
+                program's database, of a newer schema, unreadable or unwritable, or its log is damaged.
+            ValidationError: an argument is malformed.
+
+        """
+        if synchronous not in get_args(Synchronous):
+            msg = f"synchronous: {synchronous!r} is not a mode; pass 'normal' or 'full'"
+            raise ValidationError(msg, field="synchronous", value=synchronous)
+        location = None if path is None else Path(path)
+        connection = connect(location, readonly=readonly, create=create)
+        try:
+            configure(connection, location, synchronous=synchronous, readonly=readonly)
+            meta = ensure_schema(connection, location, readonly=readonly)
+            store = cls(connection, location, readonly=readonly, meta=meta)
+            store._load()
+        except BaseException:
+            connection.close()
+            raise
+        logger.debug("opened store %s at seq %d", describe(location), store._head.seq)
+        return store
+
+    @property
+    def path(self) -> Path | None:
+        """The store file, or None for an in-memory store."""
+        return self._path
+
+    def append(
+        self,
+        events: Sequence[Event],
+        snapshot: ArenaState | None = None,
+        *,
+        encoded: Sequence[str] | None = None,
+    ) -> Head:
+        """Write ``events``, their ledger postings and ``snapshot`` in one transaction; return the new head.
+
+        Args:
+            events: The next events of the log, gapless from ``head().seq + 1``.
+            snapshot: The state folded through the last of ``events`` (or through the head, for an empty
+                batch), stored so that reopening need not replay the whole log.
+            encoded: ``canonical_json(event)`` of each event, when the caller has it already.
+
+        Raises:
+            EventSourcingError: the batch would break the log (seq not next, a gap, a repeated event id,
+                a ``caused_by`` naming no earlier event, an internal account going negative, a snapshot of
+                another state). Nothing was written.
+            StoreError: the write failed (disk full, read-only, another writer). Nothing was written, and
+                the store's head and balances are as before the call.
+
+        """
+        connection = self._writable()
+        batch = encode_batch(events, encoded, self._head, self._balances)
+        snapshot_row = None
+        if snapshot is not None:
+            arena_id = batch.arena_id or self._arena_id
+            snapshot_row = encode_snapshot(snapshot, batch.head, batch.timestamp or self._timestamp, arena_id)
+        if not batch.event_rows and snapshot_row is None:
+            return self._head
+        commit(connection, self._path, batch, snapshot_row, self._head)
+        self._head = batch.head
+        self._balances.update(batch.balances)
+        self._timestamp = batch.timestamp or self._timestamp
+        self._arena_id = batch.arena_id or self._arena_id
+        if snapshot is not None:
+            self._state = snapshot
+        return self._head
+
+    def head(self) -> Head:
+        """Return the seq and hash of the last event; ``Head(0, GENESIS_HASH)`` for an empty log.
+
+        A reader re-reads it from the file, so it sees the writer's commits.
+        """
+        if not self._readonly:
+            self._live()
+            return self._head
+        row = self._one("reading the head", _HEAD)
+        return Head(0, GENESIS_HASH) if row is None else Head(row[0], row[1])
+
+    def arena_id(self) -> str | None:
+        """Return the arena's id, recorded by its ``ArenaOpened``; None before the arena is opened."""
+        if self._readonly:
+            return self.meta().get("arena_id")
+        self._live()
+        return self._arena_id
+
+    def read(
+        self,
+        *,
+        agent_id: str | None = None,
+        event_types: Iterable[str] | None = None,
+        from_seq: int | None = None,
+        to_seq: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[AnyEvent]:
+        """Stream the events that match every given filter, in seq order, in bounded memory.
+
+        Args:
+            agent_id: Only events about this agent.
+            event_types: Only events with one of these tags (e.g. ``["TradeExecuted"]``).
+            from_seq: Only events at or after this seq.
+            to_seq: Only events at or before this seq.
+            since: Only events at or after this time (inclusive).
+            until: Only events before this time (exclusive), so that windows tile.
+
+        Raises:
+            ValidationError: a filter is malformed (checked at the call, not at the first ``next``).
+            StoreError: the file cannot be read.
+
+        """
+        queries = event_queries(
+            agent_id=agent_id,
+            event_types=event_types,
+            from_seq=from_seq,
+            to_seq=to_seq,
+            since=since,
+            until=until,
+        )
+        self._live()
+        return self._stream(queries)
+
+    def get(self, event_id: UUID | str) -> AnyEvent | None:
+        """Return the event with ``event_id``, or None if the log has none."""
+        found = self._one(
+            "reading an event", "SELECT data FROM events WHERE event_id = ?", event_key(event_id)
+        )
+        return None if found is None else parse_event(found[0])
+
+    def ancestors(self, event_id: UUID | str) -> list[AnyEvent]:
+        """Return the chain of causes of an event (its ``caused_by``, that one's, ...), nearest first.
+
+        Raises:
+            EventSourcingError: no event has ``event_id``.
+
+        """
+        key = self._existing(event_id)
+        return decode(self._run("walking causes", lambda c: ancestor_texts(c, key)))
+
+    def descendants(self, event_id: UUID | str) -> list[AnyEvent]:
+        """Return every event caused by an event, directly or transitively, in seq order.
+
+        Raises:
+            EventSourcingError: no event has ``event_id``.
+
+        """
+        key = self._existing(event_id)
+        return decode(self._run("walking effects", lambda c: descendant_texts(c, key)))
+
+    def snapshot(self, at_or_before: int | None = None) -> ArenaState | None:
+        """Return the latest stored snapshot at or before a seq (default: the latest), or None."""
+        limit = (2**63 - 1) if at_or_before is None else check_seq("at_or_before", at_or_before)
+        row = self._one("reading a snapshot", _SNAPSHOT, limit)
+        return None if row is None else parse_snapshot(row[1], seq=row[0])
+
+    def load_state(self) -> ArenaState:
+        """Return the state at the head: the latest snapshot plus a fold of the events after it.
+
+        Equal to ``fold`` of the whole log (``tests/store/test_snapshots.py``); the store caches it, so
+        calling this after each append folds only the new events.
+
+        Raises:
+            StoreError: a stored event cannot be replayed or the chain does not match (the file was
+                altered; ``verify`` locates the damage).
+
+        """
+        head = self.head()
+        state = self._state
+        if state.seq == head.seq and state.head_hash == head.hash:
+            return state
+        latest = self.snapshot(at_or_before=head.seq)
+        if state.seq > head.seq or (latest is not None and latest.seq > state.seq):
+            state = latest or ArenaState()
+        self._state = fold_tail(self._live(), self._path, state, head.seq)
+        return self._state
+
+    def balances(self, at_seq: int | None = None) -> dict[str, Decimal]:
+        """Return every account's balance as of ``at_seq`` (default: the head), sorted by account.
+
+        Accounts are ``treasury``, ``external`` and each ``agent:<id>`` posted to by then.
+
+        Raises:
+            ValidationError: ``at_seq`` is negative or beyond the head.
+
+        """
+        head = self.head()
+        seq = head.seq if at_seq is None else check_seq("at_seq", at_seq)
+        if seq > head.seq:
+            msg = f"at_seq: {seq} is beyond the head of the log (seq {head.seq}); pass a seq <= {head.seq}"
+            raise ValidationError(msg, field="at_seq", value=at_seq)
+        if seq == head.seq and not self._readonly:
+            return money_balances({"treasury": 0, "external": 0, **self._balances})
+        return money_balances(self._run("reading balances", lambda c: balances_at(c, seq)))
+
+    def meta(self) -> dict[str, str]:
+        """Return the ``meta`` table: format, schema_version, money_scale, hash_algorithm, arena_id, ..."""
+        return self._run("reading meta", read_meta)
+
+    def close(self) -> None:
+        """Close the connection; idempotent. A writer's close checkpoints the WAL into the file."""
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            connection.close()
+        except sqlite3.Error as e:
+            raise store_error(e, self._path, "closing") from e
+        self._connection = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._connection is None else f"head={self._head.seq}"
+        mode = ", readonly" if self._readonly else ""
+        return f"SQLiteEventStore({describe(self._path)}{mode}, {state})"
+
+    def _load(self) -> None:
+        connection = self._live()
+        try:
+            row = connection.execute(_HEAD).fetchone()
+            if row is not None:
+                self._head = Head(row[0], row[1])
+                self._timestamp = row[2]
+            self._balances = balances_at(connection, self._head.seq)
+        except sqlite3.Error as e:
+            raise store_error(e, self._path, "opening") from e
+        self.load_state()
+
+    def _existing(self, event_id: UUID | str) -> str:
+        key = event_key(event_id)
+        if self._one("reading an event", "SELECT 1 FROM events WHERE event_id = ?", key) is None:
+            msg = (
+                f"event {key}: not in store {describe(self._path)}; pass the id of a stored event "
+                "(get() returns None for unknown ids)"
+            )
+            raise EventSourcingError(msg, field="event_id")
+        return key
+
+    def _stream(self, queries: list[Query]) -> Iterator[AnyEvent]:
+        texts = stream_events(self._live(), queries)  # a generator: closing it closes the cursors
+        try:
+            for text in texts:
+                yield parse_event(text)
+        except sqlite3.Error as e:
+            raise store_error(e, self._path, "reading events") from e
+        finally:
+            texts.close()
+
+    def _one(self, doing: str, sql: str, *params: object) -> Any:  # noqa: ANN401  (an SQL row, untyped)
+        return self._run(doing, lambda c: c.execute(sql, params).fetchone())
+
+    def _run(self, doing: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        connection = self._live()
+        try:
+            return work(connection)
+        except sqlite3.Error as e:
+            raise store_error(e, self._path, doing) from e
+
+    def _live(self) -> sqlite3.Connection:
+        if self._connection is None:
+            msg = f"store {describe(self._path)}: it is closed; open it again with SQLiteEventStore.open()"
+            raise StoreError(msg, path=self._path)
+        return self._connection
+
+    def _writable(self) -> sqlite3.Connection:
+        connection = self._live()
+        if self._readonly:
+            msg = (
+                f"store {describe(self._path)}: opened with readonly=True, so it cannot append; open it "
+                "without readonly (one writer per store) to write"
+            )
+            raise StoreError(msg, path=self._path)
+        return connection
