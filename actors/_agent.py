@@ -20,10 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from ._messages import AgentCrashed, ChangeTier, GetMetrics, OnBars
-from .simulation._broker import Fill
-from .simulation._genome import Genome
-from .simulation._metrics import PerformanceTracker
-from .simulation._strategy import Order, Portfolio, Strategy, make_strategy
+from .simulation import Fill, Genome, Order, PerformanceTracker, Portfolio, Strategy, make_strategy
 
 if TYPE_CHECKING:
     from types import TracebackType

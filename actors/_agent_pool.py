@@ -15,7 +15,8 @@ import pykka
 from events import ValidationError
 
 from ._agent import AgentActor
-from .simulation._genome import Genome
+from ._timeouts import STOP_TIMEOUT
+from .simulation import Genome
 
 if TYPE_CHECKING:
     from events import Tier
@@ -88,6 +89,9 @@ class AgentPool:
         return refs
 
     def stop_all(self) -> None:
-        """Stop every actor without waiting."""
-        for ref in self.release():
-            ref.stop(block=False)
+        """Stop every actor and wait for each (agents never wait on the supervisor, so this cannot hang)."""
+        for future in [ref.stop(block=False) for ref in self.release()]:
+            try:
+                future.get(timeout=STOP_TIMEOUT)
+            except pykka.Timeout:
+                logger.error("an agent did not stop within %s s; its thread is left running", STOP_TIMEOUT)  # noqa: TRY400  (a hang, not an exception to trace)

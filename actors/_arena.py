@@ -5,9 +5,9 @@ waits (with a timeout) for the answer; a refused command raises its ``ArenaError
 thread. Many threads may call one arena at once: their commands queue in the supervisor's mailbox and
 run one at a time, which is what makes every command atomic without a lock.
 
-Durability: a command's events are handed to the event writer before the call returns and are durable
-after the next ``flush()`` (which ``close()`` and ``replay_events()`` do); with ``synchronous="full"``
-what ``flush()`` acknowledged survives power loss too.
+Durability: a command's events are in the live state when the call returns, and durable after the next
+``flush()`` (which ``close()`` and ``replay_events()`` do); with ``synchronous="full"`` what ``flush()``
+acknowledged survives power loss too.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from ._opening import start, supervisor_config
 from ._reading_writer import PAGE_SIZE, ReadPage
 from ._simulation_api import SimulationMixin
 from ._supervisor import CLOSED_MESSAGE
-from .simulation._broker import BrokerConfig
 
 if TYPE_CHECKING:
     import os
@@ -70,7 +69,7 @@ if TYPE_CHECKING:
     from ._ids import IdGenerator
     from ._reports import AllocationBreakdown, ConservationReport
     from ._sink import EventSink
-    from .simulation._genome import Genome
+    from .simulation import BrokerConfig, Genome
 
 __all__ = ["Arena"]
 
@@ -125,7 +124,8 @@ class Arena(SimulationMixin):
             clock: Stamps events; ``SystemClock()`` by default, ``SimClock()`` for simulations.
             ids: Agent and event ids; sequential ids (``a-000001``) continuing the log by default.
             on_agent_failure: ``"kill"`` (default) kills an agent whose strategy raises and releases its
-                capital; ``"restart"`` starts it again from its genome.
+                capital; ``"restart"`` starts it again from its genome, up to ``MAX_RESTARTS`` (3) times,
+                then kills it.
             strategy_factory: Builds each agent's strategy from its genome; ``make_strategy`` by default.
             max_batch: The writer commits once this many events are buffered.
             max_delay: The writer commits once the oldest buffered event waited this many seconds.
@@ -196,11 +196,11 @@ class Arena(SimulationMixin):
         with self._closing:
             if self._actors.closed:
                 return
-            self._actors.closed = True
-        try:
-            self._actors.flush()
-        finally:
-            self._actors.stop()
+            try:
+                self._actors.flush()
+            finally:
+                self._actors.closed = True
+                self._actors.stop()
 
     def flush(self) -> Head:
         """Wait until every event of every command answered so far is durable; return the durable head.

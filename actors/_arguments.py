@@ -10,26 +10,22 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from events import MAX_MONEY, Tier, ValidationError, money
 
-from .simulation._broker import BrokerConfig
-from .simulation._genome import Genome
-from .simulation._policy import EvolutionPolicy
-from .simulation._strategy import Order
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+from .simulation import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
 
 __all__ = [
     "agent_id_arg",
+    "allocations_arg",
     "amount_arg",
     "broker_arg",
     "event_types_arg",
+    "float_arg",
     "genome_arg",
     "int_arg",
     "marks_arg",
+    "metrics_arg",
     "orders_arg",
     "policy_arg",
     "reason_arg",
@@ -112,7 +108,7 @@ def genome_arg(genome: object) -> Genome | None:
 def tier_arg(tier: object) -> Tier:
     """Return ``tier`` as a ``Tier``."""
     try:
-        return Tier(tier)
+        return Tier(tier)  # type: ignore[arg-type]  # any value: Tier refuses what it does not know
     except ValueError:
         allowed = ", ".join(t.value for t in Tier)
         msg = f"tier: {tier!r} is not a tier; pass one of: {allowed}"
@@ -122,7 +118,9 @@ def tier_arg(tier: object) -> Tier:
 def reason_arg(reason: object) -> str:
     """Return ``reason`` if it is a non-empty string of at most 1000 characters."""
     if not isinstance(reason, str) or not reason.strip() or len(reason) > _REASON_LIMIT:
-        msg = f"reason: {reason!r} is not a reason; pass a non-empty string of at most {_REASON_LIMIT} characters"
+        msg = (
+            f"reason: {reason!r} is not a reason; pass a non-empty text of at most {_REASON_LIMIT} characters"
+        )
         raise ValidationError(msg, field="reason", value=reason)
     return reason
 
@@ -175,12 +173,10 @@ def event_types_arg(event_types: object) -> tuple[str, ...] | None:
     return tuple(event_types)
 
 
-def metrics_arg(metrics: object) -> Sequence[tuple[str, object]] | None:
+def metrics_arg(metrics: object) -> tuple[tuple[str, AgentMetrics], ...] | None:
     """Return caller-given metrics as ``(agent_id, AgentMetrics)`` pairs, or None to gather them."""
     if metrics is None:
         return None
-    from .simulation._metrics import AgentMetrics  # noqa: PLC0415  (kept beside the one check that needs it)
-
     if not isinstance(metrics, Mapping) or not all(isinstance(m, AgentMetrics) for m in metrics.values()):
         msg = f"metrics: {metrics!r} is not a mapping of agent id to AgentMetrics; pass one, or None"
         raise ValidationError(msg, field="metrics", value=metrics)

@@ -33,7 +33,7 @@ from events import (
 from ._emitter import Chain
 from ._reports import ConservationReport
 from ._trades import check_marks, liquidate
-from .simulation._genome import Genome, mutate_genome
+from .simulation import Genome, mutate_genome
 
 if TYPE_CHECKING:
     import random
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from pydantic import JsonValue
 
     from ._emitter import Emitter
-    from .simulation._broker import BrokerConfig
+    from .simulation import BrokerConfig
 
 __all__ = [
     "allocate",
@@ -192,8 +192,10 @@ def graduate(em: Emitter, agent_id: str, to_tier: Tier, *, chain: Chain | None =
     if PROMOTIONS.get(from_tier) != to_tier:
         if from_tier == Tier.SIMULATION and to_tier == Tier.ARENA:
             fix = "graduate it to proving first"
+        elif from_tier == to_tier:
+            fix = f"it is already in {to_tier.value}"
         else:
-            fix = f"it is already in {from_tier.value}, at or past {to_tier.value}"
+            fix = f"it is already in {from_tier.value}, past {to_tier.value}, and agents never move down"
         msg = (
             f"agent {agent_id!r}: cannot graduate from {from_tier.value} to {to_tier.value}; agents move "
             f"one rung at a time, simulation -> proving -> arena, and {fix}"

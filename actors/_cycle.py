@@ -20,16 +20,16 @@ from ._commands import breed, graduate, kill
 from ._emitter import Chain
 from ._reports import CycleReport
 from ._trades import check_marks
-from .simulation._planner import plan_cycle
+from .simulation import plan_cycle
 
 if TYPE_CHECKING:
     import random
     from collections.abc import Mapping
 
+    from pydantic import JsonValue
+
     from ._emitter import Emitter
-    from .simulation._broker import BrokerConfig
-    from .simulation._metrics import AgentMetrics
-    from .simulation._policy import EvolutionPolicy
+    from .simulation import AgentMetrics, BrokerConfig, EvolutionPolicy
 
 __all__ = ["run_cycle"]
 
@@ -75,7 +75,7 @@ def run_cycle(
         graduated.append((promotion.agent_id, promotion.to_tier))
     ids: dict[str, str] = {}
     for child in plan.children:
-        spawned, _ = breed(em, child.parent_id, child.genome, dict(child.changes), chain=chain)
+        spawned, _ = breed(em, child.parent_id, child.genome, _json(child.changes), chain=chain)
         ids[child.key] = spawned.agent_id
     targets = [(ids.get(key, key), amount) for key, amount in plan.allocations]
     moves = _reallocate(em, targets, chain)
@@ -128,3 +128,7 @@ def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -
             shortfall,
         )
     return moves
+
+
+def _json(changes: Mapping[str, list[str | int | float]]) -> dict[str, JsonValue]:
+    return {name: list(change) for name, change in changes.items()}

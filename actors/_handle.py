@@ -14,7 +14,7 @@ import pykka
 from events import ArenaError, EventSourcingError
 from store._sqlite import SQLiteEventStore
 
-from ._messages import AgentRefs, GetMetrics, Shutdown
+from ._messages import AgentRefs, FlushLog, GetMetrics, Shutdown
 from ._reading_writer import PAGE_SIZE, ReadPage
 from ._supervisor import CLOSED_MESSAGE
 from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT, STEP_TIMEOUT, STOP_TIMEOUT
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from events import AnyEvent
     from store import Head
 
-    from .simulation._metrics import AgentMetrics
+    from .simulation import AgentMetrics
 
 __all__ = ["ActorHandle"]
 
@@ -48,7 +48,7 @@ class ActorHandle:
         if self.closed:
             raise ArenaError(CLOSED_MESSAGE)
         try:
-            return self.supervisor.ask(message, timeout=timeout)
+            return self.supervisor.ask(message, block=True, timeout=timeout)
         except pykka.ActorDeadError:
             if self.closed:
                 raise ArenaError(CLOSED_MESSAGE) from None
@@ -70,7 +70,7 @@ class ActorHandle:
         if writer is None:
             raise ArenaError(CLOSED_MESSAGE)
         try:
-            return writer.ask(message, timeout=timeout)
+            return writer.ask(message, block=True, timeout=timeout)
         except pykka.ActorDeadError:
             msg = "arena: the event writer has stopped; close the arena and reopen it from its store"
             raise EventSourcingError(msg) from None
@@ -82,12 +82,24 @@ class ActorHandle:
             raise EventSourcingError(msg) from None
 
     def flush(self) -> Head:
-        """Wait until everything submitted so far is durable; return the durable head.
+        """Wait until every event the supervisor emitted so far is durable; return the durable head.
 
-        Commands tell the writer their events before they answer, so a ``Flush`` asked after a command
-        answered is queued behind that command's events.
+        Asked of the supervisor, not the writer, so that it covers whatever the supervisor handled before
+        (commands, and agents' crash reports), not only the commands that have answered.
         """
-        head: Head = self.ask_writer(Flush())
+        if self.closed:
+            raise ArenaError(CLOSED_MESSAGE)
+        try:
+            head: Head = self.supervisor.ask(FlushLog(), block=True, timeout=FLUSH_TIMEOUT)
+        except pykka.ActorDeadError:
+            # the supervisor died of a bug; what it submitted before is still the writer's to make durable
+            head = self.ask_writer(Flush())
+        except pykka.Timeout:
+            msg = (
+                f"arena: the log was not made durable within {FLUSH_TIMEOUT} s; the disk is too slow or "
+                "stuck; check the disk, then close and reopen the arena"
+            )
+            raise EventSourcingError(msg) from None
         return head
 
     def gather_metrics(self) -> dict[str, AgentMetrics]:
@@ -127,7 +139,9 @@ class ActorHandle:
     def stop(self) -> None:
         """Stop the agents, then the supervisor, then the writer, each with a timeout; log any that hangs."""
         try:
-            agents: tuple[pykka.ActorRef[Any], ...] = self.supervisor.ask(Shutdown(), timeout=ASK_TIMEOUT)
+            agents: tuple[pykka.ActorRef[Any], ...] = self.supervisor.ask(
+                Shutdown(), block=True, timeout=ASK_TIMEOUT
+            )
         except (pykka.ActorDeadError, pykka.Timeout):
             agents = ()
         for future in [ref.stop(block=False) for ref in agents]:  # all at once, then wait for each

@@ -18,12 +18,7 @@ if TYPE_CHECKING:
 
     from events import Tier, TradeExecuted
 
-    from .simulation._bar import Bar
-    from .simulation._broker import BrokerConfig
-    from .simulation._genome import Genome
-    from .simulation._metrics import AgentMetrics
-    from .simulation._policy import EvolutionPolicy
-    from .simulation._strategy import Order, Portfolio
+    from .simulation import AgentMetrics, Bar, BrokerConfig, EvolutionPolicy, Genome, Order, Portfolio
 
 __all__ = [
     "AgentCrashed",
@@ -33,6 +28,7 @@ __all__ = [
     "ChangeTier",
     "CheckConservation",
     "ExecuteOrders",
+    "FlushLog",
     "GetBreakdown",
     "GetHead",
     "GetMetrics",
@@ -177,6 +173,15 @@ class AgentCrashed:
     error_type: str
     message: str
     incarnation: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlushLog:
+    """Answer the durable ``Head`` once every event emitted so far, by any command, is durable.
+
+    Handled in the supervisor's mailbox, so it also covers what the supervisor did for messages queued
+    before it (an agent's crash report, say), not only the commands that have answered.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,7 @@ def recover(path: str | os.PathLike[str], *, synchronous: str) -> Recovered | No
                 f"store {str(path)!r}: its first event is not ArenaOpened; the file was not written by an "
                 "arena; pass the path of an Arena store or a new path"
             )
-            raise StoreError(msg, path=path, seq=1)
+            raise StoreError(msg, path=str(path), seq=1)
         killed_at = {e.agent_id: e.seq for e in store.read(event_types=["AgentKilled"]) if e.agent_id}
     logger.info("recovered arena %s at seq %d from %s", state.arena_id, state.seq, path)
     return Recovered(state=state, funding=opened.total_capital, killed_at=killed_at)
@@ -94,8 +94,8 @@ def check_funding(total_capital: object, recovered: Recovered | None, path: obje
         given = money(total_capital, field="total_capital", allow_zero=False)
         if given != recovered.funding:
             msg = (
-                f"total_capital: {given} differs from the {recovered.funding} that the arena at {str(path)!r} "
-                "was opened with; omit total_capital when reopening, or pass the same amount"
+                f"total_capital: {given} differs from the {recovered.funding} that the arena at "
+                f"{str(path)!r} was opened with; omit total_capital when reopening, or pass the same amount"
             )
             raise ValidationError(msg, field="total_capital", value=total_capital)
     return None
@@ -162,8 +162,8 @@ def start(
 ) -> ActorHandle:
     """Recover or fund the arena, start its supervisor (which starts the writer) and flush once.
 
-    The flush makes ``ArenaOpened`` durable and surfaces a store the writer cannot open here, rather than
-    at the first command. If anything fails, every actor started is stopped again before the error is
+    Flushing surfaces a store the writer cannot open here, rather than at the first command, and makes
+    ``ArenaOpened`` durable. If anything fails, every actor started is stopped again before the error is
     raised.
     """
     if sink_factory is not None and path is not None:
@@ -186,6 +186,7 @@ def start(
     )
     try:
         handle.writer = handle.ask(GetWriter())
+        handle.flush()  # a store the writer cannot open fails here, with the writer's own words
         if funding is not None:
             options: dict[str, str | int | float | bool | None] = {
                 "synchronous": synchronous,
@@ -198,7 +199,7 @@ def start(
                 "clock": type(clock).__name__ if clock is not None else "SystemClock",
             }
             handle.ask(OpenArena(arena_id_for(config.seed), funding, tuple(options.items())))
-        handle.flush()
+            handle.flush()
     except BaseException:
         handle.stop()
         raise

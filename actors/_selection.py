@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 from events import ValidationError
 
-from .simulation._metrics import AgentMetrics
+from .simulation import AgentMetrics
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping

@@ -13,7 +13,7 @@ from ._arguments import broker_arg, int_arg, marks_arg, metrics_arg, orders_arg,
 from ._messages import AgentRefs, ExecuteOrders, KillUnderperformers, Portfolios, RunEvolutionCycle, SetTime
 from ._selection import check_selection
 from ._timeouts import FLUSH_TIMEOUT
-from .simulation._broker import BrokerConfig
+from .simulation import BrokerConfig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -26,9 +26,7 @@ if TYPE_CHECKING:
 
     from ._handle import ActorHandle
     from ._reports import CycleReport
-    from .simulation._metrics import AgentMetrics
-    from .simulation._policy import EvolutionPolicy
-    from .simulation._strategy import Order, Portfolio
+    from .simulation import AgentMetrics, EvolutionPolicy, Order, Portfolio
 
 __all__ = ["SimulationMixin"]
 
@@ -72,7 +70,7 @@ class SimulationMixin:
             bottom_fraction,
             pairs,
             marks_arg(marks),
-            broker_arg(broker),  # type: ignore[arg-type]  # metrics_arg checked the values
+            broker_arg(broker),
         )
         killed: tuple[str, ...] = self._ask(command)
         return killed
@@ -141,7 +139,7 @@ class SimulationMixin:
         pairs = tuple(given) if given is not None else tuple(self.agent_metrics().items())
         command = RunEvolutionCycle(
             checked,
-            pairs,  # type: ignore[arg-type]  # metrics_arg checked the values
+            pairs,
             marks_arg(marks),
             int_arg(seed, "seed", optional=True),
             broker_arg(broker),

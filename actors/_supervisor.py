@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pykka
 
-from events import AgentFailed, ArenaError, EventSourcingError, Fold, Tier, ValidationError
+from events import AgentFailed, ArenaError, Fold, Tier, ValidationError
 from store import Head
 
 from ._agent_pool import AgentPool
@@ -36,6 +36,7 @@ from ._messages import (
     ChangeTier,
     CheckConservation,
     ExecuteOrders,
+    FlushLog,
     GetBreakdown,
     GetHead,
     GetState,
@@ -55,10 +56,10 @@ from ._messages import (
 from ._reading_writer import ReadingWriter
 from ._reports import breakdown_of
 from ._selection import select_underperformers
-from ._timeouts import FLUSH_TIMEOUT
 from ._trades import check_marks, execute_orders, portfolios
-from ._writer_messages import Committed, Flush, Submit, WriterFailed
-from .simulation._genome import random_genome
+from ._writer_link import WriterLink
+from ._writer_messages import Committed, WriterFailed
+from .simulation import random_genome
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,15 +67,20 @@ if TYPE_CHECKING:
 
     from events import ArenaState
 
+    from ._agent import StrategyFactory
     from ._clock import Clock
     from ._ids import IdGenerator
     from ._sink import EventSink
+    from .simulation import Genome
 
-__all__ = ["CLOSED_MESSAGE", "ArenaSupervisor", "SupervisorConfig"]
+__all__ = ["CLOSED_MESSAGE", "MAX_RESTARTS", "ArenaSupervisor", "SupervisorConfig"]
 
 logger = logging.getLogger(__name__)
 
 CLOSED_MESSAGE = "arena is closed; open it again with Arena.open(path)"
+
+MAX_RESTARTS = 3
+"""Restarts an agent gets under the ``restart`` policy; its next failure kills it."""
 
 _TEXT_LIMIT = 1000  # AgentKilled.reason is at most 1000 characters; a strategy's message can be longer
 
@@ -129,10 +135,9 @@ class ArenaSupervisor(pykka.ThreadingActor):
         self._sink_factory = sink_factory
         self._config = config
         self._writer: pykka.ActorRef[Any] | None = None
-        self._pool: AgentPool  # needs our actor_ref, which exists from on_start
-        self._submitted = self._durable = fold.seq
-        self._since_snapshot = 0
-        self._failure: tuple[str, int] | None = None  # (cause, last durable seq) once the writer failed
+        # both need our actor_ref, which exists from on_start
+        self._pool: AgentPool
+        self._log: WriterLink
         self._closed = False
 
     def on_start(self) -> None:
@@ -144,19 +149,38 @@ class ArenaSupervisor(pykka.ThreadingActor):
             max_batch=self._config.max_batch,
             max_delay=self._config.max_delay,
         )
+        self._log = WriterLink(
+            self._writer,
+            durable_seq=self._em.fold.seq,
+            high_water=self._config.high_water,
+            snapshot_every=self._config.snapshot_every,
+        )
         for agent_id in sorted(self._em.fold.agents):
             record = self._em.fold.agent(agent_id)
             if record is not None and record["alive"]:
                 self._start_agent(agent_id)
 
     def on_receive(self, message: Any) -> Any:  # noqa: ANN401  (pykka's signature: replies are any value)
-        """Handle one command, query or report."""
+        """Handle one command, query or report; then submit the events collected, if nothing else waits.
+
+        Group commit at the source: while more messages wait in the mailbox (callers queueing up), their
+        events are collected and submitted together, one ``Submit`` for many commands, so the writer
+        wakes and commits far less often under load. As soon as the mailbox is empty, or a batch is
+        full, the collected events go to the writer, so an idle arena adds no latency.
+        """
+        try:
+            return self._receive(message)
+        finally:
+            pending = self._em.pending
+            if pending and (pending >= self._config.max_batch or self.actor_inbox.empty()):
+                self._log.submit(self._em)
+
+    def _receive(self, message: object) -> object:  # noqa: C901, PLR0911, PLR0912  (one case per message)
         match message:
             case Committed(head=head):
-                self._durable = max(self._durable, head.seq)
+                self._log.committed(head)
             case WriterFailed(cause=cause, last_durable_seq=seq):
-                logger.error("arena: the event writer failed at seq %d: %s", seq, cause)
-                self._failure = (cause, seq)
+                self._log.failed(cause, seq)
             case AgentCrashed():
                 self._agent_crashed(message)
             case GetState():
@@ -175,6 +199,8 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 self._set_time(moment)
             case Shutdown():
                 return self._shutdown()
+            case FlushLog():
+                return self._log.flush(self._em)
             case _:
                 return self._command(message)
         return None
@@ -192,18 +218,21 @@ class ArenaSupervisor(pykka.ThreadingActor):
             self._writer.stop(block=False)  # it commits what it holds before it stops
 
     def on_stop(self) -> None:
-        """Stop any agent still running (``close`` has normally stopped them already)."""
+        """Hand the writer any events still collected, and stop any agent still running.
+
+        ``close`` has normally flushed and stopped the agents already.
+        """
+        if self._em.pending and self._writer is not None and self._writer.is_alive():
+            self._log.submit(self._em)
         self._pool.stop_all()
 
     # --- commands -------------------------------------------------------------------------------------
 
     def _command(self, message: object) -> object:
-        self._check_writable()
-        try:
-            return self._dispatch(message)
-        finally:
-            if self._em.pending:
-                self._submit()
+        if self._closed:
+            raise ArenaError(CLOSED_MESSAGE)
+        self._log.check_writable()
+        return self._dispatch(message)
 
     def _dispatch(self, message: object) -> object:  # noqa: C901, PLR0911  (one case per command)
         em = self._em
@@ -292,10 +321,12 @@ class ArenaSupervisor(pykka.ThreadingActor):
         """Record ``AgentFailed`` and apply the failure policy; a report that cannot be acted on is logged."""
         if self._closed or not self._pool.is_current(report.agent_id, report.incarnation):
             return  # already killed or restarted: a late report from an actor that is gone
-        if self._failure is not None:
+        if self._log.failure is not None:
             logger.error("agent %s crashed after the log stopped growing; not recorded", report.agent_id)
             return
-        restart = self._config.on_agent_failure == "restart"
+        failures: int = self._em.existing(report.agent_id)["failures"]
+        # a strategy that fails every time would otherwise be restarted forever, one event per restart
+        restart = self._config.on_agent_failure == "restart" and failures < MAX_RESTARTS
         chain = Chain()
         try:
             self._em.emit(
@@ -314,54 +345,6 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 self._pool.stop(report.agent_id)
         except ArenaError:
             logger.exception("arena: could not apply the failure policy to agent %s", report.agent_id)
-        finally:
-            if self._em.pending:
-                self._submit()
-
-    # --- the writer -----------------------------------------------------------------------------------
-
-    def _check_writable(self) -> None:
-        if self._closed:
-            raise ArenaError(CLOSED_MESSAGE)
-        if self._failure is not None:
-            cause, seq = self._failure
-            msg = (
-                f"arena: the event log cannot grow since a store write failed ({cause}); it ends at seq "
-                f"{seq} and this command was refused; close the arena, fix the cause and reopen it from its "
-                "store, which holds everything flushed"
-            )
-            raise EventSourcingError(msg, last_durable_seq=seq)
-
-    def _submit(self) -> None:
-        events, encoded = self._em.drain()
-        snapshot = None
-        every = self._config.snapshot_every
-        if every is not None:
-            self._since_snapshot += len(events)
-            if self._since_snapshot >= every:
-                snapshot = self._em.fold.freeze()  # the state at the last of these events
-                self._since_snapshot = 0
-        writer = self._writer
-        if writer is None:  # pragma: no cover  (on_start always sets it)
-            return
-        writer.tell(Submit(events, encoded, snapshot))
-        self._submitted = events[-1].seq
-        if self._submitted - self._durable > self._config.high_water:
-            self._durable = self._flush(writer).seq
-
-    def _flush(self, writer: pykka.ActorRef[Any]) -> Head:
-        try:
-            head: Head = writer.ask(Flush(), timeout=FLUSH_TIMEOUT)
-        except pykka.Timeout:
-            msg = (
-                f"arena: the event writer did not make the backlog durable within {FLUSH_TIMEOUT} s; "
-                "the disk is too slow for this load; lower the load or raise FLUSH_TIMEOUT"
-            )
-            raise EventSourcingError(msg, last_durable_seq=self._durable) from None
-        except EventSourcingError as e:
-            self._failure = (e.msg, e.last_durable_seq or self._durable)
-            raise
-        return head
 
     # --- agent actors ---------------------------------------------------------------------------------
 

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 
 from events import TradeExecuted, TradeRejected, ValidationError
 
-from .simulation._broker import BrokerConfig, Fill, execute
-from .simulation._strategy import Order, Portfolio
+from .simulation import BrokerConfig, Fill, Order, Portfolio, execute
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

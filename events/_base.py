@@ -33,7 +33,8 @@ PROMOTIONS: Final = {Tier.SIMULATION: Tier.PROVING, Tier.PROVING: Tier.ARENA}
 
 def format_timestamp(value: datetime) -> str:
     """Return the canonical text of a timestamp: ISO-8601 in UTC with a ``Z`` suffix, microseconds kept."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat zero-pads the year to four digits (strftime's %Y does not), keeping text order == time order
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class Event(BaseModel):

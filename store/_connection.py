@@ -63,16 +63,21 @@ def configure(
     """
     try:
         connection.execute("PRAGMA foreign_keys = ON")
-        # Large enough to keep the event_id index (random UUID keys) hot: with the 2 MB default a 1M-event
-        # append slows by ~2x once that index outgrows the cache.
+        # 64 MB keeps more of the event_id index (random uuid4 keys) hot than the 2 MB default: appends
+        # in batches of 1000 into a 400k-event store ran 1.36x faster (36k vs 27k events/s).
         connection.execute("PRAGMA cache_size = -65536")
         if path is not None and not readonly:
-            # The first statement that reads the file: "file is not a database" surfaces here.
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal":
                 logger.warning(
                     "store %s: journal_mode is %s, not wal; readers may block the writer", path, mode
                 )
+            # Checkpoint every ~40 MB of WAL instead of ~4 MB: pages that many batches rewrite (index
+            # leaves, the ledger's tail) reach the main file once per checkpoint, not once per ten
+            # batches; 1.35x the append rate at 400k events (32k vs 24k events/s). The size limit
+            # truncates the WAL back after a checkpoint so it does not keep its peak size on disk.
+            connection.execute("PRAGMA wal_autocheckpoint = 10000")
+            connection.execute("PRAGMA journal_size_limit = 67108864")
         connection.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     except sqlite3.Error as e:
         raise store_error(e, path, "opening") from e

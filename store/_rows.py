@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Final
 
-import pydantic
-
 from events import ArenaState, EventSourcingError, Tier, to_minor
 
 if TYPE_CHECKING:
@@ -98,8 +96,9 @@ def parse_snapshot(text: str, *, seq: int | None = None) -> ArenaState:
     """Decode a snapshot's ``data``, or raise ``EventSourcingError`` naming its seq and the bad field."""
     try:
         return ArenaState.model_validate_json(text)
-    except pydantic.ValidationError as e:
-        first = e.errors()[0]
+    except ValueError as e:  # pydantic's ValidationError; store imports only events and the stdlib
+        errors = getattr(e, "errors", None)
+        first = errors()[0] if callable(errors) else {"loc": (), "msg": str(e)}
         field = ".".join(str(part) for part in first["loc"]) or "(state)"
         msg = (
             f"snapshot at seq {seq}: field {field!r}: {first['msg']}; the stored snapshot is malformed, "

@@ -7,6 +7,7 @@ DDL here is the executable half of that document and ``tests/store/test_schema.p
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from events import GENESIS_HASH, MONEY_SCALE, StoreError
@@ -23,6 +24,8 @@ __all__ = [
     "HASH_ALGORITHM",
     "SCHEMA_VERSION",
     "TABLES",
+    "FormatAudit",
+    "audit_format",
     "ensure_schema",
     "read_meta",
 ]
@@ -216,3 +219,48 @@ def _check_meta(meta: dict[str, str], path: Path | None) -> None:
             "amounts in this file would be misread, so it cannot be opened"
         )
         raise StoreError(msg, path=path)
+
+
+_EXPECTED_META: Final = {
+    "format": FORMAT_NAME,
+    "schema_version": str(SCHEMA_VERSION),
+    "money_scale": str(MONEY_SCALE),
+    "hash_algorithm": HASH_ALGORITHM,
+    "genesis_hash": GENESIS_HASH,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FormatAudit:
+    """What ``audit_format`` found: the meta table, the problem that fails the file (if any), warnings."""
+
+    meta: dict[str, str]
+    problem: str | None
+    warnings: tuple[str, ...]
+
+
+def audit_format(connection: sqlite3.Connection) -> FormatAudit:
+    """Check a file's tables, meta, triggers and application id, for ``verify`` (which never raises).
+
+    Stricter than ``ensure_schema``: every meta value must be exactly this release's. Missing triggers or
+    a foreign application id break no invariant of the log, so they are warnings.
+    """
+    names = connection.execute("SELECT type, name FROM sqlite_schema").fetchall()
+    missing = [table for table in TABLES if ("table", table) not in names]
+    if missing:
+        return FormatAudit({}, f"not an Arena store: tables {missing} are missing", ())
+    meta = read_meta(connection)
+    problem = next(
+        (
+            f"meta.{key} is {meta.get(key)!r}, expected {value!r}"
+            for key, value in _EXPECTED_META.items()
+            if meta.get(key) != value
+        ),
+        None,
+    )
+    warnings = []
+    if absent := [name for name in APPEND_ONLY_TRIGGERS if ("trigger", name) not in names]:
+        warnings.append(f"append-only triggers {absent} are missing: rows may have been edited")
+    if (found := connection.execute("PRAGMA application_id").fetchone()[0]) != APPLICATION_ID:
+        warnings.append(f"application_id is {found:#x}, expected {APPLICATION_ID:#x}")
+    return FormatAudit(meta, problem, tuple(warnings))

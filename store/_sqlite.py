@@ -116,8 +116,9 @@ class SQLiteEventStore:
         location = None if path is None else Path(path)
         connection = connect(location, readonly=readonly, create=create)
         try:
-            configure(connection, location, synchronous=synchronous, readonly=readonly)
+            # The format check comes first: switching a foreign file to WAL would already change it.
             meta = ensure_schema(connection, location, readonly=readonly)
+            configure(connection, location, synchronous=synchronous, readonly=readonly)
             store = cls(connection, location, readonly=readonly, meta=meta)
             store._load()
         except BaseException:
@@ -253,10 +254,21 @@ class SQLiteEventStore:
         return decode(self._run("walking effects", lambda c: descendant_texts(c, key)))
 
     def snapshot(self, at_or_before: int | None = None) -> ArenaState | None:
-        """Return the latest stored snapshot at or before a seq (default: the latest), or None."""
+        """Return the latest stored snapshot at or before a seq (default: the latest), or None.
+
+        Raises:
+            StoreError: the stored snapshot does not decode (opening the store raises it too).
+
+        """
         limit = (2**63 - 1) if at_or_before is None else check_seq("at_or_before", at_or_before)
         row = self._one("reading a snapshot", _SNAPSHOT, limit)
-        return None if row is None else parse_snapshot(row[1], seq=row[0])
+        if row is None:
+            return None
+        try:
+            return parse_snapshot(row[1], seq=row[0])
+        except EventSourcingError as e:
+            msg = f"store {describe(self._path)}: {e}"
+            raise StoreError(msg, path=self._path, seq=row[0]) from None
 
     def load_state(self) -> ArenaState:
         """Return the state at the head: the latest snapshot plus a fold of the events after it.

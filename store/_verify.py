@@ -11,7 +11,6 @@ caught by comparing with a head recorded elsewhere: ``verify(path, expected_head
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,8 +32,9 @@ from events import (
 )
 
 from ._head import Head
+from ._report import VerificationReport
 from ._rows import parse_snapshot, snapshot_row
-from ._schema import APPEND_ONLY_TRIGGERS, APPLICATION_ID, FORMAT_NAME, HASH_ALGORITHM, SCHEMA_VERSION, TABLES
+from ._schema import audit_format
 
 if TYPE_CHECKING:
     import os
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from events import AnyEvent, ArenaState
 
-__all__ = ["VerificationReport", "verify"]
+__all__ = ["verify"]
 
 _EVENTS: Final = """
     SELECT e.seq, e.event_id, e.event_type, e.agent_id, e.timestamp, e.data, e.caused_by, e.hash, c.seq
@@ -67,47 +67,6 @@ _SNAPSHOT_COLUMNS: Final = (
     "proving_agents",
     "simulation_agents",
 )
-_EXPECTED_META: Final = {
-    "format": FORMAT_NAME,
-    "schema_version": str(SCHEMA_VERSION),
-    "money_scale": str(MONEY_SCALE),
-    "hash_algorithm": HASH_ALGORITHM,
-    "genesis_hash": GENESIS_HASH,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class VerificationReport:
-    """What ``verify`` found: ``ok``, or the first failing seq and why.
-
-    ``str(report)`` is one line, fit for a log or a CLI.
-    """
-
-    path: str
-    ok: bool
-    events_checked: int
-    """Events that passed every check (all of them when ``ok``)."""
-    head: Head
-    """Seq and hash of the last event that passed every check: the file's head when ``ok``."""
-    first_failing_seq: int | None = None
-    """Seq of the first event (or snapshot) that fails; None when ``ok`` or when the file as a whole
-    fails (not SQLite, damaged pages, bad meta)."""
-    reason: str | None = None
-    """What failed there, and what that usually means."""
-    ledger_entries_checked: int = 0
-    snapshots_checked: int = 0
-    warnings: tuple[str, ...] = ()
-    """Findings that break no invariant, e.g. missing append-only triggers."""
-
-    def __str__(self) -> str:
-        if self.ok:
-            return (
-                f"{self.path}: ok: {self.events_checked} events, {self.ledger_entries_checked} ledger "
-                f"entries and {self.snapshots_checked} snapshots check out; head seq {self.head.seq} "
-                f"{self.head.hash}"
-            )
-        where = "" if self.first_failing_seq is None else f" at seq {self.first_failing_seq}"
-        return f"{self.path}: FAILED{where}: {self.reason} ({self.events_checked} events checked before it)"
 
 
 def verify(
@@ -168,7 +127,9 @@ class _Audit:
     def _open_and_audit(self) -> None:
         if not self.path.is_file():
             raise _Failure(None, "no such file; pass the path of a store file")
-        connection = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True)
+        connection = sqlite3.connect(
+            f"{self.path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None
+        )
         try:
             connection.execute("BEGIN")  # one read snapshot, even while a writer appends
             self._audit(connection)
@@ -182,7 +143,7 @@ class _Audit:
             events_checked=self.events_checked,
             head=self.head,
             first_failing_seq=seq,
-            reason=reason,
+            reason=None if reason is None else reason.replace("\n", " "),  # a report is one line
             ledger_entries_checked=self.ledger_checked,
             snapshots_checked=self.snapshots_checked,
             warnings=tuple(self.warnings),
@@ -192,7 +153,11 @@ class _Audit:
         problems = [row[0] for row in connection.execute("PRAGMA integrity_check(5)")]
         if problems != ["ok"]:
             raise _Failure(None, f"SQLite integrity_check fails: {'; '.join(problems)}")
-        meta = self._check_format(connection)
+        audit = audit_format(connection)
+        self.warnings.extend(audit.warnings)
+        if audit.problem is not None:
+            raise _Failure(None, audit.problem)
+        meta = audit.meta
         ledger = connection.execute(_LEDGER)
         snapshots = connection.execute(_SNAPSHOTS)
         pending = ledger.fetchone()
@@ -224,26 +189,6 @@ class _Audit:
         if self.events_checked == 0 and "arena_id" in meta:
             raise _Failure(None, f"meta.arena_id is {meta['arena_id']!r} but the log is empty")
         self._check_expected_head()
-
-    def _check_format(self, connection: sqlite3.Connection) -> dict[str, str]:
-        tables = {
-            name for (name,) in connection.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
-        }
-        missing = [table for table in TABLES if table not in tables]
-        if missing:
-            raise _Failure(None, f"not an Arena store: tables {missing} are missing")
-        meta: dict[str, str] = dict(connection.execute("SELECT key, value FROM meta"))
-        for key, value in _EXPECTED_META.items():
-            if meta.get(key) != value:
-                raise _Failure(None, f"meta.{key} is {meta.get(key)!r}, expected {value!r}")
-        triggers = {
-            name for (name,) in connection.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'")
-        }
-        if absent := [name for name in APPEND_ONLY_TRIGGERS if name not in triggers]:
-            self.warnings.append(f"append-only triggers {absent} are missing: rows may have been edited")
-        if (found := connection.execute("PRAGMA application_id").fetchone()[0]) != APPLICATION_ID:
-            self.warnings.append(f"application_id is {found:#x}, expected {APPLICATION_ID:#x}")
-        return meta
 
     def _check_event(self, row: tuple[Any, ...]) -> AnyEvent:
         seq, event_id, event_type, agent_id, timestamp, data, caused_by, digest, cause_seq = row

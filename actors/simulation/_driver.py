@@ -6,8 +6,9 @@ One step per bar timestamp, in this order:
    the log holds no wall-clock time at all;
 2. the orders of the previous step fill at this step's opens, handed to the arena in a canonical order
    (agent id, then the agent's own order), so the log does not depend on which agent answered first;
-3. an evolution cycle runs if ``policy.cycle_days`` of simulated time have passed since the last one,
-   marking killed agents' positions at the last closes;
+3. an evolution cycle runs if ``policy.cycle_days`` of simulated time have passed since the last one
+   (or since the arena opened), selling killed agents' positions at the last closes (at this step's
+   opens for a symbol with no close yet in this run);
 4. every live agent is asked ``OnBars`` at once (all the step's bars in one message, with its fills and
    its ledger portfolio) and the driver collects every answer before the next step: the agents do the
    strategy work concurrently, the supervisor stays the only writer of capital.
@@ -33,10 +34,10 @@ from typing import TYPE_CHECKING
 
 import pykka
 
-from events import AgentError, TradeExecuted, ValidationError, from_minor, to_minor
+from actors._messages import OnBars
+from actors._timeouts import STEP_TIMEOUT
+from events import AgentError, AgentNotAliveError, TradeExecuted, ValidationError, from_minor, to_minor
 
-from .._messages import OnBars
-from .._timeouts import STEP_TIMEOUT
 from ._broker import BrokerConfig
 from ._feed import steps
 from ._genome import random_genome
@@ -48,10 +49,10 @@ if TYPE_CHECKING:
     from datetime import datetime
     from decimal import Decimal
 
-    from events import TradeRejected
+    from actors._arena import Arena
+    from actors._reports import CycleReport
+    from events import AnyEvent, TradeRejected
 
-    from .._arena import Arena
-    from .._reports import CycleReport
     from ._bar import Bar
     from ._feed import MarketFeed
     from ._strategy import Order, Portfolio
@@ -159,9 +160,10 @@ def run_simulation(
         if last_cycle is None or moment - last_cycle >= cycle_length:
             if last_cycle is not None:
                 number = arena.state().cycle + 1
+                marks = opens | closes  # a resumed run has no closes yet: its first opens stand in
                 cycles.append(
                     arena.run_evolution_cycle(
-                        policy, marks=closes, seed=derive_seed(seed, f"cycle:{number}"), broker=broker
+                        policy, marks=marks, seed=derive_seed(seed, f"cycle:{number}"), broker=broker
                     )
                 )
             last_cycle = moment  # a new arena's first step starts the schedule instead of a cycle
@@ -196,12 +198,24 @@ def _history(arena: Arena) -> tuple[datetime | None, datetime | None]:
     head = arena.head().seq
     if head == 0:
         return None, None
-    last = next(iter(arena.replay_events(from_seq=head)))
-    anchor = next(iter(arena.replay_events(to_seq=1)))
+    last = _first(arena.replay_events(from_seq=head))
+    anchor = _first(arena.replay_events(to_seq=1))
     if arena.state().cycle:
         for event in arena.replay_events(event_types=["EvolutionCycleStarted"]):
             anchor = event
+    if last is None or anchor is None:  # pragma: no cover  (flushed first: the head is stored)
+        return None, None
     return last.timestamp, anchor.timestamp
+
+
+def _first(events: Iterator[AnyEvent]) -> AnyEvent | None:
+    """Return the first event and close the read at once (it holds a cursor, or a reader's connection)."""
+    try:
+        return next(events, None)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
 def _after(
@@ -213,7 +227,12 @@ def _after(
 
 
 def _populate(arena: Arena, count: int, *, seed: int, policy: EvolutionPolicy) -> None:
-    """Spawn ``count`` agents with seeded genomes and share the free capital, less the reserve, equally."""
+    """Spawn ``count`` agents with seeded genomes and share the free capital, less the reserve, equally.
+
+    An agent whose strategy cannot even be built is killed by the supervisor as soon as it starts, which
+    may be before or after it is funded here; it is funded only if it is still alive, and whatever it was
+    given went back to the treasury with it.
+    """
     rng = random.Random(f"{seed}:genomes")  # noqa: S311  (simulation, not secrets)
     ids = [arena.spawn_agent(random_genome(rng)) for _ in range(count)]
     breakdown = arena.get_capital_allocation_breakdown()
@@ -221,9 +240,19 @@ def _populate(arena: Arena, count: int, *, seed: int, policy: EvolutionPolicy) -
     allocatable = int(to_minor(breakdown.free_capital) - to_minor(breakdown.total_capital) * keep)
     cap = int(allocatable * Fraction(repr(policy.max_agent_fraction)))
     share = min(allocatable // count, cap) if allocatable > 0 else 0
-    if share > 0:
-        amount = from_minor(share)
-        arena.allocate_capital(dict.fromkeys(ids, amount))
+    while share > 0:
+        live = arena.portfolios()
+        alive = [agent_id for agent_id in ids if agent_id in live]
+        if not alive:
+            return
+        try:
+            arena.allocate_capital(dict.fromkeys(alive, from_minor(share)))
+        except AgentNotAliveError as e:  # it crashed between the two calls: fund the others, not it
+            if e.agent_id not in ids:
+                raise
+            ids.remove(e.agent_id)
+        else:
+            return
 
 
 def _fill(

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from actors._reports import AllocationBreakdown, CycleReport  # noqa: TC001  (pydantic needs them at run time)
 from events import NonNegativeMoney, Tier  # noqa: TC001  (pydantic needs them at run time)
 
-from .._reports import AllocationBreakdown, CycleReport  # noqa: TC001  (pydantic needs them at run time)
 from ._metrics import AgentMetrics  # noqa: TC001  (pydantic needs it at run time)
 from ._policy import fitness_of
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from store._sqlite import SQLiteEventStore
+from store import SQLiteEventStore
 from tests.store.arena_log import ArenaLog
 
 if TYPE_CHECKING:

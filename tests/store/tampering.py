@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import TYPE_CHECKING
 
-from store._schema import APPEND_ONLY_TRIGGERS
+from events import GENESIS_HASH, chain_hash
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+APPEND_ONLY_TRIGGERS = (
+    "events_no_update",
+    "events_no_delete",
+    "capital_ledger_no_update",
+    "capital_ledger_no_delete",
+)
+"""The trigger names docs/FORMAT.md documents."""
 
 
 def tamper(path: Path, *statements: str | tuple[str, tuple[object, ...]]) -> None:
@@ -31,3 +40,45 @@ def column(path: Path, sql: str, *params: object) -> object:
         return connection.execute(sql, params).fetchone()[0]
     finally:
         connection.close()
+
+
+def rechain(path: Path) -> None:
+    """Recompute every hash from the data, as a forger who knows the recipe would after an edit."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for trigger in APPEND_ONLY_TRIGGERS:
+            connection.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        digest = GENESIS_HASH
+        for seq, data in connection.execute("SELECT seq, data FROM events ORDER BY seq").fetchall():
+            digest = chain_hash(digest, data)
+            connection.execute("UPDATE events SET hash = ? WHERE seq = ?", (digest, seq))
+    finally:
+        connection.close()
+
+
+def edit_data(path: Path, seq: int, **changes: object) -> None:
+    """Change fields in the data of the event at ``seq`` (and matching columns), keeping it canonical."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for trigger in APPEND_ONLY_TRIGGERS:
+            connection.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        data = json.loads(connection.execute("SELECT data FROM events WHERE seq = ?", (seq,)).fetchone()[0])
+        data.update(changes)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        connection.execute("UPDATE events SET data = ? WHERE seq = ?", (text, seq))
+        for name in ("agent_id", "caused_by", "event_id"):
+            if name in changes:
+                sql = f"UPDATE events SET {name} = ? WHERE seq = ?"  # noqa: S608  (name from a fixed tuple)
+                connection.execute(sql, (changes[name], seq))
+    finally:
+        connection.close()
+
+
+def corrupt_pages(path: Path) -> None:
+    """Overwrite the b-tree header of every page but the first, as a failing disk might."""
+    page = column(path, "PRAGMA page_size")
+    assert isinstance(page, int)
+    with path.open("r+b") as file:
+        for offset in range(page, path.stat().st_size, page):
+            file.seek(offset)
+            file.write(b"\x0d\xff\xff\xff\xff\xff\xff\xff")

@@ -1,0 +1,242 @@
+"""``arena verify``, ``replay``, ``report`` and ``lineage``: read a store file, never write it.
+
+Each opens the store read-only (``verify`` does not even trust the store's own reader: it audits the file
+from scratch), so they are safe to run on a live arena's file, on a copy, or on a file under suspicion.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Final
+
+from events import (
+    AgentMutated,
+    ArenaState,
+    UnknownAgentError,
+    ValidationError,
+    canonical_json,
+    fold,
+    format_timestamp,
+)
+from store import SQLiteEventStore, verify
+
+from ._cli_format import amount, breakdown_lines, event_line
+from ._reports import breakdown_of
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator, Mapping
+
+    from events import AgentRecord, AnyEvent
+    from store import Head
+
+__all__ = ["first_event", "lineage", "reading", "replay", "report", "verify_store"]
+
+_HEAD: Final = re.compile(r"^(\d+):([0-9a-f]{64})$")
+
+
+@contextmanager
+def reading(store: SQLiteEventStore, **filters: object) -> Iterator[Iterator[AnyEvent]]:
+    """Yield ``store.read(**filters)`` and close it on the way out, before the store itself is closed.
+
+    A read holds a cursor; abandoned (the first event was all we wanted, or stdout closed under us) it
+    would otherwise be closed by the garbage collector after the store, and fail noisily there.
+    """
+    events = store.read(**filters)  # type: ignore[arg-type]  # the filters are read()'s keyword arguments
+    try:
+        yield events
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+
+
+def first_event(store: SQLiteEventStore, **filters: object) -> AnyEvent | None:
+    """Return the first event matching ``filters``, or None, leaving no cursor open."""
+    with reading(store, **filters) as events:
+        return next(events, None)
+
+
+def verify_store(args: argparse.Namespace) -> int:
+    """Audit a store file: 0 when it checks out, 1 at the first failing seq, 2 when it is not a store.
+
+    Raises:
+        ValidationError: ``--expected-head`` is not ``SEQ:HASH``.
+
+    """
+    expected = _expected_head(args.expected_head)
+    result = verify(args.path, expected_head=expected)
+    if result.ok:
+        _say(str(result), *(f"warning: {warning}" for warning in result.warnings))
+        return 0
+    if result.first_failing_seq is None:  # the file as a whole: missing, not SQLite, another format
+        sys.stderr.write(f"arena: error: {result}\n")
+        return 2
+    _say(str(result), f"last good event: seq {result.head.seq} hash {result.head.hash}")
+    return 1
+
+
+def _say(*lines: str) -> None:
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+
+
+def _expected_head(text: str | None) -> tuple[int, str] | None:
+    if text is None:
+        return None
+    found = _HEAD.match(text.strip().lower())
+    if found is None:
+        msg = (
+            f"--expected-head: {text!r} is not SEQ:HASH; pass the head that 'arena simulate' printed, "
+            "e.g. 2631:f044f536... (the seq, a colon, then the 64 hex digits of the hash)"
+        )
+        raise ValidationError(msg, field="--expected-head", value=text)
+    return int(found.group(1)), found.group(2)
+
+
+def replay(args: argparse.Namespace) -> int:
+    """Print the events matching the filters, one per line (or one JSON object per line), in seq order.
+
+    Raises:
+        ValidationError: a filter is malformed or names an unknown event type.
+        UnknownAgentError: ``--agent`` names no agent of this arena.
+        StoreError: the file is not a readable store.
+
+    """
+    if args.from_seq is not None and args.from_seq < 1:
+        msg = f"--from-seq: {args.from_seq} is not a seq; pass an int >= 1 (the log starts at seq 1)"
+        raise ValidationError(msg, field="--from-seq", value=args.from_seq)
+    with SQLiteEventStore.open(args.path, readonly=True) as store:
+        if args.agent is not None:
+            _agent(store.load_state(), args.agent, args.path)
+        write = sys.stdout.write
+        with reading(store, agent_id=args.agent, event_types=args.types, from_seq=args.from_seq) as events:
+            for event in events:
+                write((canonical_json(event) if args.json else event_line(event)) + "\n")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    """Print the capital breakdown and agents per tier at the head, or as of ``--at-seq``.
+
+    Raises:
+        ValidationError: ``--at-seq`` is outside the log.
+        StoreError: the file is not a readable store.
+
+    """
+    with SQLiteEventStore.open(args.path, readonly=True) as store:
+        head = store.head()
+        seq = head.seq if args.at_seq is None else _at_seq(args.at_seq, head)
+        state = store.load_state() if seq == head.seq else _state_at(store, seq)
+        event = first_event(store, from_seq=seq, to_seq=seq)
+    when = f" ({format_timestamp(event.timestamp)})" if event is not None else ""
+    dead = sum(1 for agent in state.agents.values() if not agent.alive)
+    lines = [
+        f"arena {state.arena_id or '-'} at seq {seq} of {head.seq}{when}",
+        f"evolution cycles: {state.cycle}; agents: {len(state.alive_agents())} alive, {dead} killed",
+        *breakdown_lines(breakdown_of(state)),
+    ]
+    _say(*lines)
+    return 0
+
+
+def _at_seq(value: int, head: Head) -> int:
+    if not 1 <= value <= head.seq:
+        span = f"between 1 and {head.seq}" if head.seq else "none: the log is empty"
+        msg = f"--at-seq: {value} is outside the log, which ends at seq {head.seq}; pass a seq {span}"
+        raise ValidationError(msg, field="--at-seq", value=value)
+    return value
+
+
+def _state_at(store: SQLiteEventStore, seq: int) -> ArenaState:
+    """Return the state as of ``seq``: the nearest snapshot at or before it, plus the events up to it."""
+    base = store.snapshot(at_or_before=seq) or ArenaState()
+    with reading(store, from_seq=base.seq + 1, to_seq=seq) as events:
+        return fold(events, base)
+
+
+def lineage(args: argparse.Namespace) -> int:
+    """Print an agent's ancestors (oldest first) and its descendants, with the mutation of each birth.
+
+    Raises:
+        UnknownAgentError: no agent of this arena has the id.
+        StoreError: the file is not a readable store.
+
+    """
+    with SQLiteEventStore.open(args.path, readonly=True) as store:
+        state = store.load_state()
+        agent = _agent(state, args.agent, args.path)
+        with reading(store, event_types=["AgentMutated"]) as events:
+            mutations = {e.child_id: dict(e.mutation) for e in events if isinstance(e, AgentMutated)}
+    chain = [agent]
+    while chain[-1].parent_id is not None:
+        chain.append(state.agents[chain[-1].parent_id])
+    children: dict[str, list[str]] = {}
+    for other in state.agents.values():
+        if other.parent_id is not None:
+            children.setdefault(other.parent_id, []).append(other.agent_id)
+    status = "alive" if agent.alive else "killed"
+    lines = [
+        (
+            f"agent {agent.agent_id}: generation {agent.generation}, {agent.tier.value}, {status}, "
+            f"cash {amount(agent.allocation)}"
+        ),
+        "ancestors (oldest first):",
+        *(_agent_line(record, mutations, depth=1) for record in reversed(chain)),
+        "descendants:",
+    ]
+    below = _descendants(agent.agent_id, state, children, mutations, depth=1)
+    lines += below or ["  (none)"]
+    _say(*lines)
+    return 0
+
+
+def _agent(state: ArenaState, agent_id: str, path: str) -> AgentRecord:
+    found = state.agents.get(agent_id)
+    if found is None:
+        known = sorted(state.agents)
+        sample = ", ".join(known[:3]) + (", ..." if len(known) > 3 else "")  # noqa: PLR2004  (a short hint)
+        msg = (
+            f"agent {agent_id!r}: no such agent in the arena at {path!r}; pass one of its {len(known)} "
+            f"agent ids ({sample or 'it has none'})"
+        )
+        raise UnknownAgentError(msg, agent_id=agent_id)
+    return found
+
+
+def _descendants(
+    agent_id: str,
+    state: ArenaState,
+    children: dict[str, list[str]],
+    mutations: Mapping[str, Mapping[str, object]],
+    *,
+    depth: int,
+) -> list[str]:
+    lines: list[str] = []
+    for child in sorted(children.get(agent_id, [])):
+        lines.append(_agent_line(state.agents[child], mutations, depth=depth))
+        lines += _descendants(child, state, children, mutations, depth=depth + 1)
+    return lines
+
+
+def _agent_line(record: AgentRecord, mutations: Mapping[str, Mapping[str, object]], *, depth: int) -> str:
+    status = "alive" if record.alive else "killed"
+    family = str(record.genome.get("family", "?"))
+    indent = "  " * depth
+    line = (
+        f"{indent}{record.agent_id}  generation {record.generation}  {family}  {record.tier.value}  {status}"
+    )
+    if record.parent_id is not None:
+        line += f"  bred from {record.parent_id}: {_mutation(mutations.get(record.agent_id, {}))}"
+    return line
+
+
+def _mutation(changes: Mapping[str, object]) -> str:
+    parts = []
+    for name, change in sorted(changes.items()):
+        if isinstance(change, list) and len(change) == 2:  # noqa: PLR2004  ([old, new])
+            parts.append(f"{name} {change[0]} -> {change[1]}")
+        else:
+            parts.append(f"{name} {change}")
+    return ", ".join(parts) or "no parameter changed"

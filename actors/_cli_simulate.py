@@ -1,0 +1,272 @@
+"""``arena simulate``: build the market and the arena from the command line, run the driver, summarise.
+
+Everything that can refuse the run (the options, the policy file, the market data, an existing store) is
+checked before the store is touched, so a refused run never leaves a half-made file behind nor removes
+the one that was there.
+
+A new arena is opened with its ``SimClock`` at the market's opening time, so its first event is stamped
+there. Resuming reads the arena's first and last events: the synthetic market is regenerated from the
+arena's own seed and start (the same path, continued), and the run covers ``--days`` after the last event.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from events import ArenaOpened, ValidationError, money
+from store import FORMAT_NAME, SQLiteEventStore
+
+from ._arena import Arena
+from ._cli_format import progress_line, summary_lines
+from ._cli_inspect import first_event
+from ._clock import SimClock
+from .simulation._broker import BrokerConfig
+from .simulation._csv import CsvFeed
+from .simulation._driver import run_simulation
+from .simulation._feed import infer_interval
+from .simulation._policy import EvolutionPolicy
+from .simulation._synthetic import SyntheticFeed
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator
+
+    from .simulation._bar import Bar
+    from .simulation._feed import MarketFeed
+    from .simulation._run_report import Progress
+
+__all__ = ["DEFAULT_CAPITAL", "SYNTHETIC_START", "simulate"]
+
+DEFAULT_CAPITAL: Final = Decimal(1_000_000)
+"""Funding of a new arena when ``--capital`` is not given."""
+
+SYNTHETIC_START: Final = datetime(2026, 1, 1, tzinfo=UTC)
+"""When the synthetic market of a new arena opens: fixed, so a seed alone names a whole run."""
+
+_HOUR: Final = timedelta(hours=1)
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class _History:
+    """What resuming needs from an existing arena's log."""
+
+    seed: int | None
+    opened: datetime
+    last: datetime
+
+
+class _Window:
+    """A feed cut off after ``until``: the run covers exactly ``--days`` past where the arena stopped."""
+
+    def __init__(self, feed: MarketFeed, until: datetime) -> None:
+        self._feed = feed
+        self._until = until
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self._feed.symbols
+
+    def __iter__(self) -> Iterator[Bar]:
+        for bar in self._feed:
+            if bar.timestamp > self._until:
+                return
+            yield bar
+
+
+def simulate(args: argparse.Namespace) -> int:
+    """Run ``arena simulate`` with parsed arguments; return the exit status (0: the run completed).
+
+    Raises:
+        ArenaError: an option, the policy, the data or the store refused the run (the CLI prints it).
+
+    """
+    path = Path(args.db)
+    _check_options(args)
+    policy = _policy(args)
+    history = _history(path) if args.resume else None
+    seed = _seed(args, history, path)
+    feed, clock_start, total_steps = _feed(args, history, seed)
+    if not args.resume and path.exists():
+        _clear(path, force=args.force)
+    capital = None if args.capital is None else money(args.capital, field="--capital", allow_zero=False)
+    if history is None and capital is None:
+        capital = DEFAULT_CAPITAL
+    show = args.progress or sys.stderr.isatty()
+    began = time.perf_counter()
+    width = 0
+
+    def draw(progress: Progress) -> None:
+        nonlocal width
+        line = progress_line(progress, time.perf_counter() - began)
+        # padded over the previous line rather than cleared with an escape, which a log file would keep
+        sys.stderr.write("\r" + line.ljust(width))
+        sys.stderr.flush()
+        width = len(line)
+
+    with Arena.open(path, total_capital=capital, seed=seed, clock=SimClock(clock_start)) as arena:
+        report = run_simulation(
+            arena,
+            feed,
+            seed=seed,
+            agents=0 if args.resume else args.agents,
+            policy=policy,
+            broker=BrokerConfig(),
+            total_steps=total_steps,
+            top=args.top,
+            progress=draw if show else None,
+        )
+    elapsed = time.perf_counter() - began
+    if show:
+        sys.stderr.write("\n")
+    sys.stdout.write("\n".join(summary_lines(report, path=str(path), elapsed=elapsed)) + "\n")
+    return 0
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    if args.resume and args.agents is not None:
+        msg = (
+            f"--agents {args.agents}: a resumed arena keeps the agents it has (evolution breeds new ones); "
+            "drop --agents when passing --resume"
+        )
+        raise ValidationError(msg, field="--agents", value=args.agents)
+    if not args.resume and args.agents is None:
+        msg = (
+            "--agents: a new arena needs its population; pass e.g. --agents 50 (or --resume an existing one)"
+        )
+        raise ValidationError(msg, field="--agents", value=None)
+    if args.start is not None and args.data is None:
+        msg = (
+            f"--start {args.start}: only applies to --data; the synthetic market opens at "
+            f"{SYNTHETIC_START.date().isoformat()}; drop --start or pass --data FILE"
+        )
+        raise ValidationError(msg, field="--start", value=args.start)
+
+
+def _policy(args: argparse.Namespace) -> EvolutionPolicy:
+    policy = EvolutionPolicy.from_file(args.policy) if args.policy is not None else EvolutionPolicy()
+    if args.cycle_days is not None:
+        data = {**policy.to_json_dict(), "cycle_days": args.cycle_days}
+        policy = EvolutionPolicy.from_mapping(data, subject=f"--cycle-days {args.cycle_days}")
+    return policy
+
+
+def _history(path: Path) -> _History:
+    if not path.exists():
+        msg = f"--resume: no arena at {str(path)!r} to resume; drop --resume to start a new one there"
+        raise ValidationError(msg, field="--resume", value=str(path))
+    with SQLiteEventStore.open(path, readonly=True) as store:
+        opened = first_event(store, to_seq=1)
+        last = first_event(store, from_seq=store.head().seq)
+    if not isinstance(opened, ArenaOpened) or last is None:
+        msg = (
+            f"--resume: the store {str(path)!r} holds no arena yet (its log does not start with "
+            "ArenaOpened); drop --resume and pass --force to start a new arena there"
+        )
+        raise ValidationError(msg, field="--resume", value=str(path))
+    seed = opened.config.get("seed")
+    return _History(
+        seed=seed if isinstance(seed, int) else None, opened=opened.timestamp, last=last.timestamp
+    )
+
+
+def _seed(args: argparse.Namespace, history: _History | None, path: Path) -> int:
+    given: int | None = args.seed
+    if history is None or history.seed is None:
+        if given is None:
+            what = "a new arena" if history is None else f"the arena at {str(path)!r} (opened without one)"
+            msg = f"--seed: {what} needs a seed, so that the run can be repeated; pass e.g. --seed 1"
+            raise ValidationError(msg, field="--seed", value=None)
+        return given
+    if given is not None and given != history.seed:
+        msg = (
+            f"--seed {given}: differs from the seed {history.seed} the arena at {str(path)!r} was opened "
+            f"with; omit --seed when resuming, or pass --seed {history.seed}"
+        )
+        raise ValidationError(msg, field="--seed", value=given)
+    return history.seed
+
+
+def _feed(
+    args: argparse.Namespace, history: _History | None, seed: int
+) -> tuple[MarketFeed, datetime, int | None]:
+    """Return the market, the time the arena's clock starts at, and the steps the run will take if known."""
+    days: int = args.days
+    if args.data is not None:
+        if history is not None:  # the bar at the last event's time was simulated; the driver skips it
+            return CsvFeed(args.data, start=history.last, days=days), history.last, None
+        csv = CsvFeed(args.data, start=_start(args.start), days=days)
+        first = next(iter(csv))  # CsvFeed refuses a window without bars, naming the file
+        try:
+            interval = infer_interval(csv, symbol=first.symbol)
+        except ValidationError:
+            interval = timedelta(seconds=1)  # one bar per symbol: any instant before it opens the market
+        return csv, first.timestamp - interval, None
+    if history is None:
+        return SyntheticFeed(seed=seed, start=SYNTHETIC_START, days=days), SYNTHETIC_START, days * 24
+    until = history.last + timedelta(days=days)
+    span = math.ceil((until - history.opened) / timedelta(days=1))
+    synthetic = SyntheticFeed(seed=seed, start=history.opened, days=span)
+    return _Window(synthetic, until), history.last, (until - history.last) // _HOUR
+
+
+def _start(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        try:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        except ValueError:
+            msg = f"--start: {text!r} is not a date; pass YYYY-MM-DD or an ISO time such as 2024-01-02T09:30"
+            raise ValidationError(msg, field="--start", value=text) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _clear(path: Path, *, force: bool) -> None:
+    """Remove an existing store for ``--force``; refuse without it, or when the file is not an arena's."""
+    if not force:
+        msg = (
+            f"--db {str(path)!r}: the file exists; pass --resume to continue that arena, --force to replace "
+            "it, or another --db path"
+        )
+        raise ValidationError(msg, field="--db", value=str(path))
+    if not _replaceable(path):
+        msg = (
+            f"--db {str(path)!r}: --force replaces only Arena stores, and this file is not one; "
+            "pass another --db path, or remove the file yourself if you mean to"
+        )
+        raise ValidationError(msg, field="--db", value=str(path))
+    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        companion.unlink(missing_ok=True)
+
+
+def _replaceable(path: Path) -> bool:
+    """Whether ``path`` is an empty file or an SQLite file whose ``meta.format`` names an Arena store."""
+    if not path.is_file():
+        return False
+    if path.stat().st_size == 0:
+        return True
+    with path.open("rb") as file:
+        if file.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+            return False
+    try:
+        connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            row = connection.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == FORMAT_NAME

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import queue
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pykka
+import pytest
+
+from actors._agent import AgentActor
+from actors._messages import AgentCrashed, ChangeTier, GetMetrics, OnBars
+from actors._supervisor import MAX_RESTARTS
+from actors._timeouts import ASK_TIMEOUT, STEP_TIMEOUT
+from actors.simulation import Genome, Order, Portfolio
+from events import AgentFailed, AgentKilled, Tier, TradeExecuted
+from tests.actors.support import T0, ScriptedStrategy, bar, open_arena, raising_factory, stored
+
+
+class Inbox(pykka.ThreadingActor):
+    """Stands in for the supervisor: keeps what agents tell it."""
+
+    def __init__(self, received: queue.Queue[Any]) -> None:
+        super().__init__()
+        self._received = received
+
+    def on_receive(self, message: Any) -> None:
+        self._received.put(message)
+
+
+def start_agent(
+    strategy: ScriptedStrategy | None = None, *, factory: Any = None
+) -> tuple[Any, queue.Queue[Any]]:
+    received: queue.Queue[Any] = queue.Queue()
+    inbox = Inbox.start(received)
+    agent = AgentActor.start(
+        "a-000001",
+        Genome(),
+        Tier.SIMULATION,
+        supervisor=inbox,
+        strategy_factory=factory or (lambda genome: strategy or ScriptedStrategy()),
+    )
+    return agent, received
+
+
+def fill(side: str, quantity: str, price: str, fee: str = "0") -> TradeExecuted:
+    q, p, f = Decimal(quantity), Decimal(price), Decimal(fee)
+    delta = -(q * p + f) if side == "buy" else q * p - f
+    return TradeExecuted(
+        seq=1,
+        event_id=uuid.uuid4(),
+        timestamp=T0,
+        agent_id="a-000001",
+        symbol="BTC",
+        side=side,
+        quantity=q,
+        price=p,
+        fee=f,
+        cash_delta=delta,
+    )
+
+
+def test_an_agent_answers_a_step_with_the_orders_its_strategy_gives():
+    order = Order("BTC", "buy", Decimal("0.5"))
+    agent, _ = start_agent(ScriptedStrategy([order, None]))
+
+    orders = agent.ask(
+        OnBars((bar("BTC", "100"), bar("ETH", "10")), Portfolio(cash=Decimal(100))), timeout=STEP_TIMEOUT
+    )
+
+    assert orders == (order,)
+
+
+def test_an_agent_marks_its_equity_and_counts_deposits_as_flows_not_returns():
+    agent, _ = start_agent()
+
+    agent.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(100))), timeout=STEP_TIMEOUT)
+    agent.ask(
+        OnBars(
+            (bar("BTC", "110", hour=1),),
+            Portfolio(cash=Decimal(0), positions={"BTC": Decimal(1)}),
+            (fill("buy", "1", "100"),),
+        ),
+        timeout=STEP_TIMEOUT,
+    )
+    metrics = agent.ask(GetMetrics(), timeout=ASK_TIMEOUT)
+
+    assert metrics.bars == 2
+    assert metrics.trade_count == 1
+    assert metrics.equity == Decimal(110)
+    assert metrics.total_return == pytest.approx(0.1)
+
+
+def test_an_agent_shows_its_strategy_the_average_entry_price_of_what_it_holds():
+    strategy = ScriptedStrategy()
+    agent, _ = start_agent(strategy)
+    fills = (fill("buy", "1", "100"), fill("buy", "1", "200"))
+
+    agent.ask(
+        OnBars((bar("BTC", "150"),), Portfolio(cash=Decimal(0), positions={"BTC": Decimal(2)}), fills),
+        timeout=STEP_TIMEOUT,
+    )
+
+    ((_, portfolio),) = strategy.seen
+    assert portfolio.entry_prices == {"BTC": Decimal(150)}
+
+
+def test_a_strategy_that_raises_is_reported_and_the_step_answers_no_orders():
+    agent, received = start_agent(ScriptedStrategy([RuntimeError("boom")]))
+
+    orders = agent.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(1))), timeout=STEP_TIMEOUT)
+
+    report = received.get(timeout=ASK_TIMEOUT)
+    assert orders == ()
+    assert report == AgentCrashed("a-000001", "RuntimeError", "boom", 0)
+    assert agent.is_alive()
+
+
+def test_a_strategy_factory_that_raises_is_reported_as_a_crash():
+    def broken(genome: Genome) -> ScriptedStrategy:
+        msg = "no such family"
+        raise ValueError(msg)
+
+    agent, received = start_agent(factory=broken)
+
+    orders = agent.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(1))), timeout=STEP_TIMEOUT)
+
+    assert received.get(timeout=ASK_TIMEOUT).error_type == "ValueError"
+    assert orders == ()
+
+
+def test_an_agent_learns_its_new_tier_after_a_graduation():
+    agent, _ = start_agent()
+
+    agent.tell(ChangeTier(Tier.PROVING))
+
+    assert agent.proxy().tier.get(timeout=ASK_TIMEOUT) == Tier.PROVING
+
+
+def test_each_spawned_agent_gets_an_actor_and_a_killed_one_loses_it():
+    with open_arena() as arena:
+        first, second = arena.spawn_agent(), arena.spawn_agent()
+        refs = arena.agent_refs()
+
+        arena.kill_agent(first, "done")
+
+        assert set(refs) == {first, second}
+        assert set(arena.agent_refs()) == {second}
+        assert refs[first].actor_stopped.wait(timeout=ASK_TIMEOUT)
+
+
+def test_an_agent_that_raises_is_killed_its_capital_released_and_the_arena_runs_on():
+    with open_arena(strategy_factory=raising_factory(RuntimeError("bad signal"))) as arena:
+        agent = arena.spawn_agent()
+        arena.allocate_capital({agent: Decimal(300)})
+        ref = arena.agent_refs()[agent]
+
+        ref.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(300))), timeout=STEP_TIMEOUT)
+
+        failed, killed = stored(arena, agent_id=agent, event_types=["AgentFailed", "AgentKilled"])
+        assert isinstance(failed, AgentFailed)
+        assert (failed.error_type, failed.message, failed.action) == ("RuntimeError", "bad signal", "killed")
+        assert isinstance(killed, AgentKilled)
+        assert killed.caused_by == failed.event_id
+        assert killed.capital_released == Decimal(300)
+        assert arena.state().treasury == Decimal(1000)
+        assert arena.spawn_agent() == "a-000002"
+
+
+def test_an_agent_that_raises_is_restarted_from_its_genome_under_the_restart_policy():
+    with open_arena(strategy_factory=raising_factory(RuntimeError("x")), on_agent_failure="restart") as arena:
+        agent = arena.spawn_agent()
+        before = arena.agent_refs()[agent]
+
+        before.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(0))), timeout=STEP_TIMEOUT)
+
+        (failed,) = stored(arena, event_types=["AgentFailed"])
+        after = arena.agent_refs()[agent]
+        assert failed.action == "restarted"
+        assert after is not before
+        assert after.is_alive()
+        assert arena.state().agents[agent].alive
+        assert arena.state().agents[agent].failures == 1
+
+
+def test_an_agent_that_keeps_raising_is_killed_after_its_restarts_run_out():
+    with open_arena(strategy_factory=raising_factory(RuntimeError("x")), on_agent_failure="restart") as arena:
+        agent = arena.spawn_agent()
+
+        for _ in range(MAX_RESTARTS + 1):
+            ref = arena.agent_refs()[agent]
+            ref.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(0))), timeout=STEP_TIMEOUT)
+
+        actions = [e.action for e in stored(arena, event_types=["AgentFailed"])]
+        assert actions == ["restarted"] * MAX_RESTARTS + ["killed"]
+        assert not arena.state().agents[agent].alive
+        assert agent not in arena.agent_refs()

@@ -1,0 +1,289 @@
+from __future__ import annotations
+
+import random
+import threading
+from decimal import Decimal
+
+import pykka
+import pytest
+
+from actors._clock import SimClock
+from actors._commands import allocate, check_conservation, kill, release, spawn
+from actors._commands import open_arena as emit_opened
+from actors._cycle import run_cycle
+from actors._emitter import Chain, Emitter
+from actors._ids import SequentialIds
+from actors._messages import AllocateCapital, GetHead, OpenArena, SpawnAgent
+from actors._selection import check_selection, select_underperformers
+from actors._sink import NullSink
+from actors._supervisor import ArenaSupervisor, SupervisorConfig
+from actors._timeouts import ASK_TIMEOUT, STOP_TIMEOUT
+from actors.simulation import AgentMetrics, EvolutionPolicy, Genome
+from events import (
+    AgentKilled,
+    AllocationError,
+    AllocationRejected,
+    ArenaError,
+    CapitalAllocated,
+    CapitalConservationError,
+    EventSourcingError,
+    Fold,
+    Tier,
+    UnknownAgentError,
+    ValidationError,
+    fold,
+)
+from tests.actors.support import T0, FailingSink, open_arena
+
+
+def new_emitter(*, seed: int = 1) -> Emitter:
+    em = Emitter(Fold(), clock=SimClock(T0), ids=SequentialIds(seed))
+    emit_opened(em, arena_id="arena", total_capital=Decimal(1000), config={})
+    return em
+
+
+def spawned(em: Emitter, count: int) -> list[str]:
+    return [spawn(em, genome=Genome(), tier=Tier.SIMULATION).agent_id for _ in range(count)]
+
+
+def metrics(total_return: float = 0.0, max_drawdown: float = 0.0) -> AgentMetrics:
+    return AgentMetrics(
+        total_return=total_return,
+        sharpe=0.0,
+        max_drawdown=max_drawdown,
+        trade_count=1,
+        win_rate=0.0,
+        bars=10,
+        equity=Decimal(0),
+    )
+
+
+def test_emitted_events_are_numbered_gaplessly_stamped_by_the_clock_and_folded():
+    em = new_emitter()
+
+    ids = spawned(em, 2)
+    allocate(em, [(ids[0], Decimal(10)), (ids[1], Decimal(20))])
+    events, encoded = em.drain()
+
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert {e.timestamp for e in events} == {T0}
+    assert ids == ["a-000001", "a-000002"]
+    assert fold(events) == em.fold.freeze()
+    assert len(encoded) == len(events)
+
+
+def test_the_same_seed_draws_the_same_event_ids():
+    first, second = new_emitter(seed=7), new_emitter(seed=7)
+
+    spawned(first, 3)
+    spawned(second, 3)
+
+    assert [e.event_id for e in first.drain()[0]] == [e.event_id for e in second.drain()[0]]
+
+
+def test_a_refused_allocation_emits_nothing_and_leaves_the_seq_unchanged():
+    em = new_emitter()
+    (agent,) = spawned(em, 1)
+    before = em.fold.seq
+    em.drain()
+
+    with pytest.raises(UnknownAgentError, match=r"^agent 'ghost': no such agent in this arena"):
+        allocate(em, [(agent, Decimal(1)), ("ghost", Decimal(1))])
+
+    assert em.fold.seq == before
+    assert em.pending == 0
+
+
+def test_over_allocation_emits_only_allocation_rejected_with_requested_and_available():
+    em = new_emitter()
+    first, second = spawned(em, 2)
+    em.drain()
+
+    with pytest.raises(AllocationError) as caught:
+        allocate(em, [(first, Decimal(600)), (second, Decimal(500))])
+
+    (event,) = em.drain()[0]
+    assert isinstance(event, AllocationRejected)
+    assert (event.requested, event.available) == (Decimal(1100), Decimal(1000))
+    assert (caught.value.requested, caught.value.available) == (Decimal(1100), Decimal(1000))
+    assert em.fold.treasury == Decimal(1000)
+
+
+def test_the_queue_holds_exactly_what_was_applied_when_the_fold_refuses_an_event():
+    em = new_emitter()
+    (agent,) = spawned(em, 1)
+    kill(em, agent, "gone")
+    applied = em.fold.seq
+
+    with pytest.raises(EventSourcingError):
+        em.emit(CapitalAllocated, agent_id=agent, amount=Decimal(1))
+
+    assert em.fold.seq == applied
+    assert em.pending == applied
+
+
+def test_release_of_more_than_the_agent_holds_is_refused_with_what_it_holds():
+    em = new_emitter()
+    (agent,) = spawned(em, 1)
+    allocate(em, [(agent, Decimal(5))])
+
+    with pytest.raises(
+        AllocationError, match=r"^agent 'a-000001': cannot release 6.00000000 from an allocation"
+    ):
+        release(em, agent, Decimal("6.00000000"))
+
+    assert em.fold.agent(agent)["allocation"] == Decimal(5)
+
+
+def test_a_failed_conservation_check_is_recorded_and_then_raised():
+    em = new_emitter()
+    em.fold.total_capital += Decimal(1)  # simulate books that no longer balance
+
+    with pytest.raises(
+        CapitalConservationError, match=r"^capital conservation failed at seq 2: free"
+    ) as caught:
+        check_conservation(em)
+
+    (event,) = em.drain()[0][1:]
+    assert event.ok is False
+    assert caught.value.total == Decimal(1001)
+
+
+def test_a_killed_agent_releases_everything_it_holds_in_the_same_event():
+    em = new_emitter()
+    (agent,) = spawned(em, 1)
+    allocate(em, [(agent, Decimal(250))])
+
+    killed, trades = kill(em, agent, "done", chain=Chain())
+
+    assert isinstance(killed, AgentKilled)
+    assert (killed.capital_released, trades) == (Decimal(250), 0)
+    assert em.fold.treasury == Decimal(1000)
+
+
+def test_every_event_of_a_cycle_is_on_one_causal_chain_from_complete_back_to_started():
+    em = new_emitter()
+    ids = spawned(em, 6)
+    allocate(em, [(agent, Decimal(100)) for agent in ids])
+    em.drain()
+    policy = EvolutionPolicy(min_age_bars=0, min_trades=0, kill_fraction=0.5, elite_count=1)
+    given = {agent: metrics(total_return=n / 10) for n, agent in enumerate(ids)}
+
+    report = run_cycle(em, policy, given, rng=random.Random(3))
+
+    events = em.drain()[0]
+    by_id = {e.event_id: e for e in events}
+    walked, cursor = [], events[-1]
+    while cursor.caused_by is not None:
+        walked.append(cursor)
+        cursor = by_id[cursor.caused_by]
+    walked.append(cursor)
+    assert [e.seq for e in reversed(walked)] == [e.seq for e in events]
+    assert (events[0].event_type, events[-1].event_type) == (
+        "EvolutionCycleStarted",
+        "EvolutionCycleComplete",
+    )
+    assert len(report.killed) == 3
+    assert len(report.children) == 3
+
+
+@pytest.mark.parametrize(
+    ("metric", "threshold", "fraction", "expected"),
+    [
+        ("total_return", 0.0, None, ["a", "b"]),
+        ("total_return", None, 0.5, ["a", "b"]),
+        ("max_drawdown", 0.25, None, ["d", "c"]),
+        ("max_drawdown", None, 0.25, ["d"]),
+    ],
+)
+def test_underperformers_are_the_worst_on_the_metric_worst_first(metric, threshold, fraction, expected):
+    given = {
+        "a": metrics(total_return=-0.2, max_drawdown=0.1),
+        "b": metrics(total_return=-0.1, max_drawdown=0.2),
+        "c": metrics(total_return=0.1, max_drawdown=0.3),
+        "d": metrics(total_return=0.2, max_drawdown=0.4),
+        "dead": metrics(total_return=-9.0, max_drawdown=0.9),
+    }
+
+    chosen = select_underperformers(
+        metric, given, {"a", "b", "c", "d"}, threshold=threshold, bottom_fraction=fraction
+    )
+
+    assert chosen == expected
+
+
+def test_a_selection_names_the_valid_metrics_when_given_an_unknown_one():
+    with pytest.raises(
+        ValidationError, match=r"^metric 'luck' is not an agent metric; pass one of: total_return"
+    ):
+        check_selection("luck", 0.0, None)
+
+
+def test_a_selection_needs_exactly_one_of_threshold_and_fraction():
+    with pytest.raises(
+        ValidationError, match=r"^kill_underperformers: got threshold=0.0 and bottom_fraction=0.5"
+    ):
+        check_selection("sharpe", 0.0, 0.5)
+
+
+def test_the_supervisor_answers_commands_in_its_mailbox_with_gapless_seqs():
+    supervisor = ArenaSupervisor.start(NullSink, state=None, config=SupervisorConfig(), clock=SimClock(T0))
+
+    supervisor.ask(OpenArena("arena", Decimal(100), ()), timeout=ASK_TIMEOUT)
+    agent = supervisor.ask(SpawnAgent(None, Tier.SIMULATION), timeout=ASK_TIMEOUT)
+    allocated = supervisor.ask(AllocateCapital(((agent, Decimal(5)),)), timeout=ASK_TIMEOUT)
+    head = supervisor.ask(GetHead(), timeout=ASK_TIMEOUT)
+
+    assert [e.seq for e in allocated] == [3]
+    assert head.seq == 3
+    assert supervisor.stop(timeout=STOP_TIMEOUT)
+
+
+def test_the_supervisor_refuses_a_message_that_is_not_a_command():
+    supervisor = ArenaSupervisor.start(NullSink, state=None, config=SupervisorConfig(), clock=SimClock(T0))
+
+    with pytest.raises(ValidationError, match=r"^arena supervisor: 'hello' is not a command"):
+        supervisor.ask("hello", timeout=ASK_TIMEOUT)
+
+    assert supervisor.is_alive()
+
+
+def test_commands_wait_for_the_disk_once_the_backlog_passes_the_high_water_mark():
+    sink = FailingSink()
+    arena = open_arena(sink_factory=lambda: sink, high_water=3, max_batch=1)
+    agent = arena.spawn_agent()
+    sink.gate.clear()
+    sink.entered.clear()
+    done = threading.Event()
+    completed: list[int] = []
+
+    def allocate_many() -> None:
+        for _ in range(10):
+            arena.allocate_capital({agent: Decimal(1)})
+            completed.append(1)
+        done.set()
+
+    worker = threading.Thread(target=allocate_many)
+    worker.start()
+    assert sink.entered.wait(timeout=30)
+    blocked = not done.wait(timeout=0.5)
+    progress = len(completed)
+    sink.gate.set()
+    worker.join(timeout=30)
+
+    assert blocked
+    assert progress <= 3 + 2  # the high-water mark, the batch the writer holds, and one in flight
+    assert len(completed) == 10
+    arena.close()
+
+
+def test_an_arena_whose_supervisor_died_says_so_and_still_closes_cleanly():
+    arena = open_arena()
+    agent = arena.spawn_agent()
+    arena._actors.supervisor.stop(timeout=STOP_TIMEOUT)
+
+    with pytest.raises(ArenaError, match=r"^arena: the supervisor has stopped"):
+        arena.allocate_capital({agent: Decimal(1)})
+
+    arena.close()
+    assert pykka.ActorRegistry.get_all() == []

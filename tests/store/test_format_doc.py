@@ -1,0 +1,100 @@
+"""``docs/FORMAT.md`` is the auditor's contract: its snippet must run, and it must name the whole schema."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.store.tampering import tamper
+
+FORMAT = Path(__file__).parents[2] / "docs" / "FORMAT.md"
+
+
+def auditor_snippet() -> str:
+    chain = FORMAT.read_text().split("## The hash chain", 1)[1]
+    return re.search(r"```python\n(.*?)```", chain, re.DOTALL).group(1)
+
+
+def run_snippet(directory: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603  (our own interpreter running our own documented snippet)
+        [sys.executable, "-I", "-c", auditor_snippet()],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_the_auditor_snippet_is_at_most_ten_lines_of_stdlib():
+    lines = auditor_snippet().strip().splitlines()
+
+    assert len(lines) <= 10
+    assert lines[0] == "import hashlib, sqlite3"
+    assert not any(line.startswith(("import", "from")) for line in lines[1:])
+
+
+def test_the_auditor_snippet_confirms_a_real_store(filled, path, log):
+    filled.close()
+
+    done = run_snippet(path.parent)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"ok: {len(log.events)} events, head {log.fold.head_hash}\n"
+
+
+@pytest.mark.parametrize(
+    ("statements", "seq"),
+    [
+        (["UPDATE events SET data = replace(data, '1000.00000000', '999.00000000') WHERE seq = 6"], 6),
+        (["DELETE FROM events WHERE seq = 9"], 9),
+    ],
+)
+def test_the_auditor_snippet_names_the_first_broken_seq(filled, path, statements, seq):
+    filled.close()
+    tamper(path, *statements)
+
+    done = run_snippet(path.parent)
+
+    assert done.returncode == 1
+    assert done.stderr == f"chain broken at seq {seq}\n"
+
+
+def test_the_document_names_every_table_column_index_trigger_and_meta_key(filled, raw):
+    text = FORMAT.read_text()
+    tables = [
+        name
+        for (name,) in raw.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    names = [
+        *tables,
+        *(name for table in tables for (_, name, *_) in raw.execute(f"PRAGMA table_info({table})")),
+        *(
+            name
+            for (name,) in raw.execute(
+                "SELECT name FROM sqlite_schema WHERE type IN ('index', 'trigger') AND sql IS NOT NULL"
+            )
+        ),
+        *(key for (key,) in raw.execute("SELECT key FROM meta")),
+    ]
+
+    missing = [name for name in names if f"`{name}" not in text]
+
+    assert missing == []
+    assert sorted(tables) == ["arena_state", "capital_ledger", "events", "meta"]
+
+
+def test_the_document_describes_the_strict_integer_money_columns(filled, raw):
+    text = FORMAT.read_text()
+
+    assert "`INTEGER NOT NULL`" in text
+    assert "REAL" in text  # stated as never used
+    assert raw.execute("SELECT count(*) FROM pragma_table_list WHERE strict = 1").fetchone()[0] == 4
+    assert sqlite3.sqlite_version_info >= (3, 37)

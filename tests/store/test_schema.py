@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from events import MONEY_SCALE
+from store import SCHEMA_VERSION, SQLiteEventStore
+
+EXPECTED_COLUMNS = {
+    "events": [
+        ("seq", "INTEGER", 0, 1),
+        ("event_id", "TEXT", 1, 0),
+        ("event_type", "TEXT", 1, 0),
+        ("agent_id", "TEXT", 0, 0),
+        ("timestamp", "TEXT", 1, 0),
+        ("data", "TEXT", 1, 0),
+        ("caused_by", "TEXT", 0, 0),
+        ("hash", "TEXT", 1, 0),
+    ],
+    "capital_ledger": [
+        ("entry_id", "INTEGER", 0, 1),
+        ("seq", "INTEGER", 1, 0),
+        ("event_id", "TEXT", 1, 0),
+        ("timestamp", "TEXT", 1, 0),
+        ("account", "TEXT", 1, 0),
+        ("agent_id", "TEXT", 0, 0),
+        ("operation", "TEXT", 1, 0),
+        ("amount", "INTEGER", 1, 0),
+        ("balance_after", "INTEGER", 1, 0),
+    ],
+    "arena_state": [
+        ("snapshot_id", "INTEGER", 0, 1),
+        ("seq", "INTEGER", 1, 0),
+        ("timestamp", "TEXT", 1, 0),
+        ("total_capital", "INTEGER", 1, 0),
+        ("allocated_capital", "INTEGER", 1, 0),
+        ("free_capital", "INTEGER", 1, 0),
+        ("active_agents", "INTEGER", 1, 0),
+        ("proving_agents", "INTEGER", 1, 0),
+        ("simulation_agents", "INTEGER", 1, 0),
+        ("data", "TEXT", 1, 0),
+    ],
+    "meta": [("key", "TEXT", 1, 1), ("value", "TEXT", 1, 0)],  # STRICT: a TEXT key is NOT NULL
+}
+
+
+def test_a_new_store_has_the_documented_tables_and_columns(store, raw):
+    columns = {
+        table: [
+            (name, kind, notnull, pk)
+            for _, name, kind, notnull, _, pk in raw.execute(f"PRAGMA table_info({table})")
+        ]
+        for table in EXPECTED_COLUMNS
+    }
+
+    assert columns == EXPECTED_COLUMNS
+
+
+def test_every_table_is_strict(store, raw):
+    strict = {
+        name: flag for _, name, _, _, _, flag in raw.execute("PRAGMA table_list") if name in EXPECTED_COLUMNS
+    }
+
+    assert strict == dict.fromkeys(EXPECTED_COLUMNS, 1)
+
+
+def test_meta_records_format_version_scale_and_hash_recipe(store):
+    meta = store.meta()
+
+    assert meta["format"] == "arena-event-store"
+    assert meta["schema_version"] == str(SCHEMA_VERSION)
+    assert meta["money_scale"] == str(MONEY_SCALE)
+    assert meta["hash_algorithm"] == "sha256-chain-v1"
+    assert meta["genesis_hash"] == "0" * 64
+    assert "arena_id" not in meta
+
+
+def test_the_first_append_records_the_arena_id_in_meta(store, log):
+    log.open(arena_id="arena-42")
+
+    store.append(log.take())
+
+    assert store.meta()["arena_id"] == "arena-42"
+    assert store.arena_id() == "arena-42"
+
+
+def test_the_writer_checkpoints_the_wal_every_ten_thousand_pages(store):
+    connection = store._connection
+
+    assert connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10000
+    assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_the_file_is_in_wal_mode_and_marked_with_the_application_id(store, raw):
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert raw.execute("PRAGMA application_id").fetchone()[0] == 0x41524E41  # "ARNA"
+
+
+@pytest.mark.parametrize(("synchronous", "level"), [("normal", 1), ("full", 2)])
+def test_synchronous_is_configurable(path, synchronous, level):
+    with SQLiteEventStore.open(path, synchronous=synchronous) as store:
+        assert store._connection.execute("PRAGMA synchronous").fetchone()[0] == level
+
+
+@pytest.mark.parametrize("table", ["events", "capital_ledger"])
+@pytest.mark.parametrize("statement", ["UPDATE {table} SET seq = seq", "DELETE FROM {table}"])
+def test_the_log_and_ledger_are_append_only(filled, raw, table, statement):
+    with pytest.raises(sqlite3.IntegrityError, match=rf"^{table} is append-only: a stored row cannot be"):
+        raw.execute(statement.format(table=table))
+
+
+def test_amounts_are_stored_as_integers_never_reals(filled, raw):
+    kinds = raw.execute(
+        "SELECT DISTINCT typeof(amount), typeof(balance_after) FROM capital_ledger "
+        "UNION SELECT DISTINCT typeof(total_capital), typeof(free_capital) FROM arena_state"
+    ).fetchall()
+
+    assert kinds == [("integer", "integer")]
+
+
+@pytest.mark.parametrize(
+    ("sql", "index"),
+    [
+        ("SELECT data FROM events WHERE agent_id = 'a1' ORDER BY seq", "events_by_agent"),
+        ("SELECT data FROM events WHERE event_type = 'TradeExecuted' ORDER BY seq", "events_by_type"),
+        ("SELECT data FROM events WHERE caused_by = 'x'", "events_by_cause"),
+        (
+            "SELECT balance_after FROM capital_ledger WHERE account = 'treasury' ORDER BY seq DESC",
+            "capital_ledger_by_account",
+        ),
+    ],
+)
+def test_per_agent_and_per_type_reads_use_an_index_without_sorting(filled, raw, sql, index):
+    plan = " | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}"))
+
+    assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_store_connections_enforce_foreign_keys(store):
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        store._connection.execute(
+            "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, operation, amount, "
+            "balance_after) VALUES (99, 'x', 't', 'treasury', NULL, 'op', 1, 1)"
+        )

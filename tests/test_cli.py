@@ -1,0 +1,463 @@
+"""The ``arena`` command line, run as users run it: in a subprocess, reading its exit status and streams."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120  # seconds for one command; the slowest here simulates 6 agents for 4 days (~1 s)
+
+
+@dataclass(frozen=True)
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+def arena(*args: object, cwd: Path) -> Result:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(  # noqa: S603  (our own interpreter and module, fixed arguments)
+        [sys.executable, "-m", "actors._cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def assert_one_line_error(result: Result, status: int, pattern: str) -> None:
+    assert result.status == status, result
+    assert result.out == ""
+    assert "Traceback" not in result.err
+    assert result.err.count("\n") == 1, result.err
+    assert re.match(pattern, result.err), result.err
+
+
+def head_of(result: Result) -> tuple[int, str]:
+    found = re.search(r"^head: seq (\d+) hash ([0-9a-f]{64})$", result.out, re.MULTILINE)
+    assert found, result.out
+    return int(found.group(1)), found.group(2)
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    for file in source.parent.glob(f"{source.name}*"):
+        shutil.copy(file, target.parent / file.name.replace(source.name, target.name))
+    return target
+
+
+def tamper(path: Path, sql: str, *params: object) -> None:
+    """Drop the append-only triggers of a closed store, then run ``sql``: what an editor of the file does."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        triggers = connection.execute("SELECT name FROM sqlite_schema WHERE type = 'trigger'").fetchall()
+        for (trigger,) in triggers:
+            connection.execute(f"DROP TRIGGER {trigger}")
+        connection.execute(sql, params)
+    finally:
+        connection.close()
+
+
+def write_csv(path: Path, *, hours: int = 96) -> Path:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    lines = ["timestamp,symbol,open,high,low,close,volume"]
+    for hour in range(1, hours + 1):
+        for symbol, base in (("AAA", 100), ("BBB", 50)):
+            price = base + (hour % 24) - 12 + hour / 10
+            stamp = (start + timedelta(hours=hour)).isoformat()
+            lines.append(
+                f"{stamp},{symbol},{price:.2f},{price + 1:.2f},{price - 1:.2f},{price + 0.5:.2f},1000"
+            )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> tuple[Path, Result]:
+    """One simulated store, shared by the read-only commands; tests that change a store copy it first."""
+    where = tmp_path_factory.mktemp("cli")
+    result = arena(
+        "simulate", "--db", "arena.db", "--agents", 6, "--days", 4, "--seed", 1, "--cycle-days", 1, cwd=where
+    )
+    assert result.status == 0, result
+    return where / "arena.db", result
+
+
+# --- simulate -------------------------------------------------------------------------------------------
+
+
+def test_simulate_prints_a_summary_with_the_head_to_keep_and_nothing_on_stderr(made):
+    path, result = made
+
+    assert result.err == ""
+    assert re.search(r"^simulated 96 steps \(480 bars, 576 agent-steps\)", result.out, re.MULTILINE)
+    assert re.search(r"^events written: [\d,]+ \(seq 2 to \d+\)$", result.out, re.MULTILINE)
+    assert "  TradeExecuted " in result.out
+    assert re.search(r"^evolution: 4 cycles; ", result.out, re.MULTILINE)
+    assert re.search(r"^capital at seq \d+:$", result.out, re.MULTILINE)
+    assert "top agents (depth = generations from a spawned ancestor):" in result.out
+    seq, digest = head_of(result)
+    assert f"arena verify arena.db --expected-head {seq}:{digest}" in result.out
+    assert path.exists()
+
+
+def test_simulate_with_progress_draws_the_bar_on_stderr_and_keeps_stdout_clean(tmp_path):
+    result = arena(
+        "simulate", "--db", "a.db", "--agents", 2, "--days", 2, "--seed", 3, "--progress", cwd=tmp_path
+    )
+
+    assert result.status == 0, result
+    assert re.search(r"\[#+\] 48/48 steps  240 bars  [\d,]+ events  2 agents alive", result.err)
+    assert "steps" not in result.out.splitlines()[-1]
+    assert "\r" not in result.out
+
+
+def test_simulate_twice_with_one_seed_gives_one_head(made, tmp_path):
+    again = arena(
+        "simulate", "--db", "b.db", "--agents", 6, "--days", 4, "--seed", 1, "--cycle-days", 1, cwd=tmp_path
+    )
+
+    assert again.status == 0, again
+    assert head_of(again) == head_of(made[1])
+
+
+def test_simulate_refuses_an_existing_store_without_resume_or_force(made, tmp_path):
+    path = copy_store(made[0], tmp_path / "arena.db")
+    before = path.read_bytes()
+
+    result = arena("simulate", "--db", "arena.db", "--agents", 2, "--days", 1, "--seed", 1, cwd=tmp_path)
+
+    assert_one_line_error(result, 2, r"^arena: error: --db 'arena.db': the file exists; pass --resume")
+    assert path.read_bytes() == before
+
+
+def test_simulate_with_force_replaces_the_store(made, tmp_path):
+    copy_store(made[0], tmp_path / "arena.db")
+
+    result = arena(
+        "simulate", "--db", "arena.db", "--agents", 2, "--days", 1, "--seed", 9, "--force", cwd=tmp_path
+    )
+
+    assert result.status == 0, result
+    assert head_of(result) != head_of(made[1])
+    assert arena("verify", "arena.db", cwd=tmp_path).status == 0
+
+
+def test_simulate_with_resume_continues_the_same_log(made, tmp_path):
+    copy_store(made[0], tmp_path / "arena.db")
+    seq, digest = head_of(made[1])
+
+    result = arena("simulate", "--db", "arena.db", "--days", 2, "--resume", cwd=tmp_path)
+
+    assert result.status == 0, result
+    assert re.search(r"^simulated 48 steps .* from 2026-01-05T01:00:00", result.out, re.MULTILINE)
+    assert re.search(rf"^events written: [\d,]+ \(seq {seq + 1} to \d+\)$", result.out, re.MULTILINE)
+    assert head_of(result)[0] > seq
+    old = arena("verify", "arena.db", "--expected-head", f"{seq}:{digest}", cwd=tmp_path)
+    new = arena("verify", "arena.db", "--expected-head", "{}:{}".format(*head_of(result)), cwd=tmp_path)
+    assert (old.status, new.status) == (0, 0)
+
+
+def test_simulate_runs_on_a_csv_file(tmp_path):
+    write_csv(tmp_path / "prices.csv")
+
+    result = arena(
+        "simulate",
+        "--db",
+        "a.db",
+        "--agents",
+        3,
+        "--days",
+        3,
+        "--seed",
+        1,
+        "--data",
+        "prices.csv",
+        cwd=tmp_path,
+    )
+
+    assert result.status == 0, result
+    assert re.search(r"^simulated 72 steps .* from 2024-01-01T01:00:00.000000Z", result.out, re.MULTILINE)
+    assert arena("verify", "a.db", cwd=tmp_path).status == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "pattern"),
+    [
+        ({}, ["--agents", 2, "--days", 1], r"^arena: error: --seed: a new arena needs a seed"),
+        ({}, ["--days", 1, "--seed", 1], r"^arena: error: --agents: a new arena needs its population"),
+        ({}, ["--agents", 2, "--days", 0, "--seed", 1], r"^arena simulate: error: argument --days: 0 is not"),
+        (
+            {},
+            ["--agents", 2, "--days", 1, "--seed", 1, "--capital", "1e9x"],
+            r"^arena: error: --capital: '1e9x'",
+        ),
+        (
+            {},
+            ["--agents", 2, "--days", 1, "--seed", 1, "--start", "2024-01-01"],
+            r"^arena: error: --start 2024-01-01",
+        ),
+        (
+            {},
+            ["--agents", 2, "--days", 1, "--seed", 1, "--cycle-days", 0],
+            r"^arena: error: --cycle-days 0: ",
+        ),
+        (
+            {"policy.json": '{"kill_fraction": 2}'},
+            ["--agents", 2, "--days", 1, "--seed", 1, "--policy", "policy.json"],
+            r"^arena: error: policy file 'policy.json': EvolutionPolicy field 'kill_fraction'",
+        ),
+        (
+            {"policy.toml": "kill_fraction = "},
+            ["--agents", 2, "--days", 1, "--seed", 1, "--policy", "policy.toml"],
+            r"^arena: error: policy file 'policy.toml': is not valid TOML",
+        ),
+        (
+            {},
+            ["--agents", 2, "--days", 1, "--seed", 1, "--policy", "missing.json"],
+            r"^arena: error: policy file 'missing.json': cannot be read",
+        ),
+        (
+            {"prices.csv": "timestamp,open,high,low,close,volume\n2024-01-01,1,2,x,1,1\n"},
+            ["--agents", 2, "--days", 1, "--seed", 1, "--data", "prices.csv"],
+            r"^arena: error: .*'prices.csv' line 2, column 'low'",
+        ),
+        (
+            {},
+            ["--agents", 2, "--days", 1, "--seed", 1, "--data", "missing.csv"],
+            r"^arena: error: .*missing.csv",
+        ),
+        ({}, ["--days", 1, "--resume"], r"^arena: error: --resume: no arena at 'new.db' to resume"),
+        (
+            {},
+            ["--days", 1, "--seed", 1, "--resume", "--force"],
+            r"^arena simulate: error: argument --force: ",
+        ),
+    ],
+)
+def test_simulate_refuses_bad_options_in_one_line_and_creates_nothing(tmp_path, setup, args, pattern):
+    for name, text in setup.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+    result = arena("simulate", "--db", "new.db", *args, cwd=tmp_path)
+
+    assert_one_line_error(result, 2, pattern)
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_simulate_refuses_to_resume_with_another_seed_or_new_agents(made, tmp_path):
+    copy_store(made[0], tmp_path / "arena.db")
+
+    seed = arena("simulate", "--db", "arena.db", "--days", 1, "--seed", 2, "--resume", cwd=tmp_path)
+    agents = arena("simulate", "--db", "arena.db", "--days", 1, "--agents", 3, "--resume", cwd=tmp_path)
+
+    assert_one_line_error(
+        seed, 2, r"^arena: error: --seed 2: differs from the seed 1 the arena at 'arena.db'"
+    )
+    assert_one_line_error(agents, 2, r"^arena: error: --agents 3: a resumed arena keeps the agents it has")
+
+
+def test_simulate_force_never_replaces_a_file_that_is_not_a_store(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me\n", encoding="utf-8")
+
+    result = arena(
+        "simulate", "--db", "notes.txt", "--agents", 2, "--days", 1, "--seed", 1, "--force", cwd=tmp_path
+    )
+
+    assert_one_line_error(result, 2, r"^arena: error: --db 'notes.txt': --force replaces only Arena stores")
+    assert notes.read_text(encoding="utf-8") == "keep me\n"
+
+
+# --- verify ---------------------------------------------------------------------------------------------
+
+
+def test_verify_passes_a_clean_store_and_its_recorded_head(made):
+    path, simulated = made
+    seq, digest = head_of(simulated)
+
+    plain = arena("verify", path.name, cwd=path.parent)
+    pinned = arena("verify", path.name, "--expected-head", f"{seq}:{digest}", cwd=path.parent)
+
+    assert (plain.status, pinned.status) == (0, 0)
+    assert plain.out.startswith(f"arena.db: ok: {seq} events")
+    assert plain.err == pinned.err == ""
+
+
+def test_verify_fails_a_tampered_store_at_the_first_bad_seq(made, tmp_path):
+    path = copy_store(made[0], tmp_path / "arena.db")
+    replayed = arena("replay", "arena.db", "--type", "TradeExecuted", "--json", cwd=tmp_path)
+    buy = next(e for e in map(json.loads, replayed.out.splitlines()) if e["side"] == "buy")
+    bad = buy["seq"]
+    tamper(path, "UPDATE events SET data = replace(data, '\"buy\"', '\"sell\"') WHERE seq = ?", bad)
+
+    result = arena("verify", "arena.db", cwd=tmp_path)
+
+    assert result.status == 1, result
+    assert re.match(rf"^arena.db: FAILED at seq {bad}: hash chain breaks", result.out)
+    assert f"last good event: seq {bad - 1} " in result.out
+    assert "Traceback" not in result.err
+
+
+def test_verify_fails_a_store_cut_short_of_its_recorded_head(made, tmp_path):
+    path = copy_store(made[0], tmp_path / "arena.db")
+    seq, digest = head_of(made[1])
+    tamper(path, "DELETE FROM capital_ledger WHERE seq = ?", seq)
+    tamper(path, "DELETE FROM events WHERE seq = ?", seq)
+
+    result = arena("verify", "arena.db", "--expected-head", f"{seq}:{digest}", cwd=tmp_path)
+
+    assert result.status == 1, result
+    assert re.match(rf"^arena.db: FAILED at seq {seq}: truncated", result.out)
+
+
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        (None, r"^arena: error: missing.db: FAILED: no such file"),
+        ("just some notes\n", r"^arena: error: missing.db: FAILED: SQLite cannot read the file"),
+    ],
+)
+def test_verify_calls_a_missing_or_foreign_file_an_error_not_a_failure(tmp_path, content, pattern):
+    if content is not None:
+        (tmp_path / "missing.db").write_text(content, encoding="utf-8")
+
+    result = arena("verify", "missing.db", cwd=tmp_path)
+
+    assert_one_line_error(result, 2, pattern)
+
+
+def test_verify_refuses_a_malformed_expected_head(made):
+    result = arena("verify", made[0].name, "--expected-head", "12:abc", cwd=made[0].parent)
+
+    assert_one_line_error(result, 2, r"^arena: error: --expected-head: '12:abc' is not SEQ:HASH")
+
+
+# --- replay, report, lineage ------------------------------------------------------------------------------
+
+
+def test_replay_prints_one_line_per_event_in_seq_order(made):
+    path, simulated = made
+    seq, _ = head_of(simulated)
+
+    result = arena("replay", path.name, cwd=path.parent)
+
+    lines = result.out.splitlines()
+    assert result.status == 0
+    assert len(lines) == seq
+    assert [int(line.split()[0]) for line in lines] == list(range(1, seq + 1))
+    assert lines[0].split()[2] == "ArenaOpened"
+
+
+def test_replay_filters_by_type_agent_and_seq_and_writes_json_lines(made):
+    path, _ = made
+
+    typed = arena("replay", path.name, "--type", "AgentSpawned", "AgentKilled", "--json", cwd=path.parent)
+    agent = arena("replay", path.name, "--agent", "a-000001", "--from-seq", 3, "--json", cwd=path.parent)
+
+    kinds = {json.loads(line)["event_type"] for line in typed.out.splitlines()}
+    about = [json.loads(line) for line in agent.out.splitlines()]
+    assert (typed.status, agent.status) == (0, 0)
+    assert kinds == {"AgentSpawned", "AgentKilled"}
+    assert about
+    assert all(e["agent_id"] == "a-000001" and e["seq"] >= 3 for e in about)
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["--type", "Nope"], r"^arena: error: event_types: unknown tags \['Nope'\]"),
+        (["--agent", "nobody"], r"^arena: error: agent 'nobody': no such agent in the arena at 'arena.db'"),
+        (["--from-seq", -1], r"^arena: error: --from-seq: -1 is not a seq"),
+    ],
+)
+def test_replay_refuses_bad_filters_in_one_line(made, args, pattern):
+    result = arena("replay", made[0].name, *args, cwd=made[0].parent)
+
+    assert_one_line_error(result, 2, pattern)
+
+
+def test_report_shows_capital_by_tier_at_the_head_and_at_any_seq(made):
+    path, simulated = made
+    seq, _ = head_of(simulated)
+
+    head = arena("report", path.name, cwd=path.parent)
+    first = arena("report", path.name, "--at-seq", 1, cwd=path.parent)
+
+    assert (head.status, first.status) == (0, 0)
+    assert re.match(rf"^arena [0-9a-f-]+ at seq {seq} of {seq} \(", head.out)
+    for tier in ("simulation", "proving", "arena", "all"):
+        assert re.search(rf"^  {tier} +\d+ +[\d,]+\.\d{{8}}$", head.out, re.MULTILINE)
+    assert "at seq 1 of" in first.out
+    assert "  total      1,000,000.00000000" in first.out
+    assert "  allocated  0.00000000" in first.out
+
+
+@pytest.mark.parametrize("seq", [0, 10**9])
+def test_report_refuses_a_seq_outside_the_log(made, seq):
+    result = arena("report", made[0].name, "--at-seq", seq, cwd=made[0].parent)
+
+    assert_one_line_error(result, 2, rf"^arena: error: --at-seq: {seq} is outside the log, which ends at seq")
+
+
+def test_lineage_shows_ancestors_and_descendants_with_their_mutations(made):
+    path, _ = made
+    replayed = arena("replay", path.name, "--type", "AgentMutated", "--json", cwd=path.parent)
+    birth = json.loads(replayed.out.splitlines()[0])
+
+    child = arena("lineage", path.name, birth["child_id"], cwd=path.parent)
+    parent = arena("lineage", path.name, birth["parent_id"], cwd=path.parent)
+
+    assert (child.status, parent.status) == (0, 0)
+    assert child.out.startswith(f"agent {birth['child_id']}: generation ")
+    ancestors = child.out.split("descendants:")[0]
+    assert birth["parent_id"] in ancestors
+    assert f"bred from {birth['parent_id']}: " in ancestors
+    assert birth["child_id"] in parent.out.split("descendants:")[1]
+
+
+def test_lineage_of_an_unknown_agent_is_an_error(made):
+    result = arena("lineage", made[0].name, "a-999999", cwd=made[0].parent)
+
+    assert_one_line_error(
+        result, 2, r"^arena: error: agent 'a-999999': no such agent in the arena at 'arena.db'"
+    )
+
+
+def test_reading_a_file_that_is_not_a_store_is_an_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n", encoding="utf-8")
+
+    result = arena("report", "notes.txt", cwd=tmp_path)
+
+    assert_one_line_error(result, 2, r"^arena: error: store 'notes.txt': ")
+
+
+# --- usage ----------------------------------------------------------------------------------------------
+
+
+def test_a_missing_command_is_a_one_line_usage_error():
+    result = arena(cwd=ROOT)
+
+    assert_one_line_error(result, 2, r"^arena: error: the following arguments are required: COMMAND; see")
+
+
+def test_help_lists_every_command():
+    result = arena("--help", cwd=ROOT)
+
+    assert result.status == 0
+    for command in ("simulate", "verify", "replay", "report", "lineage"):
+        assert command in result.out
