@@ -45,7 +45,6 @@ from ._messages import (
 from ._opening import start, supervisor_config
 from ._reading_writer import PAGE_SIZE, ReadPage
 from ._simulation_api import SimulationMixin
-from ._supervisor import CLOSED_MESSAGE
 
 if TYPE_CHECKING:
     import os
@@ -67,6 +66,8 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._handle import ActorHandle
     from ._ids import IdGenerator
+    from ._messages import AgentFailurePolicy
+    from ._opening import Synchronous
     from ._reports import AllocationBreakdown, ConservationReport
     from ._sink import EventSink
     from .simulation import BrokerConfig, Genome
@@ -96,13 +97,13 @@ class Arena(SimulationMixin):
         path: str | os.PathLike[str] | None,
         *,
         total_capital: Decimal | int | str | None = None,
-        synchronous: str = "normal",
+        synchronous: Synchronous = "normal",
         snapshot_every: int | None = 10_000,
         high_water: int = 100_000,
         seed: int | None = None,
         clock: Clock | None = None,
         ids: IdGenerator | None = None,
-        on_agent_failure: str = "kill",
+        on_agent_failure: AgentFailurePolicy = "kill",
         strategy_factory: StrategyFactory | None = None,
         max_batch: int = 1000,
         max_delay: float = 0.05,
@@ -209,8 +210,6 @@ class Arena(SimulationMixin):
             EventSourcingError: the writer failed; the message names the cause and the last durable seq.
 
         """
-        if self._actors.closed:
-            raise ArenaError(CLOSED_MESSAGE)
         return self._actors.flush()
 
     def head(self) -> Head:

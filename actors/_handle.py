@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from events import ArenaError, EventSourcingError
-from store._sqlite import SQLiteEventStore
+from store import SQLiteEventStore
 
 from ._messages import AgentRefs, FlushLog, GetMetrics, Shutdown
 from ._reading_writer import PAGE_SIZE, ReadPage

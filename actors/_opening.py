@@ -12,10 +12,10 @@ import random
 import uuid
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from events import ArenaOpened, StoreError, ValidationError, money
-from store._sqlite import SQLiteEventStore
+from store import SQLiteEventStore
 
 from ._arguments import float_arg, int_arg
 from ._clock import Clock, SystemClock
@@ -34,9 +34,20 @@ if TYPE_CHECKING:
     from ._ids import IdGenerator
     from ._sink import EventSink
 
-__all__ = ["Recovered", "arena_id_for", "check_funding", "recover", "start", "supervisor_config"]
+__all__ = [
+    "Recovered",
+    "Synchronous",
+    "arena_id_for",
+    "check_funding",
+    "recover",
+    "start",
+    "supervisor_config",
+]
 
 logger = logging.getLogger(__name__)
+
+Synchronous = Literal["normal", "full"]
+"""SQLite durability: ``normal`` survives a process crash, ``full`` also a power loss."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +62,14 @@ class Recovered:
     """Seq of each ``AgentKilled``, for the errors that name when an agent died."""
 
 
-def recover(path: str | os.PathLike[str], *, synchronous: str) -> Recovered | None:
+def recover(path: str | os.PathLike[str], *, synchronous: Synchronous) -> Recovered | None:
     """Return what the store at ``path`` holds, or None if it holds no events yet (a new arena).
 
     Raises:
         StoreError: the file is not an Arena store, is damaged, or cannot be opened.
 
     """
-    with SQLiteEventStore.open(path, synchronous=synchronous) as store:  # type: ignore[arg-type]  # checked by supervisor_config
+    with SQLiteEventStore.open(path, synchronous=synchronous) as store:
         if store.head().seq == 0:
             return None
         state = store.load_state()
@@ -154,7 +165,7 @@ def start(
     path: str | os.PathLike[str] | None,
     *,
     total_capital: object,
-    synchronous: str,
+    synchronous: Synchronous,
     config: SupervisorConfig,
     clock: Clock | None,
     ids: IdGenerator | None,
@@ -173,7 +184,7 @@ def start(
         raise ValidationError(msg, field="sink_factory", value=sink_factory)
     recovered = recover(path, synchronous=synchronous) if path is not None else None
     funding = check_funding(total_capital, recovered, path)
-    factory = sink_factory or partial(SQLiteEventStore.open, path, synchronous=synchronous)  # type: ignore[arg-type]  # synchronous was checked
+    factory = sink_factory or partial(SQLiteEventStore.open, path, synchronous=synchronous)
     handle = ActorHandle(
         ArenaSupervisor.start(
             factory,

@@ -13,7 +13,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from events import EventSourcingError
-from store._sqlite import SQLiteEventStore
+from store import SQLiteEventStore
 
 from ._writer import EventWriter
 

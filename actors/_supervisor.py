@@ -277,11 +277,11 @@ class ArenaSupervisor(pykka.ThreadingActor):
         return spawned.agent_id
 
     def _kill_underperformers(self, message: KillUnderperformers) -> tuple[str, ...]:
-        alive = self._em.alive_ids()
+        metrics = dict(message.metrics)
         victims = select_underperformers(
             message.metric,
-            dict(message.metrics),
-            alive,
+            metrics,
+            self._em.alive_ids(),
             threshold=message.threshold,
             bottom_fraction=message.bottom_fraction,
         )
@@ -289,12 +289,14 @@ class ArenaSupervisor(pykka.ThreadingActor):
         if marks is not None:
             for agent_id in victims:
                 check_marks(self._em, agent_id, marks)
-        value = (
-            f"{message.threshold}" if message.threshold is not None else f"bottom {message.bottom_fraction}"
+        rule = (
+            f"threshold {message.threshold}"
+            if message.threshold is not None
+            else f"the worst {message.bottom_fraction} of {len(metrics)} judged"
         )
         for agent_id in victims:
-            score = getattr(dict(message.metrics)[agent_id], message.metric)
-            reason = f"underperformer: {message.metric} {score} ({value})"
+            score = getattr(metrics[agent_id], message.metric)
+            reason = f"underperformer: {message.metric} {score} is past {rule}"
             kill(self._em, agent_id, reason, marks=marks, broker=message.broker)
             self._pool.stop(agent_id)
         return tuple(victims)

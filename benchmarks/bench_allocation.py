@@ -30,10 +30,9 @@ from typing import TYPE_CHECKING
 
 import pykka
 
-from actors._arena import Arena
-from actors._sink import NullSink
-from actors._timeouts import ASK_TIMEOUT, STOP_TIMEOUT
+from actors import ASK_TIMEOUT, STOP_TIMEOUT, Arena, NullSink
 from benchmarks._lock_based import LockBasedManager
+from benchmarks._timing import Timing, print_ratio
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -155,19 +154,25 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, (_, run) in cases.items():
                 best[name] = min(best.get(name, float("inf")), run())
-    rates = {}
-    for name, (per_thread, _) in cases.items():
-        total = per_thread * threads
-        rates[name] = total / best[name]
-        print(f"{name}: {total} ops in {best[name]:.3f}s ({rates[name]:.0f} ops/s)")
-    persistence = rates["arena, SQLite synchronous=normal"] / rates["arena, null sink"]
-    floor = rates["arena, SQLite synchronous=normal"] / rates["bare pykka actor, no-op"]
-    full = rates["arena, SQLite synchronous=full"] / rates["lock-based, synchronous=full"]
-    normal = rates["arena, SQLite synchronous=normal"] / rates["lock-based, synchronous=normal"]
-    print(f"persistence/null (normal): {persistence:.2f} (goal >= {GOAL_PERSISTENCE})")
-    print(f"arena/bare-pykka (normal): {floor:.2f}")
-    print(f"arena/lock-based at equal durability (full): {full:.1f} (goal >= {GOAL_LOCK_BASED})")
-    print(f"arena/lock-based (normal): {normal:.1f}")
+    timings = {
+        name: Timing(name, per_thread * threads, best[name]) for name, (per_thread, _) in cases.items()
+    }
+    for timing in timings.values():
+        print(timing)
+    sqlite_normal, sqlite_full = (
+        timings["arena, SQLite synchronous=normal"],
+        timings["arena, SQLite synchronous=full"],
+    )
+    print_ratio(f"persistence/null (goal >= {GOAL_PERSISTENCE})", sqlite_normal, timings["arena, null sink"])
+    print_ratio("arena/bare-pykka", sqlite_normal, timings["bare pykka actor, no-op"])
+    print_ratio(
+        f"arena/lock-based at equal durability (goal >= {GOAL_LOCK_BASED})",
+        sqlite_full,
+        timings["lock-based, synchronous=full"],
+    )
+    print_ratio(
+        "arena/lock-based at synchronous=normal", sqlite_normal, timings["lock-based, synchronous=normal"]
+    )
 
 
 if __name__ == "__main__":

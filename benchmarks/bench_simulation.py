@@ -32,18 +32,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pykka
 
-from actors._arena import Arena
-from actors._clock import SimClock
-from actors._timeouts import STEP_TIMEOUT, STOP_TIMEOUT
-from actors.simulation._driver import run_simulation
-from actors.simulation._feed import steps
-from actors.simulation._genome import random_genome
-from actors.simulation._strategy import Portfolio, make_strategy
-from actors.simulation._synthetic import SyntheticFeed
+from actors import STEP_TIMEOUT, STOP_TIMEOUT, Arena, SimClock
+from actors.simulation import Portfolio, SyntheticFeed, make_strategy, random_genome, run_simulation, steps
 from benchmarks._timing import Timing, measure, print_ratio
 
 if TYPE_CHECKING:
-    from actors.simulation._genome import Genome
+    from actors.simulation import Genome
 
 AGENTS: Final = (100, 1_000)
 DAYS: Final = 30

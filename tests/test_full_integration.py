@@ -10,18 +10,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from actors._arena import Arena
-from actors._clock import SimClock
-from actors.simulation._driver import run_simulation
-from actors.simulation._policy import EvolutionPolicy
-from actors.simulation._synthetic import SyntheticFeed
+from actors import Arena, SimClock
+from actors.simulation import EvolutionPolicy, SyntheticFeed, run_simulation
 from events import ArenaState, Fold, fold
 from store import SQLiteEventStore, verify
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from actors.simulation._run_report import SimulationReport
+    from actors.simulation import SimulationReport
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CAPITAL = Decimal(1_000_000)

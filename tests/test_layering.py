@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 from pathlib import Path
 
@@ -49,16 +50,44 @@ def test_each_package_imports_only_the_layers_below_it_and_its_declared_dependen
     assert not offenders
 
 
+def private_imports(path: Path, package: str) -> list[ast.ImportFrom]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and node.module
+        and node.module.startswith(f"{package}.")
+        and any(part.startswith("_") for part in node.module.split("."))
+    ]
+
+
 @pytest.mark.parametrize("package", sorted(ALLOWED))
-def test_code_outside_a_package_never_imports_its_private_modules(package):
-    skip = {package, ".venv"}
-    outside = [p for p in sorted(ROOT.glob("*/**/*.py")) if p.relative_to(ROOT).parts[0] not in skip]
+def test_other_packages_and_benchmarks_never_import_a_packages_private_modules(package):
+    roots = [ROOT / name for name in (*ALLOWED, "benchmarks") if name != package]
 
     offenders = [
         f"{path.relative_to(ROOT)}: from {node.module} import ..."
-        for path in outside
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(f"{package}._")
+        for root in roots
+        for path in sorted(root.rglob("*.py"))
+        for node in private_imports(path, package)
+    ]
+
+    assert not offenders
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_tests_reach_into_private_modules_only_for_names_the_package_does_not_export(package):
+    public = set(importlib.import_module(package).__all__)
+    public |= set(importlib.import_module("actors.simulation").__all__) if package == "actors" else set()
+
+    offenders = [
+        f"{path.relative_to(ROOT)}: {alias.name} from {node.module}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for node in private_imports(path, package)
+        for alias in node.names
+        if alias.name in public
     ]
 
     assert not offenders

@@ -6,6 +6,8 @@ from ._broker import Fill as Fill
 from ._broker import Rejection as Rejection
 from ._broker import execute as execute
 from ._csv import CsvFeed as CsvFeed
+from ._driver import derive_seed as derive_seed
+from ._driver import run_simulation as run_simulation
 from ._feed import MarketFeed as MarketFeed
 from ._feed import infer_interval as infer_interval
 from ._feed import steps as steps
@@ -28,16 +30,23 @@ from ._policy import GraduationThresholds as GraduationThresholds
 from ._policy import TierWeights as TierWeights
 from ._policy import WithinTier as WithinTier
 from ._policy import fitness_of as fitness_of
+from ._run_report import AgentSummary as AgentSummary
+from ._run_report import Progress as Progress
+from ._run_report import SimulationReport as SimulationReport
+from ._run_report import top_agents as top_agents
 from ._strategy import Order as Order
 from ._strategy import Portfolio as Portfolio
 from ._strategy import Strategy as Strategy
 from ._strategy import make_strategy as make_strategy
 from ._synthetic import SyntheticFeed as SyntheticFeed
+from ._validation import ValidatedModel as ValidatedModel
+from ._validation import validation_error as validation_error
 
 __all__ = [
     "CALMAR_DRAWDOWN_FLOOR",
     "FAMILIES",
     "AgentMetrics",
+    "AgentSummary",
     "Bar",
     "BrokerConfig",
     "Child",
@@ -54,12 +63,16 @@ __all__ = [
     "Order",
     "PerformanceTracker",
     "Portfolio",
+    "Progress",
     "Rejection",
+    "SimulationReport",
     "Strategy",
     "StrategyFamily",
     "SyntheticFeed",
     "TierWeights",
+    "ValidatedModel",
     "WithinTier",
+    "derive_seed",
     "execute",
     "fitness_of",
     "infer_interval",
@@ -67,5 +80,8 @@ __all__ = [
     "mutate_genome",
     "plan_cycle",
     "random_genome",
+    "run_simulation",
     "steps",
+    "top_agents",
+    "validation_error",
 ]

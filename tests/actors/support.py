@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from actors._arena import Arena
-from actors._clock import SimClock
+from actors import Arena, SimClock
 from actors.simulation import Bar, Genome, Portfolio
 from events import Event, EventSourcingError, StoreError, fold
-from store._sqlite import SQLiteEventStore
+from store import SQLiteEventStore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

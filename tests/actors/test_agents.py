@@ -8,10 +8,8 @@ from typing import Any
 import pykka
 import pytest
 
-from actors._agent import AgentActor
-from actors._messages import AgentCrashed, ChangeTier, GetMetrics, OnBars
-from actors._supervisor import MAX_RESTARTS
-from actors._timeouts import ASK_TIMEOUT, STEP_TIMEOUT
+from actors import ASK_TIMEOUT, MAX_RESTARTS, STEP_TIMEOUT, AgentActor, GetMetrics, OnBars
+from actors._messages import AgentCrashed, ChangeTier
 from actors.simulation import Genome, Order, Portfolio
 from events import AgentFailed, AgentKilled, Tier, TradeExecuted
 from tests.actors.support import T0, ScriptedStrategy, bar, open_arena, raising_factory, stored

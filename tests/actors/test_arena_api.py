@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from actors._clock import SimClock
+from actors import SimClock
 from actors.simulation import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
 from events import (
     AgentGraduated,

@@ -5,9 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from actors._arena import Arena
-from actors._clock import SystemClock
-from actors._sink import NullSink
+from actors import Arena, NullSink, SystemClock
 from actors.simulation import BrokerConfig, EvolutionPolicy, Order
 from events import (
     AgentNotAliveError,

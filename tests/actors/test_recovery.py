@@ -5,12 +5,10 @@ from decimal import Decimal
 import pykka
 import pytest
 
-from actors._arena import Arena
-from actors._clock import SimClock
+from actors import Arena, SimClock
 from actors.simulation import EvolutionPolicy
 from events import AgentNotAliveError, EventSourcingError, StoreError, ValidationError, fold
-from store._sqlite import SQLiteEventStore
-from store._verify import verify
+from store import SQLiteEventStore, verify
 from tests.actors.support import T0, FailingSink, assert_log_matches_state, open_arena, stored
 
 

@@ -12,8 +12,7 @@ from itertools import pairwise
 
 import pytest
 
-from actors._messages import OnBars
-from actors._timeouts import STEP_TIMEOUT
+from actors import STEP_TIMEOUT, OnBars
 from actors.simulation import AgentMetrics, EvolutionPolicy, Portfolio
 from events import AllocationError, Tier
 from tests.actors.support import bar, open_arena, raising_factory, stored

@@ -9,7 +9,7 @@ import pytest
 
 from actors.simulation import EvolutionPolicy, Order
 from events import ArenaError
-from store._sqlite import SQLiteEventStore
+from store import SQLiteEventStore
 from tests.actors.support import T0, open_arena
 
 CLOSED = r"^arena is closed; open it again with Arena\.open\(path\)$"

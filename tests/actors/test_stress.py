@@ -15,7 +15,7 @@ from events import (
     UnknownAgentError,
     ValidationError,
 )
-from store._verify import verify
+from store import verify
 from tests.actors.support import assert_log_matches_state, open_arena
 
 THREADS = 16

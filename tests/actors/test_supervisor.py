@@ -7,17 +7,14 @@ from decimal import Decimal
 import pykka
 import pytest
 
-from actors._clock import SimClock
+from actors import ASK_TIMEOUT, STOP_TIMEOUT, ArenaSupervisor, NullSink, SequentialIds, SimClock
 from actors._commands import allocate, check_conservation, kill, release, spawn
 from actors._commands import open_arena as emit_opened
 from actors._cycle import run_cycle
 from actors._emitter import Chain, Emitter
-from actors._ids import SequentialIds
 from actors._messages import AllocateCapital, GetHead, OpenArena, SpawnAgent
 from actors._selection import check_selection, select_underperformers
-from actors._sink import NullSink
-from actors._supervisor import ArenaSupervisor, SupervisorConfig
-from actors._timeouts import ASK_TIMEOUT, STOP_TIMEOUT
+from actors._supervisor import SupervisorConfig
 from actors.simulation import AgentMetrics, EvolutionPolicy, Genome
 from events import (
     AgentKilled,

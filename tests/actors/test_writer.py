@@ -14,12 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors._sink import NullSink
-from actors._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT, STOP_TIMEOUT
-from actors._writer import EventWriter
-from actors._writer_messages import (
+from actors import (
+    ASK_TIMEOUT,
+    FLUSH_TIMEOUT,
+    STOP_TIMEOUT,
     Committed,
+    EventWriter,
     Flush,
+    NullSink,
     Submit,
     WriterCounters,
     WriterFailed,
@@ -37,8 +39,7 @@ from events import (
     canonical_json,
     fold,
 )
-from store import Head
-from store._sqlite import SQLiteEventStore
+from store import Head, SQLiteEventStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation._broker import BrokerConfig, Fill, Rejection, execute
-from actors.simulation._strategy import Order
+from actors.simulation import BrokerConfig, Fill, Order, Rejection, execute
 from events import ValidationError
 
 Q = Decimal("0.00000001")

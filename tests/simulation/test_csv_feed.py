@@ -11,9 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.simulation._csv import CsvFeed
-from actors.simulation._feed import infer_interval
-from actors.simulation._synthetic import SyntheticFeed
+from actors.simulation import CsvFeed, SyntheticFeed, infer_interval
 from events import MarketDataError, ValidationError
 
 HEADER = "timestamp,symbol,open,high,low,close,volume\n"

@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 import actors.simulation._driver as driver_module
-from actors._arena import Arena
-from actors._clock import SimClock
-from actors.simulation._bar import Bar
-from actors.simulation._driver import derive_seed, run_simulation
-from actors.simulation._policy import EvolutionPolicy
-from actors.simulation._strategy import Order, make_strategy
-from actors.simulation._synthetic import SyntheticFeed
+from actors import Arena, SimClock
+from actors.simulation import (
+    Bar,
+    EvolutionPolicy,
+    Order,
+    SyntheticFeed,
+    derive_seed,
+    make_strategy,
+    run_simulation,
+)
 from events import (
     AgentError,
     CapitalAllocated,
@@ -31,8 +34,7 @@ from events import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from actors.simulation._genome import Genome
-    from actors.simulation._strategy import Portfolio, Strategy
+    from actors.simulation import Genome, Portfolio, Strategy
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CAPITAL = Decimal(100_000)

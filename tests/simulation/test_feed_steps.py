@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation._bar import Bar
-from actors.simulation._feed import MarketFeed, infer_interval, steps
-from actors.simulation._synthetic import SyntheticFeed
+from actors.simulation import Bar, MarketFeed, SyntheticFeed, infer_interval, steps
 from events import ValidationError
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation._genome import FAMILIES, Genome, mutate_genome, random_genome
+from actors.simulation import FAMILIES, Genome, mutate_genome, random_genome
 from events import ValidationError
 
 BOUNDS = {

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation._broker import Fill
-from actors.simulation._metrics import AgentMetrics, PerformanceTracker
+from actors.simulation import AgentMetrics, Fill, PerformanceTracker
 from events import ValidationError
 
 

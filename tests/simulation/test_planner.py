@@ -11,10 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.simulation._genome import FAMILIES, Genome, random_genome
-from actors.simulation._metrics import AgentMetrics
-from actors.simulation._planner import CyclePlan, plan_cycle
-from actors.simulation._policy import EvolutionPolicy, TierWeights, fitness_of
+from actors.simulation import (
+    FAMILIES,
+    AgentMetrics,
+    CyclePlan,
+    EvolutionPolicy,
+    Genome,
+    TierWeights,
+    fitness_of,
+    plan_cycle,
+    random_genome,
+)
 from events import (
     MONEY_SCALE,
     AgentGraduated,

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation._metrics import AgentMetrics
-from actors.simulation._policy import (
+from actors.simulation import (
     CALMAR_DRAWDOWN_FLOOR,
+    AgentMetrics,
     EvolutionPolicy,
     GraduationThresholds,
     TierWeights,

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation._bar import Bar
-from actors.simulation._genome import Genome, random_genome
-from actors.simulation._strategy import Order, Portfolio, _Channel, _Rolling, make_strategy
+from actors.simulation import Bar, Genome, Order, Portfolio, make_strategy, random_genome
+from actors.simulation._strategy import _Channel, _Rolling
 from events import MAX_MONEY, Side, ValidationError
 
 SYMBOL = "BTC"

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.simulation._bar import Bar
-from actors.simulation._synthetic import SyntheticFeed
+from actors.simulation import Bar, SyntheticFeed
 from events import ValidationError
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
