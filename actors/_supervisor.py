@@ -139,6 +139,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
         self._pool: AgentPool
         self._log: WriterLink
         self._closed = False
+        self._crashes: list[AgentCrashed] = []
 
     def on_start(self) -> None:
         """Start the writer (it opens the store in its own thread) and an actor per live agent."""
@@ -179,10 +180,16 @@ class ArenaSupervisor(pykka.ThreadingActor):
         match message:
             case Committed(head=head):
                 self._log.committed(head)
+                return None
             case WriterFailed(cause=cause, last_durable_seq=seq):
                 self._log.failed(cause, seq)
+                return None
             case AgentCrashed():
-                self._agent_crashed(message)
+                self._crashes.append(message)
+                return None
+            case _:
+                self._record_crashes()
+        match message:
             case GetState():
                 return self._em.fold.freeze()
             case GetHead():
@@ -318,6 +325,17 @@ class ArenaSupervisor(pykka.ThreadingActor):
         for _, child_id in report.children:
             self._start_agent(child_id)
         return report
+
+    def _record_crashes(self) -> None:
+        """Record the crash reports that arrived since the last command, in agent-id order.
+
+        Reports arrive in whatever order the agents' threads ran; recording them as they come would make
+        the log depend on scheduling. Agents report a crash before they answer the step that caused it,
+        so by the time the driver's next command arrives, every crash of the step is here to be sorted.
+        """
+        crashes, self._crashes = self._crashes, []
+        for report in sorted(crashes, key=lambda r: (r.agent_id, r.incarnation)):
+            self._agent_crashed(report)
 
     def _agent_crashed(self, report: AgentCrashed) -> None:
         """Record ``AgentFailed`` and apply the failure policy; a report that cannot be acted on is logged."""

@@ -6,7 +6,9 @@ lives next to the reason it is shaped the way it is.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, NamedTuple
 from uuid import UUID
@@ -22,7 +24,6 @@ from events import (
 )
 
 if TYPE_CHECKING:
-    import sqlite3
     from collections.abc import Generator, Iterable, Mapping
     from decimal import Decimal
 
@@ -166,7 +167,9 @@ def _stream_rows(connection: sqlite3.Connection, query: Query) -> Generator[tupl
         while rows := cursor.fetchmany(FETCH_SIZE):
             yield from rows
     finally:
-        cursor.close()
+        # A reader dropped after its store closed: closing the connection already released the cursor.
+        with contextlib.suppress(sqlite3.ProgrammingError):
+            cursor.close()
 
 
 def decode(texts: Iterable[str]) -> list[AnyEvent]:

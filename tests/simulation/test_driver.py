@@ -343,3 +343,32 @@ def test_derived_seeds_are_stable_and_differ_by_purpose():
     assert derive_seed(1, "cycle:1") != derive_seed(1, "cycle:2")
     assert derive_seed(1, "cycle:1") != derive_seed(2, "cycle:1")
     assert 0 <= derive_seed(1, "x") < 2**63
+
+
+class CrashesOnBar:
+    """Jittery, and raises on the tenth bar it sees unless its genome is a crossover."""
+
+    def __init__(self, genome: Genome) -> None:
+        self.inner = Jittery(genome)
+        self.crashes = genome.family != "ma_crossover"
+        self.seen = 0
+
+    def on_bar(self, bar: Bar, portfolio: Portfolio) -> Order | None:
+        self.seen += 1
+        if self.crashes and self.seen == 10:
+            msg = "tenth bar"
+            raise RuntimeError(msg)
+        return self.inner.on_bar(bar, portfolio)
+
+
+def test_agents_crashing_in_the_same_step_give_the_same_log_whatever_order_they_crash_in():
+    def run() -> tuple[str, int]:
+        with open_arena(strategy_factory=CrashesOnBar) as arena:
+            report = run_simulation(arena, feed(days=2), seed=4, agents=12)
+            failed = list(arena.replay_events(event_types=["AgentFailed"]))
+        return report.head_hash, len(failed)
+
+    first, again = run(), run()
+
+    assert first[1] > 1
+    assert first == again

@@ -89,6 +89,18 @@ def test_an_unfinished_read_can_be_abandoned_and_the_store_keeps_working(filled,
     assert filled.get(log.events[0].event_id) == log.events[0]
 
 
+def test_a_read_dropped_after_its_store_closed_is_released_quietly(path, log):
+    log.open()
+    with SQLiteEventStore.open(path) as store:
+        store.append(log.take())
+        stream = store.read()
+        next(stream)
+
+    stream.close()  # raised "Cannot operate on a closed database" (an unraisable error when left to gc)
+
+    assert list(stream) == []
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
