@@ -26,3 +26,16 @@ def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
 
     assert readme_commands()[1] in ci
+
+
+def test_the_readme_embedding_example_runs(tmp_path, monkeypatch, capsys):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert example is not None
+    monkeypatch.chdir(tmp_path)
+
+    exec(compile(example.group(1), "README.md", "exec"), {})  # noqa: S102  (our own README's example)
+
+    printed = capsys.readouterr().out
+    assert "ok=True" in printed
+    assert (tmp_path / "demo.db").exists()
