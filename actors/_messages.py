@@ -219,7 +219,7 @@ class AgentRefs:
 
 @dataclass(frozen=True, slots=True)
 class GetWriter:
-    """Answer the event writer's ``ActorRef``, so callers can flush it directly."""
+    """Answer the event writer's ``ActorRef``: the facade pages replays from it and stops it on close."""
 
 
 # --- to an agent actor --------------------------------------------------------------------------------
