@@ -1,14 +1,17 @@
-"""The actor runtime: arena supervisor, agent actors, batching event writer and the Arena API."""
+"""The actor runtime: the arena supervisor, agent actors, the event writer, the Arena API and the driver."""
 
 import logging
 
-from . import simulation as simulation
+from store import Synchronous as Synchronous
+
 from ._agent import AgentActor as AgentActor
 from ._agent import StrategyFactory as StrategyFactory
 from ._arena import Arena as Arena
 from ._clock import Clock as Clock
 from ._clock import SimClock as SimClock
 from ._clock import SystemClock as SystemClock
+from ._driver import derive_seed as derive_seed
+from ._driver import run_simulation as run_simulation
 from ._ids import IdGenerator as IdGenerator
 from ._ids import SequentialIds as SequentialIds
 from ._messages import AgentFailurePolicy as AgentFailurePolicy
@@ -17,6 +20,11 @@ from ._messages import OnBars as OnBars
 from ._reports import AllocationBreakdown as AllocationBreakdown
 from ._reports import ConservationReport as ConservationReport
 from ._reports import CycleReport as CycleReport
+from ._reports import breakdown_of as breakdown_of
+from ._run_report import AgentSummary as AgentSummary
+from ._run_report import Progress as Progress
+from ._run_report import SimulationReport as SimulationReport
+from ._run_report import top_agents as top_agents
 from ._sink import EventSink as EventSink
 from ._sink import NullSink as NullSink
 from ._supervisor import MAX_RESTARTS as MAX_RESTARTS
@@ -25,13 +33,6 @@ from ._timeouts import ASK_TIMEOUT as ASK_TIMEOUT
 from ._timeouts import FLUSH_TIMEOUT as FLUSH_TIMEOUT
 from ._timeouts import STEP_TIMEOUT as STEP_TIMEOUT
 from ._timeouts import STOP_TIMEOUT as STOP_TIMEOUT
-from ._writer import EventWriter as EventWriter
-from ._writer_messages import Committed as Committed
-from ._writer_messages import Flush as Flush
-from ._writer_messages import Submit as Submit
-from ._writer_messages import WriterCounters as WriterCounters
-from ._writer_messages import WriterFailed as WriterFailed
-from ._writer_messages import WriterStats as WriterStats
 
 __all__ = [
     "ASK_TIMEOUT",
@@ -41,29 +42,29 @@ __all__ = [
     "STOP_TIMEOUT",
     "AgentActor",
     "AgentFailurePolicy",
+    "AgentSummary",
     "AllocationBreakdown",
     "Arena",
     "ArenaSupervisor",
     "Clock",
-    "Committed",
     "ConservationReport",
     "CycleReport",
     "EventSink",
-    "EventWriter",
-    "Flush",
     "GetMetrics",
     "IdGenerator",
     "NullSink",
     "OnBars",
+    "Progress",
     "SequentialIds",
     "SimClock",
+    "SimulationReport",
     "StrategyFactory",
-    "Submit",
+    "Synchronous",
     "SystemClock",
-    "WriterCounters",
-    "WriterFailed",
-    "WriterStats",
-    "simulation",
+    "breakdown_of",
+    "derive_seed",
+    "run_simulation",
+    "top_agents",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

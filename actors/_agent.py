@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from trading import Fill, Genome, Order, PerformanceTracker, Portfolio, Strategy, make_strategy
+
 from ._messages import AgentCrashed, ChangeTier, GetMetrics, OnBars
-from .simulation import Fill, Genome, Order, PerformanceTracker, Portfolio, Strategy, make_strategy
 
 if TYPE_CHECKING:
     from types import TracebackType

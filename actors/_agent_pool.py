@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from events import ValidationError
+from trading import Genome
 
 from ._agent import AgentActor
-from ._timeouts import STOP_TIMEOUT
-from .simulation import Genome
+from ._timeouts import stop_and_wait
 
 if TYPE_CHECKING:
     from events import Tier
@@ -82,16 +82,8 @@ class AgentPool:
         """Return the running actors by agent id."""
         return dict(self._refs)
 
-    def release(self) -> tuple[pykka.ActorRef[Any], ...]:
-        """Forget every actor and return them, for the caller to stop and wait on."""
-        refs = tuple(self._refs.values())
-        self._refs.clear()
-        return refs
-
     def stop_all(self) -> None:
         """Stop every actor and wait for each (agents never wait on the supervisor, so this cannot hang)."""
-        for future in [ref.stop(block=False) for ref in self.release()]:
-            try:
-                future.get(timeout=STOP_TIMEOUT)
-            except pykka.Timeout:
-                logger.error("an agent did not stop within %s s; its thread is left running", STOP_TIMEOUT)  # noqa: TRY400  (a hang, not an exception to trace)
+        refs = tuple(self._refs.values())
+        self._refs.clear()
+        stop_and_wait(refs)

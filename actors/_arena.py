@@ -17,8 +17,9 @@ import threading
 from typing import TYPE_CHECKING
 
 from events import ArenaError
+from trading import BrokerConfig, check_selection
 
-from ._arguments import (
+from ._checks import (
     agent_id_arg,
     allocations_arg,
     amount_arg,
@@ -27,31 +28,43 @@ from ._arguments import (
     genome_arg,
     int_arg,
     marks_arg,
+    metrics_arg,
+    orders_arg,
+    policy_arg,
     reason_arg,
     tier_arg,
 )
+from ._client import LogFilter
 from ._messages import (
+    AgentRefs,
     AllocateCapital,
     CheckConservation,
+    ExecuteOrders,
     GetBreakdown,
     GetHead,
     GetState,
     Graduate,
     KillAgent,
+    KillUnderperformers,
     MutateAgent,
+    Portfolios,
     ReleaseCapital,
+    RunEvolutionCycle,
+    SetTime,
     SpawnAgent,
 )
-from ._opening import start, supervisor_config
-from ._reading_writer import PAGE_SIZE, ReadPage
-from ._simulation_api import SimulationMixin
+from ._recovery import start, supervisor_config
+from ._timeouts import FLUSH_TIMEOUT
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterator, Mapping, Sequence
+    from datetime import datetime
     from decimal import Decimal
     from types import TracebackType
-    from typing import Self
+    from typing import Any, Self
+
+    import pykka
 
     from events import (
         AgentGraduated,
@@ -59,25 +72,26 @@ if TYPE_CHECKING:
         ArenaState,
         CapitalAllocated,
         Tier,
+        TradeExecuted,
+        TradeRejected,
     )
-    from store import Head
+    from store import Head, Synchronous
+    from trading import AgentMetrics, EvolutionPolicy, Genome, Order, Portfolio
 
     from ._agent import StrategyFactory
+    from ._client import ArenaClient
     from ._clock import Clock
-    from ._handle import ActorHandle
     from ._ids import IdGenerator
     from ._messages import AgentFailurePolicy
-    from ._opening import Synchronous
-    from ._reports import AllocationBreakdown, ConservationReport
+    from ._reports import AllocationBreakdown, ConservationReport, CycleReport
     from ._sink import EventSink
-    from .simulation import BrokerConfig, Genome
 
 __all__ = ["Arena"]
 
 logger = logging.getLogger(__name__)
 
 
-class Arena(SimulationMixin):
+class Arena:
     """A running arena: its supervisor, event writer and agents. Open one with ``Arena.open``.
 
     Use it as a context manager, or call ``close()``. Every method is safe to call from any thread. Every
@@ -85,9 +99,9 @@ class Arena(SimulationMixin):
     except over-allocation, which records ``AllocationRejected`` before raising ``AllocationError``.
     """
 
-    def __init__(self, handle: ActorHandle, *, path: str | os.PathLike[str] | None) -> None:
+    def __init__(self, client: ArenaClient, *, path: str | os.PathLike[str] | None) -> None:
         """Wrap a started arena; call ``Arena.open`` instead."""
-        self._actors = handle
+        self._client = client
         self._path = path
         self._closing = threading.Lock()  # close() is idempotent across threads; no domain state here
 
@@ -150,7 +164,7 @@ class Arena(SimulationMixin):
             max_delay=max_delay,
             clock=clock,
         )
-        handle = start(
+        client = start(
             path,
             total_capital=total_capital,
             synchronous=synchronous,
@@ -159,7 +173,7 @@ class Arena(SimulationMixin):
             ids=ids,
             sink_factory=sink_factory,
         )
-        return cls(handle, path=path)
+        return cls(client, path=path)
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -179,7 +193,7 @@ class Arena(SimulationMixin):
     @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
-        return self._actors.closed
+        return self._client.closed
 
     @property
     def path(self) -> str | os.PathLike[str] | None:
@@ -195,13 +209,15 @@ class Arena(SimulationMixin):
 
         """
         with self._closing:
-            if self._actors.closed:
+            if self._client.closed:
                 return
             try:
-                self._actors.flush()
+                # a supervisor that stopped has had its writer commit everything as it stopped
+                if self._client.supervisor.is_alive():
+                    self._client.flush()
             finally:
-                self._actors.closed = True
-                self._actors.stop()
+                self._client.closed = True
+                self._client.stop()
 
     def flush(self) -> Head:
         """Wait until every event of every command answered so far is durable; return the durable head.
@@ -210,7 +226,7 @@ class Arena(SimulationMixin):
             EventSourcingError: the writer failed; the message names the cause and the last durable seq.
 
         """
-        return self._actors.flush()
+        return self._client.flush()
 
     def head(self) -> Head:
         """Return the seq and chain hash of the last event applied (durable after ``flush()``)."""
@@ -353,10 +369,126 @@ class Arena(SimulationMixin):
         self.flush()
         if agent_id is not None:
             agent_id_arg(agent_id)
-        request = ReadPage(agent_id, event_types_arg(event_types), from_seq, to_seq, PAGE_SIZE)
-        return self._actors.read(self._path, request)
+        return self._client.read(LogFilter(agent_id, event_types_arg(event_types), from_seq, to_seq))
+
+    # --- driving a simulation ------------------------------------------------------------------------
+
+    def kill_underperformers(
+        self,
+        metric: str,
+        *,
+        threshold: float | None = None,
+        bottom_fraction: float | None = None,
+        metrics: Mapping[str, AgentMetrics] | None = None,
+        marks: Mapping[str, Decimal] | None = None,
+        broker: BrokerConfig | None = None,
+    ) -> tuple[str, ...]:
+        """Kill every live agent worse than ``threshold`` on ``metric``, or the worst ``bottom_fraction``.
+
+        ``metric`` is an ``AgentMetrics`` field; larger is worse for ``max_drawdown``, smaller for the
+        rest. ``metrics`` defaults to those the agents report now. Returns the killed ids, worst first.
+
+        Raises:
+            ValidationError: ``metric`` is unknown, or not exactly one of ``threshold`` and
+                ``bottom_fraction`` is given, or it is out of range.
+
+        """
+        check_selection(metric, threshold, bottom_fraction)
+        given = metrics_arg(metrics)
+        pairs = tuple(given) if given is not None else tuple(self.agent_metrics().items())
+        command = KillUnderperformers(
+            metric,
+            threshold,
+            bottom_fraction,
+            pairs,
+            marks_arg(marks),
+            broker_arg(broker),
+        )
+        killed: tuple[str, ...] = self._ask(command)
+        return killed
+
+    def agent_metrics(self) -> dict[str, AgentMetrics]:
+        """Ask every live agent for its metrics, concurrently; agents killed meanwhile are left out."""
+        return self._client.gather_metrics()
+
+    def agent_refs(self) -> dict[str, pykka.ActorRef[Any]]:
+        """Return the actor of each live agent, by id, for a driver to ask ``OnBars`` concurrently."""
+        refs: dict[str, pykka.ActorRef[Any]] = self._ask(AgentRefs())
+        return refs
+
+    # --- trading and evolution ------------------------------------------------------------------------
+
+    def execute_orders(
+        self,
+        orders: Sequence[tuple[str, Order]],
+        prices: Mapping[str, Decimal],
+        broker: BrokerConfig | None = None,
+    ) -> tuple[TradeExecuted | TradeRejected, ...]:
+        """Fill orders in the given order at ``prices`` against each agent's ledger cash; one event each.
+
+        Raises:
+            UnknownAgentError: an order names an agent never spawned; nothing was filled.
+            ValidationError: an ordered symbol has no price; nothing was filled.
+
+        """
+        prices_checked = marks_arg(prices, "prices") or ()
+        config = broker_arg(broker) or BrokerConfig()
+        trades: tuple[TradeExecuted | TradeRejected, ...] = self._ask(
+            ExecuteOrders(orders_arg(orders), prices_checked, config)
+        )
+        return trades
+
+    def portfolios(self) -> dict[str, Portfolio]:
+        """Return each live agent's ledger cash and positions, by id."""
+        result: dict[str, Portfolio] = self._ask(Portfolios())
+        return result
+
+    def run_evolution_cycle(
+        self,
+        policy: EvolutionPolicy,
+        *,
+        metrics: Mapping[str, AgentMetrics] | None = None,
+        marks: Mapping[str, Decimal] | None = None,
+        seed: int | None = None,
+        broker: BrokerConfig | None = None,
+    ) -> CycleReport:
+        """Kill, graduate, breed and reallocate as one serialized step, under ``policy``.
+
+        Args:
+            policy: The rules.
+            metrics: Fitness inputs per agent; by default the agents' own, gathered here first.
+            marks: Prices at which killed agents' positions are sold; without, they are written off.
+            seed: Seeds the cycle's tournaments and mutations; by default the arena's rng.
+            broker: Fees and slippage of the liquidation sales.
+
+        Raises:
+            ValidationError: a metric is not finite, or ``marks`` misses a symbol a killed agent holds.
+            EvolutionError: a parent's genome cannot be bred.
+
+        """
+        checked = policy_arg(policy)
+        given = metrics_arg(metrics)
+        pairs = tuple(given) if given is not None else tuple(self.agent_metrics().items())
+        command = RunEvolutionCycle(
+            checked,
+            pairs,
+            marks_arg(marks),
+            int_arg(seed, "seed", optional=True),
+            broker_arg(broker),
+        )
+        report: CycleReport = self._ask(command, timeout=FLUSH_TIMEOUT)
+        return report
+
+    def set_time(self, moment: datetime) -> None:
+        """Move the arena's ``SimClock`` to ``moment`` (never backwards)."""
+        self._ask(SetTime(moment))
 
     # --- plumbing -------------------------------------------------------------------------------------
+
+    def _ask(self, message: object, *, timeout: float | None = None) -> Any:  # noqa: ANN401  (callers narrow it)
+        if timeout is None:
+            return self._client.ask(message)
+        return self._client.ask(message, timeout=timeout)
 
     def _graduate(self, agent_id: str, to_tier: str) -> AgentGraduated:
         graduated: AgentGraduated = self._ask(Graduate(agent_id_arg(agent_id), tier_arg(to_tier)))

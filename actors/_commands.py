@@ -10,11 +10,11 @@ it emits ``AllocationRejected`` and then raises ``AllocationError``.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from events import (
     PROMOTIONS,
+    ZERO,
     AgentGraduated,
     AgentKilled,
     AgentMutated,
@@ -29,21 +29,23 @@ from events import (
     GraduationError,
     Tier,
 )
+from trading import Genome, mutate_genome
 
 from ._emitter import Chain
 from ._reports import ConservationReport
 from ._trades import check_marks, liquidate
-from .simulation import Genome, mutate_genome
 
 if TYPE_CHECKING:
     import random
     from collections.abc import Mapping, Sequence
+    from decimal import Decimal
     from uuid import UUID
 
     from pydantic import JsonValue
 
+    from trading import BrokerConfig
+
     from ._emitter import Emitter
-    from .simulation import BrokerConfig
 
 __all__ = [
     "allocate",
@@ -60,7 +62,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_ZERO = Decimal("0E-8")
 _NAMED_AGENTS = 5  # an error naming 1000 agents helps nobody; name the first few and count the rest
 
 
@@ -105,7 +106,7 @@ def allocate(em: Emitter, allocations: Sequence[tuple[str, Decimal]]) -> tuple[C
     """
     for agent_id, _ in allocations:
         em.alive(agent_id)
-    requested = sum((amount for _, amount in allocations), _ZERO)
+    requested = sum((amount for _, amount in allocations), ZERO)
     available = em.fold.treasury
     if requested > available:
         ids = [agent_id for agent_id, _ in allocations]
@@ -132,7 +133,7 @@ def release(em: Emitter, agent_id: str, amount: Decimal | None) -> Decimal:
         AllocationError: ``amount`` is more than the agent holds.
 
     """
-    held: Decimal = em.alive(agent_id)["allocation"]
+    held: Decimal = em.alive(agent_id).allocation
     if amount is None:
         amount = held
     elif amount > held:
@@ -174,7 +175,7 @@ def kill(
     if marks is not None:
         check_marks(em, agent_id, marks)
         trades = liquidate(em, agent_id, marks, broker, chain)
-    held = em.alive(agent_id)["allocation"]
+    held = em.alive(agent_id).allocation
     killed = em.emit(AgentKilled, chain=chain, agent_id=agent_id, reason=reason, capital_released=held)
     return killed, trades
 
@@ -188,7 +189,7 @@ def graduate(em: Emitter, agent_id: str, to_tier: Tier, *, chain: Chain | None =
         GraduationError: the agent is not in the tier just below ``to_tier``.
 
     """
-    from_tier: Tier = em.alive(agent_id)["tier"]
+    from_tier: Tier = em.alive(agent_id).tier
     if PROMOTIONS.get(from_tier) != to_tier:
         if from_tier == Tier.SIMULATION and to_tier == Tier.ARENA:
             fix = "graduate it to proving first"
@@ -223,7 +224,7 @@ def mutate(
 
     """
     parent = em.alive(parent_id)
-    genome, changes = mutate_genome(Genome.from_json_dict(parent["genome"]), rng)
+    genome, changes = mutate_genome(Genome.from_json_dict(parent.genome), rng)
     mutation: dict[str, JsonValue] = {name: list(change) for name, change in changes.items()}
     if seed is not None:
         mutation["seed"] = seed
@@ -249,7 +250,7 @@ def breed(
         AgentNotAliveError: the parent was killed.
 
     """
-    parent_event: UUID = em.alive(parent_id)["spawn_event_id"]
+    parent_event: UUID = em.alive(parent_id).spawn_event_id
     spawn_link = chain if chain is not None else Chain(parent_event)
     mutate_link = chain if chain is not None else Chain(parent_event)
     spawned = spawn(em, genome=genome, tier=Tier.SIMULATION, parent_id=parent_id, chain=spawn_link)

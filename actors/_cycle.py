@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from events import CapitalAllocated, CapitalReleased, EvolutionCycleComplete, EvolutionCycleStarted, Tier
+from trading import plan_cycle
 
 from ._commands import breed, graduate, kill
 from ._emitter import Chain
 from ._reports import CycleReport
 from ._trades import check_marks
-from .simulation import plan_cycle
 
 if TYPE_CHECKING:
     import random
@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
     from pydantic import JsonValue
 
+    from trading import AgentMetrics, BrokerConfig, EvolutionPolicy
+
     from ._emitter import Emitter
-    from .simulation import AgentMetrics, BrokerConfig, EvolutionPolicy
 
 __all__ = ["run_cycle"]
 
@@ -107,7 +108,7 @@ def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -
     moves = 0
     raises: list[tuple[str, Decimal]] = []
     for agent_id, target in targets:
-        held: Decimal = em.alive(agent_id)["allocation"]
+        held: Decimal = em.alive(agent_id).allocation
         if held > target:
             em.emit(CapitalReleased, chain=chain, agent_id=agent_id, amount=held - target)
             moves += 1

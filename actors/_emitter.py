@@ -10,15 +10,15 @@ first), the events before it are still queued, so the log and the live state can
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from events import AgentKilled, AgentNotAliveError, Event, UnknownAgentError
+from events import ZERO, AgentNotAliveError, Event, UnknownAgentError
 
 if TYPE_CHECKING:
+    from decimal import Decimal
     from uuid import UUID
 
-    from events import Fold
+    from events import AgentEntry, Fold
 
     from ._clock import Clock
     from ._ids import IdGenerator
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["Chain", "Emitter"]
 
 E = TypeVar("E", bound=Event)
-
-_ZERO = Decimal("0E-8")
 
 
 @dataclass(slots=True)
@@ -47,7 +45,6 @@ class Emitter:
         fold: The live state; the emitter is its only writer.
         clock: Stamps each event.
         ids: Gives each event its id.
-        killed_at: Seq of each dead agent's ``AgentKilled`` (from the log, when reopening), for errors.
 
     """
 
@@ -57,12 +54,10 @@ class Emitter:
         *,
         clock: Clock,
         ids: IdGenerator,
-        killed_at: dict[str, int] | None = None,
     ) -> None:
         self.fold = fold
         self.clock = clock
         self.ids = ids
-        self.killed_at = dict(killed_at or {})
         self._events: list[Event] = []
         self._encoded: list[str] = []
 
@@ -81,8 +76,6 @@ class Emitter:
         event = cls(seq=self.fold.seq + 1, event_id=self.ids.event_id(), timestamp=self.clock.now(), **fields)
         self._encoded.append(self.fold.apply(event))
         self._events.append(event)
-        if isinstance(event, AgentKilled):
-            self.killed_at[event.agent_id] = event.seq
         if chain is not None:
             chain.last = event.event_id
         return event
@@ -101,46 +94,38 @@ class Emitter:
 
     def allocated(self) -> Decimal:
         """Return the capital all agents hold together (dead agents hold none)."""
-        total = _ZERO
-        for agent_id in self.fold.agents:
-            record = self.fold.agent(agent_id)
-            if record is not None:
-                total += record["allocation"]
-        return total
+        return sum((agent.allocation for agent in self.fold.agents.values()), ZERO)
 
     def alive_ids(self) -> set[str]:
         """Return the ids of every live agent."""
-        agents = self.fold.agents
-        return {agent_id for agent_id in agents if (self.fold.agent(agent_id) or {}).get("alive")}
+        return {agent_id for agent_id, agent in self.fold.agents.items() if agent.alive}
 
-    def existing(self, agent_id: str) -> dict[str, Any]:
-        """Return the ledger fields of ``agent_id``, dead or alive.
+    def existing(self, agent_id: str) -> AgentEntry:
+        """Return ``agent_id``'s entry in the live state, dead or alive.
 
         Raises:
             UnknownAgentError: no agent with that id was ever spawned here.
 
         """
-        record = self.fold.agent(agent_id)
-        if record is None:
+        agent = self.fold.agent(agent_id)
+        if agent is None:
             msg = f"agent {agent_id!r}: no such agent in this arena; spawn it first or check the id"
             raise UnknownAgentError(msg, agent_id=agent_id)
-        return record
+        return agent
 
-    def alive(self, agent_id: str) -> dict[str, Any]:
-        """Return the ledger fields of ``agent_id``, which must be alive.
+    def alive(self, agent_id: str) -> AgentEntry:
+        """Return ``agent_id``'s entry in the live state; it must be alive.
 
         Raises:
             UnknownAgentError: no agent with that id was ever spawned here.
             AgentNotAliveError: the agent was killed.
 
         """
-        record = self.existing(agent_id)
-        if not record["alive"]:
-            seq = self.killed_at.get(agent_id)
-            when = f" at seq {seq}" if seq is not None else ""
+        agent = self.existing(agent_id)
+        if not agent.alive:
             msg = (
-                f"agent {agent_id!r} was killed{when}: dead agents take no commands; "
+                f"agent {agent_id!r} was killed at seq {agent.killed_seq}: dead agents take no commands; "
                 "spawn or mutate a new agent instead"
             )
             raise AgentNotAliveError(msg, agent_id=agent_id)
-        return record
+        return agent

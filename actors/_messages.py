@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from events import Tier, TradeExecuted
-
-    from .simulation import AgentMetrics, Bar, BrokerConfig, EvolutionPolicy, Genome, Order, Portfolio
+    from trading import AgentMetrics, Bar, BrokerConfig, EvolutionPolicy, Genome, Order, Portfolio
 
 __all__ = [
     "AgentCrashed",
@@ -33,7 +32,6 @@ __all__ = [
     "GetHead",
     "GetMetrics",
     "GetState",
-    "GetWriter",
     "Graduate",
     "KillAgent",
     "KillUnderperformers",
@@ -215,11 +213,6 @@ class Portfolios:
 @dataclass(frozen=True, slots=True)
 class AgentRefs:
     """Answer the ``ActorRef`` of each live agent, by id."""
-
-
-@dataclass(frozen=True, slots=True)
-class GetWriter:
-    """Answer the event writer's ``ActorRef``: the facade pages replays from it and stops it on close."""
 
 
 # --- to an agent actor --------------------------------------------------------------------------------

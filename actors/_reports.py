@@ -6,19 +6,16 @@ The design we replace answered with ad hoc dicts whose keys drifted (``arena_cap
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from events import Money, NonNegativeMoney, Tier
+from events import ZERO, Money, NonNegativeMoney, Tier
 
 if TYPE_CHECKING:
     from events import ArenaState
 
 __all__ = ["AllocationBreakdown", "ConservationReport", "CycleReport", "breakdown_of"]
-
-_ZERO = Decimal("0E-8")
 
 
 class _Report(BaseModel):
@@ -87,7 +84,7 @@ class CycleReport(_Report):
 def breakdown_of(state: ArenaState) -> AllocationBreakdown:
     """Return the breakdown of ``state``'s capital."""
     live = state.alive_agents()
-    by_tier = dict.fromkeys(Tier, _ZERO)
+    by_tier = dict.fromkeys(Tier, ZERO)
     for agent in live:
         by_tier[agent.tier] += agent.allocation
     return AllocationBreakdown(

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pykka
 
-from events import AgentFailed, ArenaError, Fold, Tier, ValidationError
+from events import REASON_LIMIT, AgentFailed, ArenaError, Fold, Tier, ValidationError
 from store import Head
+from trading import random_genome, select_underperformers
 
 from ._agent_pool import AgentPool
+from ._backlog import Backlog
 from ._clock import SimClock
 from ._commands import allocate, check_conservation, graduate, kill, mutate, open_arena, release, spawn
 from ._cycle import run_cycle
@@ -40,7 +42,6 @@ from ._messages import (
     GetBreakdown,
     GetHead,
     GetState,
-    GetWriter,
     Graduate,
     KillAgent,
     KillUnderperformers,
@@ -53,25 +54,23 @@ from ._messages import (
     Shutdown,
     SpawnAgent,
 )
-from ._reading_writer import ReadingWriter
 from ._reports import breakdown_of
-from ._selection import select_underperformers
+from ._timeouts import stop_and_wait
 from ._trades import check_marks, execute_orders, portfolios
-from ._writer_link import WriterLink
+from ._writer import EventWriter
 from ._writer_messages import Committed, WriterFailed
-from .simulation import random_genome
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import TracebackType
 
     from events import ArenaState
+    from trading import Genome
 
     from ._agent import StrategyFactory
     from ._clock import Clock
     from ._ids import IdGenerator
     from ._sink import EventSink
-    from .simulation import Genome
 
 __all__ = ["CLOSED_MESSAGE", "MAX_RESTARTS", "ArenaSupervisor", "SupervisorConfig"]
 
@@ -81,8 +80,6 @@ CLOSED_MESSAGE = "arena is closed; open it again with Arena.open(path)"
 
 MAX_RESTARTS = 3
 """Restarts an agent gets under the ``restart`` policy; its next failure kills it."""
-
-_TEXT_LIMIT = 1000  # AgentKilled.reason is at most 1000 characters; a strategy's message can be longer
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +108,6 @@ class ArenaSupervisor(pykka.ThreadingActor):
         config: Options.
         clock: Stamps every event.
         ids: Agent and event ids; by default ``SequentialIds`` continuing the state, seeded by the config.
-        killed_at: Seq of each dead agent's ``AgentKilled`` in a reopened log, for error messages.
 
     """
 
@@ -123,13 +119,12 @@ class ArenaSupervisor(pykka.ThreadingActor):
         config: SupervisorConfig,
         clock: Clock,
         ids: IdGenerator | None = None,
-        killed_at: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
         fold = state.thaw() if state is not None else Fold()
         seed = config.seed
         ids = ids or SequentialIds.resuming(seed, head_seq=fold.seq, agent_ids=fold.agents)
-        self._em = Emitter(fold, clock=clock, ids=ids, killed_at=killed_at)
+        self._em = Emitter(fold, clock=clock, ids=ids)
         # reseeded past the head on reopen, so a reopened arena does not redraw its first run's genomes
         self._rng = random.Random(None if seed is None else f"arena-rng/{seed}/{fold.seq}")  # noqa: S311
         self._sink_factory = sink_factory
@@ -137,28 +132,27 @@ class ArenaSupervisor(pykka.ThreadingActor):
         self._writer: pykka.ActorRef[Any] | None = None
         # both need our actor_ref, which exists from on_start
         self._pool: AgentPool
-        self._log: WriterLink
+        self._log: Backlog
         self._closed = False
         self._crashes: list[AgentCrashed] = []
 
     def on_start(self) -> None:
         """Start the writer (it opens the store in its own thread) and an actor per live agent."""
         self._pool = AgentPool(self.actor_ref, self._config.strategy_factory)
-        self._writer = ReadingWriter.start(
+        self._writer = EventWriter.start(
             self._sink_factory,
             listener=self.actor_ref,
             max_batch=self._config.max_batch,
             max_delay=self._config.max_delay,
         )
-        self._log = WriterLink(
+        self._log = Backlog(
             self._writer,
             durable_seq=self._em.fold.seq,
             high_water=self._config.high_water,
             snapshot_every=self._config.snapshot_every,
         )
         for agent_id in sorted(self._em.fold.agents):
-            record = self._em.fold.agent(agent_id)
-            if record is not None and record["alive"]:
+            if self._em.existing(agent_id).alive:
                 self._start_agent(agent_id)
 
     def on_receive(self, message: Any) -> Any:  # noqa: ANN401  (pykka's signature: replies are any value)
@@ -200,12 +194,10 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 return portfolios(self._em)
             case AgentRefs():
                 return self._pool.refs()
-            case GetWriter():
-                return self._writer
             case SetTime(moment=moment):
                 self._set_time(moment)
             case Shutdown():
-                return self._shutdown()
+                self._closed = True
             case FlushLog():
                 return self._log.flush(self._em)
             case _:
@@ -220,18 +212,21 @@ class ArenaSupervisor(pykka.ThreadingActor):
     ) -> None:
         """Stop the agents and the writer: without their supervisor they would only leak threads."""
         logger.error("arena supervisor stopped after an unexpected error: %r", exception_value)
-        self.on_stop()
-        if self._writer is not None:
-            self._writer.stop(block=False)  # it commits what it holds before it stops
+        self._stop_children()
 
     def on_stop(self) -> None:
-        """Hand the writer any events still collected, and stop any agent still running.
+        """Stop the agents, then hand the writer what is still collected and stop it (it commits first)."""
+        self._stop_children()
 
-        ``close`` has normally flushed and stopped the agents already.
-        """
-        if self._em.pending and self._writer is not None and self._writer.is_alive():
-            self._log.submit(self._em)
+    def _stop_children(self) -> None:
+        # The writer never waits on us and agents only tell us, so waiting for their stops cannot hang.
         self._pool.stop_all()
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        if self._em.pending and writer.is_alive():
+            self._log.submit(self._em)
+        stop_and_wait([writer])
 
     # --- commands -------------------------------------------------------------------------------------
 
@@ -344,7 +339,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
         if self._log.failure is not None:
             logger.error("agent %s crashed after the log stopped growing; not recorded", report.agent_id)
             return
-        failures: int = self._em.existing(report.agent_id)["failures"]
+        failures: int = self._em.existing(report.agent_id).failures
         # a strategy that fails every time would otherwise be restarted forever, one event per restart
         restart = self._config.on_agent_failure == "restart" and failures < MAX_RESTARTS
         chain = Chain()
@@ -354,13 +349,13 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 chain=chain,
                 agent_id=report.agent_id,
                 error_type=report.error_type,
-                message=report.message[:_TEXT_LIMIT],
+                message=report.message[:REASON_LIMIT],
                 action="restarted" if restart else "killed",
             )
             if restart:
                 self._start_agent(report.agent_id)
             else:
-                reason = f"strategy raised {report.error_type}: {report.message}"[:_TEXT_LIMIT]
+                reason = f"strategy raised {report.error_type}: {report.message}"[:REASON_LIMIT]
                 kill(self._em, report.agent_id, reason, chain=chain)
                 self._pool.stop(report.agent_id)
         except ArenaError:
@@ -370,7 +365,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
 
     def _start_agent(self, agent_id: str) -> None:
         record = self._em.existing(agent_id)
-        self._pool.start(agent_id, record["genome"], record["tier"])
+        self._pool.start(agent_id, record.genome, record.tier)
 
     def _set_time(self, moment: object) -> None:
         clock = self._em.clock
@@ -378,10 +373,6 @@ class ArenaSupervisor(pykka.ThreadingActor):
             msg = f"set_time: the arena's clock is a {type(clock).__name__}; open it with clock=SimClock()"
             raise ValidationError(msg, field="clock", value=type(clock).__name__)
         clock.set(moment)  # type: ignore[arg-type]  # SimClock.set validates it and names a bad value
-
-    def _shutdown(self) -> tuple[pykka.ActorRef[Any], ...]:
-        self._closed = True
-        return self._pool.release()
 
 
 def _dict(pairs: tuple[tuple[str, Any], ...] | None) -> dict[str, Any] | None:

@@ -1,14 +1,26 @@
-"""Every timeout the runtime waits with, in one place.
+"""Every wait the runtime makes on an actor: its timeout, and what a dead or silent actor becomes.
 
 pykka's ``ask()`` and ``Future.get()`` without a timeout may block forever; a deadlock must surface as a
-clear error instead, so every wait in the runtime names one of these.
+clear error instead, so every wait in the runtime names one of these timeouts, and every ask that can
+meet a dead or stuck actor goes through ``ask`` here, which turns pykka's two failures into the caller's
+own ``ArenaError``.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import logging
+from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["ASK_TIMEOUT", "FLUSH_TIMEOUT", "STEP_TIMEOUT", "STOP_TIMEOUT"]
+import pykka
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from events import ArenaError
+
+__all__ = ["ASK_TIMEOUT", "FLUSH_TIMEOUT", "STEP_TIMEOUT", "STOP_TIMEOUT", "ask", "stop_and_wait"]
+
+logger = logging.getLogger(__name__)
 
 ASK_TIMEOUT: Final = 30.0
 """Seconds a caller waits for the supervisor to answer one command (it may be blocked by back-pressure)."""
@@ -21,3 +33,32 @@ STEP_TIMEOUT: Final = 60.0
 
 STOP_TIMEOUT: Final = 30.0
 """Seconds ``close()`` waits for each actor to stop."""
+
+
+def ask(
+    ref: pykka.ActorRef[Any],
+    message: object,
+    *,
+    timeout: float,
+    dead: Callable[[], ArenaError],
+    slow: Callable[[], ArenaError],
+) -> Any:  # noqa: ANN401  (an actor's answer; callers narrow it)
+    """Ask ``ref`` and return its answer; raise ``dead()`` if it has stopped, ``slow()`` on timeout.
+
+    An ``ArenaError`` the actor raised for the message reaches the caller unchanged.
+    """
+    try:
+        return ref.ask(message, block=True, timeout=timeout)
+    except pykka.ActorDeadError:
+        raise dead() from None
+    except pykka.Timeout:
+        raise slow() from None
+
+
+def stop_and_wait(refs: Iterable[pykka.ActorRef[Any]], *, timeout: float = STOP_TIMEOUT) -> None:
+    """Stop every actor at once, then wait for each up to ``timeout``; log (never raise) one that hangs."""
+    for future in [ref.stop(block=False) for ref in refs]:
+        try:
+            future.get(timeout=timeout)
+        except pykka.Timeout:
+            logger.error("arena: an actor did not stop within %s s; its thread is left running", timeout)  # noqa: TRY400  (a hang, not an exception to trace)

@@ -8,21 +8,18 @@ for it.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from events import TradeExecuted, TradeRejected, ValidationError
-
-from .simulation import BrokerConfig, Fill, Order, Portfolio, execute
+from events import ZERO, TradeExecuted, TradeRejected, ValidationError
+from trading import BrokerConfig, Fill, Order, Portfolio, execute
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from decimal import Decimal
 
     from ._emitter import Chain, Emitter
 
 __all__ = ["check_marks", "execute_orders", "fill", "liquidate", "portfolios"]
-
-_ZERO = Decimal("0E-8")
 
 
 def check_marks(em: Emitter, agent_id: str, marks: Mapping[str, Decimal]) -> None:
@@ -32,7 +29,7 @@ def check_marks(em: Emitter, agent_id: str, marks: Mapping[str, Decimal]) -> Non
         ValidationError: a held symbol has no mark.
 
     """
-    missing = sorted(symbol for symbol in em.fold.positions(agent_id) if symbol not in marks)
+    missing = sorted(symbol for symbol in em.existing(agent_id).positions if symbol not in marks)
     if missing:
         msg = (
             f"marks: no price for {', '.join(map(repr, missing))}, held by agent {agent_id!r}; pass a mark "
@@ -55,7 +52,7 @@ def liquidate(
     """
     config = broker if broker is not None else BrokerConfig()
     events = 0
-    for symbol, units in sorted(em.fold.positions(agent_id).items()):
+    for symbol, units in sorted(em.existing(agent_id).positions.items()):
         order = Order(symbol, "sell" if units > 0 else "buy", abs(units))
         fill(em, agent_id, order, marks[symbol], config, chain=chain)
         events += 1
@@ -77,9 +74,9 @@ def fill(
     not an error, so one bad order never stops the ones after it.
     """
     record = em.alive(agent_id)
-    position = em.fold.positions(agent_id).get(order.symbol, _ZERO)
+    position = em.existing(agent_id).positions.get(order.symbol, ZERO)
     try:
-        result = execute(order, open_price=price, cash=record["allocation"], position=position, config=broker)
+        result = execute(order, open_price=price, cash=record.allocation, position=position, config=broker)
     except ValidationError as e:
         result = None
         reason = e.msg
@@ -134,9 +131,9 @@ def execute_orders(
             raise ValidationError(msg, field="prices", value=order.symbol)
     results: list[TradeExecuted | TradeRejected] = []
     for agent_id, order in orders:
-        if not em.existing(agent_id)["alive"]:
+        if not em.existing(agent_id).alive:
             reason = (
-                f"agent {agent_id!r} was killed at seq {em.killed_at.get(agent_id, '?')} before its order "
+                f"agent {agent_id!r} was killed at seq {em.existing(agent_id).killed_seq} before its order "
                 "was filled; dead agents do not trade"
             )
             results.append(
@@ -159,6 +156,6 @@ def portfolios(em: Emitter) -> dict[str, Portfolio]:
     result: dict[str, Portfolio] = {}
     for agent_id in sorted(em.fold.agents):
         record = em.fold.agent(agent_id)
-        if record is not None and record["alive"]:
-            result[agent_id] = Portfolio(cash=record["allocation"], positions=em.fold.positions(agent_id))
+        if record is not None and record.alive:
+            result[agent_id] = Portfolio(cash=record.allocation, positions=em.existing(agent_id).positions)
     return result

@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pykka
 
-from actors import STEP_TIMEOUT, STOP_TIMEOUT, Arena, SimClock
-from actors.simulation import Portfolio, SyntheticFeed, make_strategy, random_genome, run_simulation, steps
+from actors import STEP_TIMEOUT, STOP_TIMEOUT, Arena, SimClock, run_simulation
 from benchmarks._timing import Timing, measure, print_ratio
+from trading import Portfolio, SyntheticFeed, make_strategy, random_genome, steps
 
 if TYPE_CHECKING:
-    from actors.simulation import Genome
+    from trading import Genome
 
 AGENTS: Final = (100, 1_000)
 DAYS: Final = 30

@@ -20,40 +20,21 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import random
 import sqlite3
 import tempfile
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from benchmarks._timing import measure, print_ratio
-from events import (
-    AgentFailed,
-    AgentGraduated,
-    AgentKilled,
-    AgentSpawned,
-    AllocationRejected,
-    ArenaOpened,
-    ArenaState,
-    CapitalAllocated,
-    CapitalConservationCheck,
-    CapitalReleased,
-    EvolutionCycleComplete,
-    EvolutionCycleStarted,
-    Fold,
-    Tier,
-    TradeExecuted,
-    TradeRejected,
-    fold,
-    trade_cash_delta,
-)
+from events import LogBuilder, Tier, fold, trade_cash_delta
 from store import SQLiteEventStore, verify
 
 if TYPE_CHECKING:
-    from events import Event
+    from pydantic import JsonValue
+
+    from events import AgentSpawned, ArenaState, Event, Side
 
 EVENTS: Final = 100_000
 BATCH: Final = 1000
@@ -67,148 +48,80 @@ _UNIT: Final = Decimal("0.00000001")
 
 
 class LogMaker:
-    """Makes a valid, realistic log by folding every event as it is made (so the store must accept it)."""
+    """Makes the benchmark's realistic log through ``LogBuilder``, which folds every event as it is made.
+
+    The choices draw from the builder's own ``rng``, so the seed fixes the ids and the mix alike.
+    """
 
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
-        self.fold = Fold()
+        self.log = LogBuilder(seed, start=START, tick=timedelta(milliseconds=1))
+        self.rng = self.log.rng
         self.events: list[Event] = []
         self.encoded: list[str] = []
-        self.spawns: dict[str, Event] = {}
-        self.next_agent = 0
-
-    def emit(self, cls: type[Event], **fields: object) -> Event:
-        seq = self.fold.seq + 1
-        event = cls(
-            seq=seq,
-            event_id=uuid.UUID(int=self.rng.getrandbits(128), version=4),
-            timestamp=START + timedelta(milliseconds=seq),
-            **fields,
-        )
-        self.encoded.append(self.fold.apply(event))
-        self.events.append(event)
-        return event
-
-    def spawn(self, caused_by: Event | None = None, parent: str | None = None) -> str:
-        self.next_agent += 1
-        agent_id = f"agent-{self.next_agent:06d}"
-        self.spawns[agent_id] = self.emit(
-            AgentSpawned,
-            agent_id=agent_id,
-            tier=Tier.SIMULATION,
-            genome={"family": "momentum", "window": self.rng.randint(5, 50)},
-            parent_id=parent,
-            caused_by=None if caused_by is None else caused_by.event_id,
-        )
-        return agent_id
 
     def make(self, count: int) -> None:
-        opened = self.emit(
-            ArenaOpened, arena_id="bench", total_capital=Decimal(10**8), config={"agents": AGENTS}
-        )
+        """Build ``count`` events: fund ``AGENTS`` agents, then steps with a cycle every ``CYCLE_EVERY``."""
+        log = self.log
+        opened = log.open(10**8, arena_id="bench", config={"agents": AGENTS})
         for _ in range(AGENTS):
-            agent_id = self.spawn(caused_by=opened)
-            self.emit(
-                CapitalAllocated,
-                agent_id=agent_id,
-                amount=Decimal(100_000),
-                caused_by=self.spawns[agent_id].event_id,
-            )
-        while self.fold.seq < count:
-            if self.fold.seq % CYCLE_EVERY == 0:
+            spawned = self.spawn(caused_by=opened)
+            log.allocate(spawned.agent_id, 100_000, caused_by=spawned)
+        while log.seq < count:
+            if log.seq % CYCLE_EVERY == 0:
                 self.cycle()
             else:
                 self.step()
-        del self.events[count:], self.encoded[count:]
+        self.events, self.encoded = log.events[:count], log.encoded[:count]
 
-    def alive(self) -> list[str]:
-        return [a for a, agent in self.fold.agents.items() if agent.record["alive"]]
+    def spawn(self, caused_by: Event, parent: str | None = None) -> AgentSpawned:
+        agent_id = f"agent-{len(self.log.agent_ids()) + 1:06d}"
+        genome: dict[str, JsonValue] = {"family": "momentum", "window": self.rng.randint(5, 50)}
+        return self.log.spawn(agent_id, genome=genome, parent_id=parent, caused_by=caused_by)
 
     def step(self) -> None:
-        agent_id = self.rng.choice(self.alive())
-        record = self.fold.agent(agent_id) or {}
+        log = self.log
+        agent_id = self.rng.choice(log.alive())
+        cash = log.allocation(agent_id)
         roll = self.rng.random()
         if roll < 0.75:
-            self.trade(agent_id, record["allocation"])
+            self.trade(agent_id, cash)
         elif roll < 0.82:
-            self.emit(
-                TradeRejected,
-                agent_id=agent_id,
-                symbol="BTC",
-                side="sell",
-                quantity=Decimal(1),
-                reason="none held",
-            )
-        elif roll < 0.88 and self.fold.treasury > 1000:
-            self.emit(CapitalAllocated, agent_id=agent_id, amount=Decimal(self.rng.randint(1, 1000)))
-        elif roll < 0.94 and record["allocation"] > 10:
-            self.emit(CapitalReleased, agent_id=agent_id, amount=(record["allocation"] / 10).quantize(_UNIT))
+            log.reject_trade(agent_id, symbol="BTC")
+        elif roll < 0.88 and log.treasury > 1000:
+            log.allocate(agent_id, self.rng.randint(1, 1000))
+        elif roll < 0.94 and cash > 10:
+            log.release(agent_id, (cash / 10).quantize(_UNIT))
         elif roll < 0.97:
-            self.emit(
-                AgentFailed, agent_id=agent_id, error_type="ValueError", message="bad bar", action="restarted"
-            )
+            log.fail(agent_id)
         elif roll < 0.99:
-            self.emit(
-                AllocationRejected, requested=Decimal(10**9), available=self.fold.treasury, reason="too much"
-            )
+            log.reject_allocation(reason="too much")
         else:
-            allocated = sum((a.record["allocation"] for a in self.fold.agents.values()), Decimal(0))
-            self.emit(
-                CapitalConservationCheck,
-                total=self.fold.total_capital,
-                free=self.fold.treasury,
-                allocated=allocated,
-                ok=True,
-            )
+            log.check()
 
     def trade(self, agent_id: str, cash: Decimal) -> None:
-        held = self.fold.positions(agent_id).get("BTC", Decimal(0))
+        held = self.log.holding(agent_id, "BTC")
         price = Decimal(self.rng.randint(20_000, 40_000)) + Decimal(self.rng.randint(0, 99)) / 100
+        side: Side
         if held > 0 and self.rng.random() < 0.5:
             side, quantity = "sell", held
         else:
             side, quantity = "buy", (cash / 20 / price).quantize(_UNIT)
         fee = (quantity * price * Decimal("0.001")).quantize(_CENT)
-        delta = trade_cash_delta(side, quantity, price, fee)  # type: ignore[arg-type]
-        if quantity > 0 and cash + delta >= 0:
-            self.emit(
-                TradeExecuted,
-                agent_id=agent_id,
-                symbol="BTC",
-                side=side,
-                quantity=quantity,
-                price=price,
-                fee=fee,
-                cash_delta=delta,
-            )
+        if quantity > 0 and cash + trade_cash_delta(side, quantity, price, fee) >= 0:
+            self.log.trade(agent_id, side, quantity, price, fee, symbol="BTC")
 
     def cycle(self) -> None:
         """Kill the poorest, promote the richest, breed a child; every event caused by the one before."""
-        last = self.emit(EvolutionCycleStarted, cycle=self.fold.cycle + 1, policy={"kill": 1, "breed": 1})
-        ranked = sorted(self.alive(), key=lambda a: (self.fold.agent(a) or {})["allocation"])
+        log = self.log
+        last: Event = log.start_cycle({"kill": 1, "breed": 1})
+        ranked = sorted(log.alive(), key=log.allocation)
         poorest, richest = ranked[0], ranked[-1]
-        held = (self.fold.agent(poorest) or {})["allocation"]
-        last = self.emit(
-            AgentKilled, agent_id=poorest, reason="weakest", capital_released=held, caused_by=last.event_id
-        )
-        tier = (self.fold.agent(richest) or {})["tier"]
-        if tier != Tier.ARENA:
-            promoted = Tier.PROVING if tier == Tier.SIMULATION else Tier.ARENA
-            last = self.emit(
-                AgentGraduated, agent_id=richest, from_tier=tier, to_tier=promoted, caused_by=last.event_id
-            )
+        last = log.kill(poorest, reason="weakest", caused_by=last)
+        if log.tier(richest) != Tier.ARENA:
+            last = log.graduate(richest, caused_by=last)
         child = self.spawn(caused_by=last, parent=richest)
-        last = self.emit(
-            CapitalAllocated, agent_id=child, amount=Decimal(50_000), caused_by=self.spawns[child].event_id
-        )
-        self.emit(
-            EvolutionCycleComplete,
-            cycle=self.fold.cycle,
-            killed=1,
-            graduated=1,
-            mutated=1,
-            caused_by=last.event_id,
-        )
+        last = log.allocate(child.agent_id, 50_000, caused_by=child)
+        log.complete_cycle(killed=1, graduated=1, mutated=1, caused_by=last)
 
 
 def bench_append(maker: LogMaker, directory: Path, batch: int, synchronous: str) -> Path:

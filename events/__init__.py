@@ -1,5 +1,6 @@
 """Typed immutable events, exact money, double-entry postings, the shared state fold and the error tree."""
 
+from ._agents import REASON_LIMIT as REASON_LIMIT
 from ._agents import AgentFailed as AgentFailed
 from ._agents import AgentGraduated as AgentGraduated
 from ._agents import AgentKilled as AgentKilled
@@ -9,6 +10,7 @@ from ._base import PROMOTIONS as PROMOTIONS
 from ._base import Event as Event
 from ._base import Tier as Tier
 from ._base import format_timestamp as format_timestamp
+from ._builder import LogBuilder as LogBuilder
 from ._capital import AllocationRejected as AllocationRejected
 from ._capital import ArenaOpened as ArenaOpened
 from ._capital import CapitalAllocated as CapitalAllocated
@@ -42,6 +44,7 @@ from ._ledger import agent_account as agent_account
 from ._ledger import postings as postings
 from ._money import MAX_MONEY as MAX_MONEY
 from ._money import MONEY_SCALE as MONEY_SCALE
+from ._money import ZERO as ZERO
 from ._money import Balance as Balance
 from ._money import Money as Money
 from ._money import NonNegativeMoney as NonNegativeMoney
@@ -50,6 +53,7 @@ from ._money import format_money as format_money
 from ._money import from_minor as from_minor
 from ._money import money as money
 from ._money import to_minor as to_minor
+from ._state import AgentEntry as AgentEntry
 from ._state import AgentRecord as AgentRecord
 from ._state import ArenaState as ArenaState
 from ._state import Fold as Fold
@@ -67,7 +71,10 @@ __all__ = [
     "MAX_MONEY",
     "MONEY_SCALE",
     "PROMOTIONS",
+    "REASON_LIMIT",
     "TREASURY",
+    "ZERO",
+    "AgentEntry",
     "AgentError",
     "AgentFailed",
     "AgentGraduated",
@@ -94,6 +101,7 @@ __all__ = [
     "EvolutionError",
     "Fold",
     "GraduationError",
+    "LogBuilder",
     "MarketDataError",
     "Money",
     "NonNegativeMoney",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field, JsonValue, model_validator
 
 from ._base import PROMOTIONS, Event, Tier
 from ._money import NonNegativeMoney  # noqa: TC001  (pydantic needs it at run time)
 
-__all__ = ["AgentFailed", "AgentGraduated", "AgentKilled", "AgentSpawned"]
+__all__ = ["REASON_LIMIT", "AgentFailed", "AgentGraduated", "AgentKilled", "AgentSpawned"]
+
+REASON_LIMIT: Final = 1000
+"""Most characters of ``AgentKilled.reason``: enough to say why, small enough to keep the log lean."""
 
 
 class AgentSpawned(Event):
@@ -30,7 +33,7 @@ class AgentKilled(Event):
 
     event_type: Literal["AgentKilled"] = "AgentKilled"
     agent_id: str = Field(min_length=1, max_length=128)
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(min_length=1, max_length=REASON_LIMIT)
     capital_released: NonNegativeMoney
     """The agent's whole allocation at the moment it died."""
 

@@ -19,6 +19,7 @@ from ._errors import ValidationError
 __all__ = [
     "MAX_MONEY",
     "MONEY_SCALE",
+    "ZERO",
     "Balance",
     "Money",
     "NonNegativeMoney",
@@ -35,6 +36,9 @@ MONEY_SCALE: Final = 8
 MAX_MONEY: Final = Decimal(10) ** 10
 """Largest magnitude of one amount. Keeps every balance well inside SQLite's signed 64-bit INTEGER
 (2**63 minor units is about 9.2e10) even after sums of many amounts."""
+
+ZERO: Final = Decimal("0E-8")
+"""Zero at ``MONEY_SCALE`` places: the start of every sum of money, so sums keep the scale."""
 
 _QUANTUM: Final = Decimal(1).scaleb(-MONEY_SCALE)
 _MINOR: Final = 10**MONEY_SCALE

@@ -12,8 +12,7 @@ Folding through frozen models would copy the agent table per event, so the trans
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Never
+from typing import TYPE_CHECKING, Never
 from uuid import UUID  # noqa: TC003  (pydantic needs it at run time)
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -24,17 +23,17 @@ from ._capital import ArenaOpened, CapitalAllocated, CapitalReleased
 from ._codec import GENESIS_HASH, canonical_json, chain_hash
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
-from ._money import Balance, format_money
+from ._money import ZERO, Balance, format_money
 from ._trading import TradeExecuted, TradeRejected
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from decimal import Decimal
 
     from ._base import Event
 
-__all__ = ["AgentRecord", "ArenaState", "Fold", "apply", "fold"]
+__all__ = ["AgentEntry", "AgentRecord", "ArenaState", "Fold", "apply", "fold"]
 
-_ZERO = Decimal("0E-8")
 _text = format_money
 
 
@@ -52,12 +51,14 @@ class AgentRecord(BaseModel):
     spawn_event_id: UUID
     spawned_seq: int
     alive: bool = True
-    allocation: Balance = _ZERO
+    allocation: Balance = ZERO
     """Cash the agent holds (its ledger account); 0 once killed."""
     positions: dict[str, Balance] = Field(default_factory=dict)
     """Units held per symbol, from its fills (dropped when the agent is killed)."""
     trades: int = 0
     failures: int = 0
+    killed_seq: int | None = None
+    """Seq of the ``AgentKilled`` that ended it; None while it lives."""
 
 
 class ArenaState(BaseModel):
@@ -66,9 +67,9 @@ class ArenaState(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     arena_id: str | None = None
-    total_capital: Balance = _ZERO
+    total_capital: Balance = ZERO
     """Funding plus every trade's cash delta: what the treasury and the agents hold together."""
-    treasury: Balance = _ZERO
+    treasury: Balance = ZERO
     """Free capital, not allocated to any agent."""
     agents: dict[str, AgentRecord] = Field(default_factory=dict)
     seq: int = 0
@@ -86,7 +87,7 @@ class ArenaState(BaseModel):
     @property
     def allocated_capital(self) -> Decimal:
         """Capital held by agents (dead agents hold none)."""
-        return sum((a.allocation for a in self.agents.values()), _ZERO)
+        return sum((a.allocation for a in self.agents.values()), ZERO)
 
     def alive_agents(self) -> list[AgentRecord]:
         """Live agents in id order."""
@@ -109,23 +110,68 @@ class ArenaState(BaseModel):
         working.seq = self.seq
         working.head_hash = self.head_hash
         working.cycle = self.cycle
-        working.agents = {k: _Agent.from_record(v) for k, v in self.agents.items()}
+        working.agents = {k: AgentEntry.from_record(v) for k, v in self.agents.items()}
         return working
 
 
 @dataclass(slots=True)
-class _Agent:
-    record: dict[str, Any]
+class AgentEntry:
+    """One agent in a ``Fold``: the mutable twin of ``AgentRecord``, updated in place by each event.
+
+    Typed and slotted rather than a dict, so a misspelt field is a type error, not a silent new key.
+    Callers outside the fold read it and never write it.
+    """
+
+    agent_id: str
+    tier: Tier
+    genome: dict[str, JsonValue]
+    parent_id: str | None
+    generation: int
+    spawn_event_id: UUID
+    spawned_seq: int
+    alive: bool = True
+    allocation: Decimal = ZERO
     positions: dict[str, Decimal] = field(default_factory=dict)
+    trades: int = 0
+    failures: int = 0
+    killed_seq: int | None = None
 
     @classmethod
-    def from_record(cls, record: AgentRecord) -> _Agent:
-        data = dict(record)
-        positions = data.pop("positions")
-        return cls(data, dict(positions))
+    def from_record(cls, record: AgentRecord) -> AgentEntry:
+        """Return a working copy of a frozen record."""
+        return cls(
+            agent_id=record.agent_id,
+            tier=record.tier,
+            genome=record.genome,
+            parent_id=record.parent_id,
+            generation=record.generation,
+            spawn_event_id=record.spawn_event_id,
+            spawned_seq=record.spawned_seq,
+            alive=record.alive,
+            allocation=record.allocation,
+            positions=dict(record.positions),
+            trades=record.trades,
+            failures=record.failures,
+            killed_seq=record.killed_seq,
+        )
 
     def freeze(self) -> AgentRecord:
-        return AgentRecord.model_validate({**self.record, "positions": dict(sorted(self.positions.items()))})
+        """Return the frozen record as of now."""
+        return AgentRecord(
+            agent_id=self.agent_id,
+            tier=self.tier,
+            genome=self.genome,
+            parent_id=self.parent_id,
+            generation=self.generation,
+            spawn_event_id=self.spawn_event_id,
+            spawned_seq=self.spawned_seq,
+            alive=self.alive,
+            allocation=self.allocation,
+            positions=dict(sorted(self.positions.items())),
+            trades=self.trades,
+            failures=self.failures,
+            killed_seq=self.killed_seq,
+        )
 
 
 class Fold:
@@ -138,9 +184,9 @@ class Fold:
 
     def __init__(self) -> None:
         self.arena_id: str | None = None
-        self.total_capital = _ZERO
-        self.treasury = _ZERO
-        self.agents: dict[str, _Agent] = {}
+        self.total_capital = ZERO
+        self.treasury = ZERO
+        self.agents: dict[str, AgentEntry] = {}
         self.seq = 0
         self.head_hash = GENESIS_HASH
         self.cycle = 0
@@ -157,14 +203,9 @@ class Fold:
             cycle=self.cycle,
         )
 
-    def agent(self, agent_id: str) -> dict[str, Any] | None:
-        """Return the live fields of ``agent_id`` (read-only by convention), or None if never spawned."""
-        found = self.agents.get(agent_id)
-        return None if found is None else found.record
-
-    def positions(self, agent_id: str) -> dict[str, Decimal]:
-        """Return the units ``agent_id`` holds per symbol (read-only by convention)."""
-        return self.agents[agent_id].positions
+    def agent(self, agent_id: str) -> AgentEntry | None:
+        """Return ``agent_id``'s entry (read-only by convention), or None if it was never spawned."""
+        return self.agents.get(agent_id)
 
     def apply(self, event: Event, *, data: str | None = None) -> str:
         """Fold ``event`` in, or raise ``EventSourcingError`` and leave the state exactly as it was.
@@ -194,33 +235,28 @@ class Fold:
                     self._refuse(event, f"agent {agent_id!r} already exists")
                 generation = 0
                 if parent_id is not None:
-                    generation = self._existing(event, parent_id).record["generation"] + 1
-                self.agents[agent_id] = _Agent(
-                    {
-                        "agent_id": agent_id,
-                        "tier": event.tier,
-                        "genome": event.genome,
-                        "parent_id": parent_id,
-                        "generation": generation,
-                        "spawn_event_id": event.event_id,
-                        "spawned_seq": event.seq,
-                        "alive": True,
-                        "allocation": _ZERO,
-                        "trades": 0,
-                        "failures": 0,
-                    }
+                    generation = self._existing(event, parent_id).generation + 1
+                self.agents[agent_id] = AgentEntry(
+                    agent_id=agent_id,
+                    tier=event.tier,
+                    genome=event.genome,
+                    parent_id=parent_id,
+                    generation=generation,
+                    spawn_event_id=event.event_id,
+                    spawned_seq=event.seq,
                 )
             case AgentKilled(agent_id=agent_id, capital_released=amount):
                 agent = self._alive(event, agent_id)
-                if amount != agent.record["allocation"]:
-                    held = agent.record["allocation"]
+                if amount != agent.allocation:
+                    held = agent.allocation
                     self._refuse(
                         event,
                         f"releases {format_money(amount)} but agent {agent_id!r} holds {format_money(held)}",
                     )
-                agent.record["alive"] = False
-                agent.record["allocation"] = _ZERO
+                agent.alive = False
+                agent.allocation = ZERO
                 agent.positions.clear()
+                agent.killed_seq = event.seq
                 self.treasury += amount
             case CapitalAllocated(agent_id=agent_id, amount=amount):
                 agent = self._alive(event, agent_id)
@@ -230,44 +266,44 @@ class Fold:
                         f"allocates {format_money(amount)} from a treasury of {format_money(self.treasury)}",
                     )
                 self.treasury -= amount
-                agent.record["allocation"] += amount
+                agent.allocation += amount
             case CapitalReleased(agent_id=agent_id, amount=amount):
                 agent = self._alive(event, agent_id)
-                if amount > agent.record["allocation"]:
-                    held = agent.record["allocation"]
+                if amount > agent.allocation:
+                    held = agent.allocation
                     self._refuse(
                         event,
                         f"releases {format_money(amount)} but agent {agent_id!r} holds {format_money(held)}",
                     )
-                agent.record["allocation"] -= amount
+                agent.allocation -= amount
                 self.treasury += amount
             case AgentGraduated(agent_id=agent_id, from_tier=from_tier, to_tier=to_tier):
                 agent = self._alive(event, agent_id)
-                if agent.record["tier"] != from_tier:
-                    tier = agent.record["tier"].value
+                if agent.tier != from_tier:
+                    tier = agent.tier.value
                     self._refuse(event, f"agent {agent_id!r} is in {tier}, not {from_tier.value}")
-                agent.record["tier"] = to_tier
+                agent.tier = to_tier
             case TradeExecuted(agent_id=agent_id, cash_delta=delta, side=side, quantity=quantity):
                 agent = self._alive(event, agent_id)
-                if agent.record["allocation"] + delta < 0:
-                    held = agent.record["allocation"]
+                if agent.allocation + delta < 0:
+                    held = agent.allocation
                     self._refuse(
                         event,
                         f"trade needs {_text(-delta)} but agent {agent_id!r} holds {_text(held)}",
                     )
-                agent.record["allocation"] += delta
-                agent.record["trades"] += 1
-                units = agent.positions.get(event.symbol, _ZERO) + (quantity if side == "buy" else -quantity)
+                agent.allocation += delta
+                agent.trades += 1
+                units = agent.positions.get(event.symbol, ZERO) + (quantity if side == "buy" else -quantity)
                 if units:
                     agent.positions[event.symbol] = units
                 else:
                     agent.positions.pop(event.symbol, None)
                 self.total_capital += delta
             case AgentFailed(agent_id=agent_id):
-                self._existing(event, agent_id).record["failures"] += 1
+                self._existing(event, agent_id).failures += 1
             case AgentMutated(parent_id=parent_id, child_id=child_id):
                 self._existing(event, parent_id)
-                if self._existing(event, child_id).record["parent_id"] != parent_id:
+                if self._existing(event, child_id).parent_id != parent_id:
                     self._refuse(event, f"agent {child_id!r} was not spawned from {parent_id!r}")
             case TradeRejected(agent_id=agent_id):
                 self._existing(event, agent_id)
@@ -285,15 +321,15 @@ class Fold:
         if self.arena_id is None:
             self._refuse(event, "the log must start with ArenaOpened")
 
-    def _existing(self, event: Event, agent_id: str) -> _Agent:
+    def _existing(self, event: Event, agent_id: str) -> AgentEntry:
         agent = self.agents.get(agent_id)
         if agent is None:
             self._refuse(event, f"names unknown agent {agent_id!r}")
         return agent
 
-    def _alive(self, event: Event, agent_id: str) -> _Agent:
+    def _alive(self, event: Event, agent_id: str) -> AgentEntry:
         agent = self._existing(event, agent_id)
-        if not agent.record["alive"]:
+        if not agent.alive:
             self._refuse(event, f"names agent {agent_id!r}, which was killed")
         return agent
 

@@ -21,14 +21,22 @@ Synchronous = Literal["normal", "full"]
 """``normal`` survives a process crash (WAL); ``full`` also survives power loss, at one fsync per commit."""
 
 
-def connect(path: Path | None, *, readonly: bool, create: bool) -> sqlite3.Connection:
+def connect(
+    path: Path | None, *, readonly: bool, create: bool, memory_name: str | None = None
+) -> sqlite3.Connection:
     """Open the connection: ``mode=ro`` for readers, ``rw`` when ``create`` is False, ``rwc`` otherwise.
+
+    Without a path, ``memory_name`` names an in-memory database that every connection of this process
+    opening the same name shares (SQLite's ``memdb`` VFS); it lives until its last connection closes.
 
     Raises:
         StoreError: the file is missing (and may not be created) or cannot be opened.
-        ValidationError: ``readonly`` was asked of an in-memory store.
+        ValidationError: ``readonly`` was asked of a private in-memory store, or ``memory_name`` is not a
+            plain name.
 
     """
+    if path is None and memory_name is not None:
+        return _connect_shared_memory(memory_name, readonly=readonly)
     if path is None:
         if readonly:
             msg = (
@@ -50,6 +58,17 @@ def connect(path: Path | None, *, readonly: bool, create: bool) -> sqlite3.Conne
         return sqlite3.connect(f"{path.absolute().as_uri()}?mode={mode}", uri=True, isolation_level=None)
     except sqlite3.Error as e:
         raise store_error(e, path, "opening") from e
+
+
+def _connect_shared_memory(name: str, *, readonly: bool) -> sqlite3.Connection:
+    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+        msg = f"memory_name: {name!r} is not a plain name; pass letters, digits, '-' and '_' only"
+        raise ValidationError(msg, field="memory_name", value=name)
+    mode = "&mode=ro" if readonly else ""
+    try:
+        return sqlite3.connect(f"file:/{name}?vfs=memdb{mode}", uri=True, isolation_level=None)
+    except sqlite3.Error as e:
+        raise store_error(e, None, "opening") from e
 
 
 def configure(

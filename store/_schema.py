@@ -6,6 +6,7 @@ DDL here is the executable half of that document and ``tests/store/test_schema.p
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
@@ -24,14 +25,25 @@ __all__ = [
     "HASH_ALGORITHM",
     "SCHEMA_VERSION",
     "TABLES",
+    "UPGRADE_FIX",
     "FormatAudit",
     "audit_format",
     "ensure_schema",
     "read_meta",
 ]
 
-SCHEMA_VERSION: Final = 1
-"""Version of the table layout; a file with a larger one was written by a newer release and is refused."""
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION: Final = 2
+"""Version of the file format; a file with a larger one was written by a newer release and is refused.
+
+2: snapshots record each dead agent's ``killed_seq``. A version-1 file is upgraded in place when a writer
+opens it (its snapshots, which lack the field, are deleted: they are derived, so nothing is lost, and the
+next open folds the log from the start); a reader refuses it with that fix.
+"""
+
+_UPGRADABLE: Final = frozenset({1})
+"""Older versions a writer upgrades in place."""
 
 FORMAT_NAME: Final = "arena-event-store"
 """``meta.format``: tells an Arena store apart from any other SQLite file."""
@@ -155,9 +167,11 @@ def ensure_schema(connection: sqlite3.Connection, path: Path | None, *, readonly
             )
             raise StoreError(msg, path=path)
         meta = read_meta(connection)
+        _check_meta(meta, path)
+        if int(meta["schema_version"]) < SCHEMA_VERSION:
+            meta = _upgrade(connection, meta, path, readonly=readonly)
     except sqlite3.Error as e:
         raise store_error(e, path, "opening") from e
-    _check_meta(meta, path)
     return meta
 
 
@@ -210,7 +224,7 @@ def _check_meta(meta: dict[str, str], path: Path | None) -> None:
             "release reads; upgrade arena-runtime to open it"
         )
         raise StoreError(msg, path=path)
-    if int(version) < SCHEMA_VERSION:  # pragma: no cover  (no older version exists yet)
+    if int(version) < SCHEMA_VERSION and int(version) not in _UPGRADABLE:
         msg = f"store {where}: schema_version {version} is older than {SCHEMA_VERSION} and has no migration"
         raise StoreError(msg, path=path)
     if meta.get("money_scale") != str(MONEY_SCALE):
@@ -220,6 +234,42 @@ def _check_meta(meta: dict[str, str], path: Path | None) -> None:
         )
         raise StoreError(msg, path=path)
 
+
+def _upgrade(
+    connection: sqlite3.Connection, meta: dict[str, str], path: Path | None, *, readonly: bool
+) -> dict[str, str]:
+    """Bring a version-1 file to this version in one transaction (see ``SCHEMA_VERSION``)."""
+    version = meta["schema_version"]
+    if readonly:
+        msg = (
+            f"store {describe(path)}: schema_version {version} is older than the {SCHEMA_VERSION} this "
+            f"release reads; {UPGRADE_FIX}"
+        )
+        raise StoreError(msg, path=path)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        dropped = connection.execute("DELETE FROM arena_state").rowcount
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    logger.info(
+        "store %s: upgraded schema_version %s to %d (dropped %d derived snapshots)",
+        describe(path),
+        version,
+        SCHEMA_VERSION,
+        dropped,
+    )
+    return read_meta(connection)
+
+
+UPGRADE_FIX: Final = (
+    "open it once for writing with this release (SQLiteEventStore.open(path).close(), or Arena.open(path)), "
+    "which upgrades it in place: its snapshots, which are derived, are dropped and the log is untouched"
+)
+"""How to bring an older file to this version, for the messages that refuse one."""
 
 _EXPECTED_META: Final = {
     "format": FORMAT_NAME,
@@ -258,6 +308,9 @@ def audit_format(connection: sqlite3.Connection) -> FormatAudit:
         ),
         None,
     )
+    version = meta.get("schema_version", "")
+    if version.isdigit() and int(version) in _UPGRADABLE:
+        problem = f"schema_version {version} is older than {SCHEMA_VERSION}; {UPGRADE_FIX}"
     warnings = []
     if absent := [name for name in APPEND_ONLY_TRIGGERS if ("trigger", name) not in names]:
         warnings.append(f"append-only triggers {absent} are missing: rows may have been edited")

@@ -44,7 +44,7 @@ from ._schema import ensure_schema, read_meta
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Generator, Iterable, Sequence
     from datetime import datetime
     from decimal import Decimal
     from types import TracebackType
@@ -94,6 +94,7 @@ class SQLiteEventStore:
         synchronous: Synchronous = "normal",
         readonly: bool = False,
         create: bool = True,
+        memory_name: str | None = None,
     ) -> SQLiteEventStore:
         """Open (or create) the store at ``path`` and rebuild its state from the latest snapshot.
 
@@ -103,6 +104,9 @@ class SQLiteEventStore:
                 cost of an fsync per commit.
             readonly: Open a reader's connection (``mode=ro``) that refuses to append.
             create: When False, refuse a path where no file exists instead of creating a store there.
+            memory_name: With ``path=None``, share the in-memory database under this name with every
+                store of this process opened with the same name (a writer and its readers), instead of
+                a private one; it lives until the last of them closes.
 
         Raises:
             StoreError: the file is missing (with ``create=False`` or ``readonly``), not SQLite, another
@@ -114,7 +118,7 @@ class SQLiteEventStore:
             msg = f"synchronous: {synchronous!r} is not a mode; pass 'normal' or 'full'"
             raise ValidationError(msg, field="synchronous", value=synchronous)
         location = None if path is None else Path(path)
-        connection = connect(location, readonly=readonly, create=create)
+        connection = connect(location, readonly=readonly, create=create, memory_name=memory_name)
         try:
             # The format check comes first: switching a foreign file to WAL would already change it.
             meta = ensure_schema(connection, location, readonly=readonly)
@@ -199,8 +203,10 @@ class SQLiteEventStore:
         to_seq: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> Iterator[AnyEvent]:
+    ) -> Generator[AnyEvent]:
         """Stream the events that match every given filter, in seq order, in bounded memory.
+
+        ``close()`` the generator to release its read at once, before it is exhausted.
 
         Args:
             agent_id: Only events about this agent.
@@ -359,7 +365,7 @@ class SQLiteEventStore:
             raise EventSourcingError(msg, field="event_id")
         return key
 
-    def _stream(self, queries: list[Query]) -> Iterator[AnyEvent]:
+    def _stream(self, queries: list[Query]) -> Generator[AnyEvent]:
         texts = stream_events(self._live(), queries)  # a generator: closing it closes the cursors
         try:
             for text in texts:

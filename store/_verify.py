@@ -302,7 +302,7 @@ class _Audit:
                 folded = -fold.total_capital
             else:
                 record = fold.agent(agent_id or "")
-                folded = record["allocation"] if record is not None else None
+                folded = record.allocation if record is not None else None
             if folded is None or to_minor(folded) != self.balances[account]:
                 raise _Failure(
                     event.seq,

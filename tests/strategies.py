@@ -6,8 +6,7 @@ registered event class has one.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,7 @@ from events import (
     Event,
     EvolutionCycleComplete,
     EvolutionCycleStarted,
-    Fold,
+    LogBuilder,
     Tier,
     TradeExecuted,
     TradeRejected,
@@ -37,7 +36,7 @@ from events import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from events import Side
 
 __all__ = ["EVENT_STRATEGIES", "amounts", "any_event", "valid_event_logs"]
 
@@ -204,111 +203,56 @@ any_event: st.SearchStrategy[Event] = st.one_of(*EVENT_STRATEGIES.values())
 def valid_event_logs(draw: st.DrawFn, *, max_steps: int = 40) -> list[Event]:
     """A gapless, state-consistent log starting with ``ArenaOpened``: what a real arena could write.
 
-    Each step picks an operation that is legal in the state so far (the same ``Fold`` the runtime uses
-    checks it), so the log exercises allocation, release, trades, kills, graduation, mutation and cycles.
+    Each step picks an operation that is legal in the state so far (``LogBuilder`` folds every event with
+    the same ``Fold`` the runtime uses), so the log exercises allocation, release, trades, kills,
+    graduation, mutation and cycles. Ids come from a drawn seed: distinct however hypothesis shrinks it.
     """
-    start = draw(timestamps.filter(lambda t: t.year < 9000))
-    id_base = draw(st.integers(0, 2**80 - 1)) << 48  # + seq below: distinct ids however hypothesis shrinks
-    fold = Fold()
-    log: list[Event] = []
-
-    def emit(factory: Callable[..., Event], **fields: Any) -> Event:
-        seq = fold.seq + 1
-        event = factory(
-            seq=seq,
-            event_id=uuid.UUID(int=id_base | seq, version=4),
-            timestamp=start + timedelta(seconds=seq),
-            **fields,
-        )
-        fold.apply(event)
-        log.append(event)
-        return event
-
-    emit(
-        ArenaOpened,
-        arena_id="arena-test",
-        total_capital=draw(amounts(min_minor=_MINOR, max_minor=_MAX_MINOR // 100)),
-    )
-    spawns: dict[str, Event] = {}
+    log = LogBuilder(draw(st.integers(0, 2**64 - 1)), start=draw(timestamps.filter(lambda t: t.year < 9000)))
+    log.open(draw(amounts(min_minor=_MINOR, max_minor=_MAX_MINOR // 100)), arena_id="arena-test")
     for _ in range(draw(st.integers(0, max_steps))):
-        alive = sorted(a for a, rec in fold.agents.items() if rec.record["alive"])
+        alive = sorted(log.alive())
         choice = draw(
             st.sampled_from(
                 ["spawn", "allocate", "release", "trade", "kill", "graduate", "mutate", "cycle", "check"]
             )
         )
-        if choice == "spawn" or (not alive and choice != "cycle"):
-            agent_id = f"a{len(fold.agents) + 1}"
-            spawns[agent_id] = emit(
-                AgentSpawned, agent_id=agent_id, tier=Tier.SIMULATION, genome={"family": "x"}
-            )
+        if choice == "cycle":
+            log.complete_cycle(caused_by=log.start_cycle())
             continue
-        funded = [a for a in alive if fold.agents[a].record["allocation"] > 1]
+        if choice == "check":
+            log.check()
+            continue
+        if choice == "spawn" or not alive:
+            log.spawn(f"a{len(log.agent_ids()) + 1}", genome={"family": "x"})
+            continue
+        funded = [a for a in alive if log.allocation(a) > 1]
         pool = funded if choice in {"release", "trade"} and funded else alive
-        agent = draw(st.sampled_from(pool)) if pool else None
-        record = fold.agent(agent) if agent else None
-        if choice == "allocate" and agent and fold.treasury > 0:
-            amount = draw(amounts(min_minor=1, max_minor=int(fold.treasury * _MINOR)))
-            emit(CapitalAllocated, agent_id=agent, amount=amount, caused_by=spawns[agent].event_id)
-        elif choice == "release" and agent and record and record["allocation"] > 0:
-            amount = draw(amounts(min_minor=1, max_minor=int(record["allocation"] * _MINOR)))
-            emit(CapitalReleased, agent_id=agent, amount=amount)
-        elif choice == "trade" and agent and record and record["allocation"] > Decimal(1):
-            price = draw(amounts(min_minor=_MINOR, max_minor=1000 * _MINOR))
-            held = fold.positions(agent).get("XYZ", Decimal(0))
-            side = "sell" if held > 0 and draw(st.booleans()) else "buy"
-            wanted = held if side == "sell" else record["allocation"] / 2 / price
-            quantity = min(Decimal(10**6), wanted).quantize(Decimal("1E-8"), rounding="ROUND_DOWN")
-            if quantity > 0:
-                fee = Decimal("0.01")
-                delta = trade_cash_delta(side, quantity, price, fee)
-                if record["allocation"] + delta >= 0:
-                    emit(
-                        TradeExecuted,
-                        agent_id=agent,
-                        symbol="XYZ",
-                        side=side,
-                        quantity=quantity,
-                        price=price,
-                        fee=fee,
-                        cash_delta=delta,
-                    )
-        elif choice == "kill" and agent and record:
-            emit(AgentKilled, agent_id=agent, reason="test", capital_released=record["allocation"])
-        elif choice == "graduate" and agent and record and record["tier"] != Tier.ARENA:
-            to = Tier.PROVING if record["tier"] == Tier.SIMULATION else Tier.ARENA
-            emit(AgentGraduated, agent_id=agent, from_tier=record["tier"], to_tier=to)
-        elif choice == "mutate" and agent:
-            child = f"a{len(fold.agents) + 1}"
-            spawns[child] = emit(
-                AgentSpawned, agent_id=child, tier=Tier.SIMULATION, genome={}, parent_id=agent
-            )
-            emit(
-                AgentMutated,
-                agent_id=child,
-                parent_id=agent,
-                child_id=child,
-                parent_event_id=spawns[agent].event_id,
-                caused_by=spawns[agent].event_id,
-                mutation={"x": [1, 2]},
-            )
-        elif choice == "cycle":
-            started = emit(EvolutionCycleStarted, cycle=fold.cycle + 1)
-            emit(
-                EvolutionCycleComplete,
-                cycle=fold.cycle,
-                killed=0,
-                graduated=0,
-                mutated=0,
-                caused_by=started.event_id,
-            )
-        elif choice == "check":
-            allocated = sum((a.record["allocation"] for a in fold.agents.values()), Decimal(0))
-            emit(
-                CapitalConservationCheck,
-                total=fold.total_capital,
-                free=fold.treasury,
-                allocated=allocated,
-                ok=True,
-            )
-    return log
+        agent = draw(st.sampled_from(pool))
+        cash = log.allocation(agent)
+        if choice == "allocate" and log.treasury > 0:
+            amount = draw(amounts(min_minor=1, max_minor=int(log.treasury * _MINOR)))
+            log.allocate(agent, amount, caused_by=log.spawn_of(agent))
+        elif choice == "release" and cash > 0:
+            log.release(agent, draw(amounts(min_minor=1, max_minor=int(cash * _MINOR))))
+        elif choice == "trade" and cash > 1:
+            _trade_step(draw, log, agent)
+        elif choice == "kill":
+            log.kill(agent, reason="test")
+        elif choice == "graduate" and log.tier(agent) != Tier.ARENA:
+            log.graduate(agent)
+        elif choice == "mutate":
+            log.mutate(agent, f"a{len(log.agent_ids()) + 1}", mutation={"x": [1, 2]})
+    return log.events
+
+
+def _trade_step(draw: st.DrawFn, log: LogBuilder, agent: str) -> None:
+    """Buy with up to half the agent's cash, or sell all it holds; skip an order its cash cannot pay."""
+    cash = log.allocation(agent)
+    price = draw(amounts(min_minor=_MINOR, max_minor=1000 * _MINOR))
+    held = log.holding(agent, "XYZ")
+    side: Side = "sell" if held > 0 and draw(st.booleans()) else "buy"
+    wanted = held if side == "sell" else cash / 2 / price
+    quantity = min(Decimal(10**6), wanted).quantize(Decimal("1E-8"), rounding="ROUND_DOWN")
+    fee = Decimal("0.01")
+    if quantity > 0 and cash + trade_cash_delta(side, quantity, price, fee) >= 0:
+        log.trade(agent, side, quantity, price, fee)

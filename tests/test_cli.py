@@ -29,7 +29,7 @@ class Result:
 def arena(*args: object, cwd: Path) -> Result:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(  # noqa: S603  (our own interpreter and module, fixed arguments)
-        [sys.executable, "-m", "actors._cli", *map(str, args)],
+        [sys.executable, "-m", "actors.cli", *map(str, args)],
         cwd=cwd,
         env=env,
         capture_output=True,

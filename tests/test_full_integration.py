@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from actors import Arena, SimClock
-from actors.simulation import EvolutionPolicy, SyntheticFeed, run_simulation
+from actors import Arena, SimClock, run_simulation
 from events import ArenaState, Fold, fold
 from store import SQLiteEventStore, verify
+from trading import EvolutionPolicy, SyntheticFeed
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from actors.simulation import SimulationReport
+    from actors import SimulationReport
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CAPITAL = Decimal(1_000_000)
@@ -75,7 +75,7 @@ def test_capital_is_conserved_at_every_event_and_the_file_verifies_clean(run):
     working = Fold()
     for event in stored(run.path):
         working.apply(event)
-        held = sum((agent.record["allocation"] for agent in working.agents.values()), Decimal(0))
+        held = sum((agent.allocation for agent in working.agents.values()), Decimal(0))
         assert working.treasury + held == working.total_capital, f"books off after seq {event.seq}"
 
     result = verify(run.path, expected_head=(run.report.head_seq, run.report.head_hash))

@@ -8,16 +8,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from actors import Arena, SimClock
-from actors.simulation import Bar, Genome, Portfolio
 from events import Event, EventSourcingError, StoreError, fold
 from store import SQLiteEventStore
+from trading import Bar, Genome, Portfolio
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from actors.simulation import Order
     from events import ArenaState
     from store import Head
+    from trading import Order
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 FUNDING = Decimal(1000)

@@ -10,9 +10,9 @@ import pytest
 
 from actors import ASK_TIMEOUT, MAX_RESTARTS, STEP_TIMEOUT, AgentActor, GetMetrics, OnBars
 from actors._messages import AgentCrashed, ChangeTier
-from actors.simulation import Genome, Order, Portfolio
 from events import AgentFailed, AgentKilled, Tier, TradeExecuted
 from tests.actors.support import T0, ScriptedStrategy, bar, open_arena, raising_factory, stored
+from trading import Genome, Order, Portfolio
 
 
 class Inbox(pykka.ThreadingActor):

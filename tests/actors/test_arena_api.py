@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from actors import SimClock
-from actors.simulation import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
 from events import (
     AgentGraduated,
     AgentKilled,
@@ -21,6 +20,7 @@ from events import (
     canonical_json,
 )
 from tests.actors.support import T0, assert_log_matches_state, open_arena, stored
+from trading import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
 
 FREE = BrokerConfig(slippage_bps=Decimal(0), fee_bps=Decimal(0))
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from actors import Arena, NullSink, SystemClock
-from actors.simulation import BrokerConfig, EvolutionPolicy, Order
 from events import (
     AgentNotAliveError,
     AllocationError,
@@ -19,6 +18,7 @@ from events import (
     ValidationError,
 )
 from tests.actors.support import open_arena, stored
+from trading import BrokerConfig, EvolutionPolicy, Order
 
 UNKNOWN = r"^agent 'ghost': no such agent in this arena; spawn it first or check the id$"
 FREE = BrokerConfig(slippage_bps=Decimal(0), fee_bps=Decimal(0))

@@ -6,10 +6,10 @@ import pykka
 import pytest
 
 from actors import Arena, SimClock
-from actors.simulation import EvolutionPolicy
 from events import AgentNotAliveError, EventSourcingError, StoreError, ValidationError, fold
 from store import SQLiteEventStore, verify
 from tests.actors.support import T0, FailingSink, assert_log_matches_state, open_arena, stored
+from trading import EvolutionPolicy
 
 
 def read_all(path) -> list:

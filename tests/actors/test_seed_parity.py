@@ -13,9 +13,9 @@ from itertools import pairwise
 import pytest
 
 from actors import STEP_TIMEOUT, OnBars
-from actors.simulation import AgentMetrics, EvolutionPolicy, Portfolio
 from events import AllocationError, Tier
 from tests.actors.support import bar, open_arena, raising_factory, stored
+from trading import AgentMetrics, EvolutionPolicy, Portfolio
 
 
 def metrics(sharpe: float) -> AgentMetrics:

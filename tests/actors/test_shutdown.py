@@ -7,10 +7,10 @@ from decimal import Decimal
 import pykka
 import pytest
 
-from actors.simulation import EvolutionPolicy, Order
 from events import ArenaError
 from store import SQLiteEventStore
 from tests.actors.support import T0, open_arena
+from trading import EvolutionPolicy, Order
 
 CLOSED = r"^arena is closed; open it again with Arena\.open\(path\)$"
 STOP_TIMEOUT = 30

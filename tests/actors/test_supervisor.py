@@ -13,9 +13,7 @@ from actors._commands import open_arena as emit_opened
 from actors._cycle import run_cycle
 from actors._emitter import Chain, Emitter
 from actors._messages import AllocateCapital, GetHead, OpenArena, SpawnAgent
-from actors._selection import check_selection, select_underperformers
 from actors._supervisor import SupervisorConfig
-from actors.simulation import AgentMetrics, EvolutionPolicy, Genome
 from events import (
     AgentKilled,
     AllocationError,
@@ -31,6 +29,7 @@ from events import (
     fold,
 )
 from tests.actors.support import T0, FailingSink, open_arena
+from trading import AgentMetrics, EvolutionPolicy, Genome, check_selection, select_underperformers
 
 
 def new_emitter(*, seed: int = 1) -> Emitter:
@@ -129,7 +128,7 @@ def test_release_of_more_than_the_agent_holds_is_refused_with_what_it_holds():
     ):
         release(em, agent, Decimal("6.00000000"))
 
-    assert em.fold.agent(agent)["allocation"] == Decimal(5)
+    assert em.fold.agent(agent).allocation == Decimal(5)
 
 
 def test_a_failed_conservation_check_is_recorded_and_then_raised():
@@ -277,7 +276,7 @@ def test_commands_wait_for_the_disk_once_the_backlog_passes_the_high_water_mark(
 def test_an_arena_whose_supervisor_died_says_so_and_still_closes_cleanly():
     arena = open_arena()
     agent = arena.spawn_agent()
-    arena._actors.supervisor.stop(timeout=STOP_TIMEOUT)
+    arena._client.supervisor.stop(timeout=STOP_TIMEOUT)
 
     with pytest.raises(ArenaError, match=r"^arena: the supervisor has stopped"):
         arena.allocate_capital({agent: Decimal(1)})

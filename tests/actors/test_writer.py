@@ -14,19 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors import (
-    ASK_TIMEOUT,
-    FLUSH_TIMEOUT,
-    STOP_TIMEOUT,
-    Committed,
-    EventWriter,
-    Flush,
-    NullSink,
-    Submit,
-    WriterCounters,
-    WriterFailed,
-    WriterStats,
-)
+from actors import ASK_TIMEOUT, FLUSH_TIMEOUT, STOP_TIMEOUT, NullSink
+from actors._writer import EventWriter
+from actors._writer_messages import Committed, Flush, Submit, WriterCounters, WriterFailed, WriterStats
 from events import (
     AgentSpawned,
     ArenaOpened,

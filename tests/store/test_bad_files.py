@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from events import AgentSpawned, EventSourcingError, StoreError, Tier, ValidationError
-from store import SQLiteEventStore, verify
+from store import SCHEMA_VERSION, SQLiteEventStore, verify
 from tests.store.tampering import corrupt_pages, tamper
 
 
@@ -55,13 +55,14 @@ def test_an_sqlite_file_of_another_program_is_refused_and_left_alone(tmp_path):
 
 def test_a_store_of_a_newer_schema_version_is_refused(filled, path):
     filled.close()
-    tamper(path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    newer = SCHEMA_VERSION + 1
+    tamper(path, ("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(newer),)))
 
     with pytest.raises(
         StoreError,
         match=(
-            r"^store '.*arena.db': written with schema_version 2, newer than the 1 this release "
-            r"reads; upgrade arena-runtime to open it"
+            rf"^store '.*arena.db': written with schema_version {newer}, newer than the {SCHEMA_VERSION} "
+            r"this release reads; upgrade arena-runtime to open it"
         ),
     ):
         SQLiteEventStore.open(path)

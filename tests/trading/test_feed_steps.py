@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation import Bar, MarketFeed, SyntheticFeed, infer_interval, steps
 from events import ValidationError
+from trading import Bar, MarketFeed, SyntheticFeed, infer_interval, steps
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -1,4 +1,4 @@
-"""The supervisor's side of the event writer: submitting, snapshots, back-pressure and failure.
+"""The supervisor's backlog of events not yet durable: submitting, snapshots, back-pressure, failure.
 
 The writer never waits on the supervisor, so the supervisor may wait on it: when more than
 ``high_water`` submitted events are not yet durable, ``submit`` asks the writer to ``Flush`` and waits,
@@ -15,7 +15,7 @@ import pykka
 
 from events import EventSourcingError
 
-from ._timeouts import FLUSH_TIMEOUT
+from ._timeouts import FLUSH_TIMEOUT, ask
 from ._writer_messages import Flush, Submit
 
 if TYPE_CHECKING:
@@ -23,12 +23,12 @@ if TYPE_CHECKING:
 
     from ._emitter import Emitter
 
-__all__ = ["WriterLink"]
+__all__ = ["Backlog"]
 
 logger = logging.getLogger(__name__)
 
 
-class WriterLink:
+class Backlog:
     """Hand an emitter's events to the writer, with a snapshot every ``snapshot_every`` events.
 
     Used only on the supervisor's thread.
@@ -116,19 +116,28 @@ class WriterLink:
         """
         if em.pending:
             self.submit(em)
-        try:
-            head: Head = self._writer.ask(Flush(), block=True, timeout=FLUSH_TIMEOUT)
-        except pykka.Timeout:
+
+        def dead() -> EventSourcingError:
+            msg = "arena: the event writer has stopped; close the arena and reopen it from its store"
+            return EventSourcingError(msg, last_durable_seq=self._durable)
+
+        timed_out = False  # a slow disk may recover: only a failed or stopped writer ends the log
+
+        def slow() -> EventSourcingError:
+            nonlocal timed_out
+            timed_out = True
             msg = (
                 f"arena: the event writer did not make the backlog durable within {FLUSH_TIMEOUT} s; "
                 "the disk is too slow for this load; lower the load or raise FLUSH_TIMEOUT"
             )
-            raise EventSourcingError(msg, last_durable_seq=self._durable) from None
+            return EventSourcingError(msg, last_durable_seq=self._durable)
+
+        try:
+            head: Head = ask(self._writer, Flush(), timeout=FLUSH_TIMEOUT, dead=dead, slow=slow)
         except EventSourcingError as e:
-            self.failure = (e.msg, e.last_durable_seq if e.last_durable_seq is not None else self._durable)
+            if not timed_out:
+                durable = e.last_durable_seq if e.last_durable_seq is not None else self._durable
+                self.failure = (e.msg, durable)
             raise
-        except pykka.ActorDeadError:
-            msg = "arena: the event writer has stopped; close the arena and reopen it from its store"
-            raise EventSourcingError(msg, last_durable_seq=self._durable) from None
         self.committed(head)
         return head

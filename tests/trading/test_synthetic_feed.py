@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.simulation import Bar, SyntheticFeed
 from events import ValidationError
+from trading import Bar, SyntheticFeed
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NAIVE = datetime(2026, 1, 1)  # noqa: DTZ001  (the mistake under test)

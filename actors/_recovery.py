@@ -1,8 +1,9 @@
-"""Opening an arena: check the options, and recover an existing one from its store.
+"""Opening an arena: check the options, recover an existing one from its store, start its supervisor.
 
 Recovery reads the store on a connection of its own, in the caller's thread, and closes it before the
 event writer opens the store for writing in its thread: SQLite connections belong to the thread that
-opened them, and a store has one writer.
+opened them, and a store has one writer. An in-memory arena gets a named in-memory database of its own,
+so that a replay can open a reader on it just as it would on a file.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ import random
 import uuid
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, get_args
 
 from events import ArenaOpened, StoreError, ValidationError, money
 from store import SQLiteEventStore
 
-from ._arguments import float_arg, int_arg
+from ._checks import float_arg, int_arg
+from ._client import ArenaClient
 from ._clock import Clock, SystemClock
-from ._handle import ActorHandle
-from ._messages import AgentFailurePolicy, GetWriter, OpenArena
+from ._messages import AgentFailurePolicy, OpenArena
 from ._supervisor import ArenaSupervisor, SupervisorConfig
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from events import ArenaState
+    from store import Synchronous
 
     from ._agent import StrategyFactory
     from ._ids import IdGenerator
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Recovered",
-    "Synchronous",
     "arena_id_for",
     "check_funding",
     "recover",
@@ -45,9 +46,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-Synchronous = Literal["normal", "full"]
-"""SQLite durability: ``normal`` survives a process crash, ``full`` also a power loss."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +56,6 @@ class Recovered:
     """The state at the head: latest snapshot plus the tail."""
     funding: Decimal
     """``total_capital`` of its ``ArenaOpened``."""
-    killed_at: dict[str, int]
-    """Seq of each ``AgentKilled``, for the errors that name when an agent died."""
 
 
 def recover(path: str | os.PathLike[str], *, synchronous: Synchronous) -> Recovered | None:
@@ -80,9 +76,8 @@ def recover(path: str | os.PathLike[str], *, synchronous: Synchronous) -> Recove
                 "arena; pass the path of an Arena store or a new path"
             )
             raise StoreError(msg, path=str(path), seq=1)
-        killed_at = {e.agent_id: e.seq for e in store.read(event_types=["AgentKilled"]) if e.agent_id}
     logger.info("recovered arena %s at seq %d from %s", state.arena_id, state.seq, path)
-    return Recovered(state=state, funding=opened.total_capital, killed_at=killed_at)
+    return Recovered(state=state, funding=opened.total_capital)
 
 
 def check_funding(total_capital: object, recovered: Recovered | None, path: object) -> Decimal | None:
@@ -170,7 +165,7 @@ def start(
     clock: Clock | None,
     ids: IdGenerator | None,
     sink_factory: Callable[[], EventSink] | None,
-) -> ActorHandle:
+) -> ArenaClient:
     """Recover or fund the arena, start its supervisor (which starts the writer) and flush once.
 
     Flushing surfaces a store the writer cannot open here, rather than at the first command, and makes
@@ -184,20 +179,18 @@ def start(
         raise ValidationError(msg, field="sink_factory", value=sink_factory)
     recovered = recover(path, synchronous=synchronous) if path is not None else None
     funding = check_funding(total_capital, recovered, path)
-    factory = sink_factory or partial(SQLiteEventStore.open, path, synchronous=synchronous)
-    handle = ActorHandle(
-        ArenaSupervisor.start(
-            factory,
-            state=recovered.state if recovered is not None else None,
-            config=config,
-            clock=clock if clock is not None else SystemClock(),
-            ids=ids,
-            killed_at=recovered.killed_at if recovered is not None else None,
-        )
+    factory, open_reader = _store_openers(path, synchronous=synchronous, sink_factory=sink_factory)
+    supervisor = ArenaSupervisor.start(
+        factory,
+        state=recovered.state if recovered is not None else None,
+        config=config,
+        clock=clock if clock is not None else SystemClock(),
+        ids=ids,
     )
+    sink_name = getattr(sink_factory, "__name__", type(sink_factory).__name__)
+    client = ArenaClient(supervisor, open_reader=open_reader, sink_name=sink_name)
     try:
-        handle.writer = handle.ask(GetWriter())
-        handle.flush()  # a store the writer cannot open fails here, with the writer's own words
+        client.flush()  # a store the writer cannot open fails here, with the writer's own words
         if funding is not None:
             options: dict[str, str | int | float | bool | None] = {
                 "synchronous": synchronous,
@@ -209,9 +202,30 @@ def start(
                 "max_delay": config.max_delay,
                 "clock": type(clock).__name__ if clock is not None else "SystemClock",
             }
-            handle.ask(OpenArena(arena_id_for(config.seed), funding, tuple(options.items())))
-            handle.flush()
+            client.ask(OpenArena(arena_id_for(config.seed), funding, tuple(options.items())))
+            client.flush()
     except BaseException:
-        handle.stop()
+        client.stop()
         raise
-    return handle
+    return client
+
+
+def _store_openers(
+    path: str | os.PathLike[str] | None,
+    *,
+    synchronous: Synchronous,
+    sink_factory: Callable[[], EventSink] | None,
+) -> tuple[Callable[[], EventSink], Callable[[], SQLiteEventStore] | None]:
+    """Return how the writer opens the arena's sink, and how a replay opens a reader on it (if it can)."""
+    if sink_factory is not None:
+        return sink_factory, None
+    if path is not None:
+        return (
+            partial(SQLiteEventStore.open, path, synchronous=synchronous),
+            partial(SQLiteEventStore.open, path, readonly=True),
+        )
+    name = f"arena-{uuid.uuid4().hex}"  # private to this arena, so two in-memory arenas never share one
+    return (
+        partial(SQLiteEventStore.open, None, memory_name=name),
+        partial(SQLiteEventStore.open, None, memory_name=name, readonly=True),
+    )

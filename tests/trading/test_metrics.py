@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation import AgentMetrics, Fill, PerformanceTracker
 from events import ValidationError
+from trading import AgentMetrics, Fill, PerformanceTracker
 
 
 def marked(initial: str | None, *equities: str, periods_per_year: float = 1.0) -> AgentMetrics:

@@ -13,18 +13,16 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors._reports import AllocationBreakdown, CycleReport  # noqa: TC001  (pydantic needs them at run time)
 from events import NonNegativeMoney, Tier  # noqa: TC001  (pydantic needs them at run time)
+from trading import AgentMetrics, fitness_of
 
-from ._metrics import AgentMetrics  # noqa: TC001  (pydantic needs it at run time)
-from ._policy import fitness_of
+from ._reports import AllocationBreakdown, CycleReport  # noqa: TC001  (pydantic needs them at run time)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from events import ArenaState
-
-    from ._policy import EvolutionPolicy
+    from trading import EvolutionPolicy
 
 __all__ = ["AgentSummary", "Progress", "SimulationReport", "top_agents"]
 

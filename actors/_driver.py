@@ -34,28 +34,23 @@ from typing import TYPE_CHECKING
 
 import pykka
 
-from actors._messages import OnBars
-from actors._timeouts import STEP_TIMEOUT
 from events import AgentError, AgentNotAliveError, TradeExecuted, ValidationError, from_minor, to_minor
+from trading import BrokerConfig, EvolutionPolicy, random_genome, steps
 
-from ._broker import BrokerConfig
-from ._feed import steps
-from ._genome import random_genome
-from ._policy import EvolutionPolicy
+from ._messages import OnBars
 from ._run_report import Progress, SimulationReport, top_agents
+from ._timeouts import STEP_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from datetime import datetime
     from decimal import Decimal
 
-    from actors._arena import Arena
-    from actors._reports import CycleReport
     from events import AnyEvent, TradeRejected
+    from trading import Bar, MarketFeed, Order, Portfolio
 
-    from ._bar import Bar
-    from ._feed import MarketFeed
-    from ._strategy import Order, Portfolio
+    from ._arena import Arena
+    from ._reports import CycleReport
 
 __all__ = ["derive_seed", "run_simulation"]
 

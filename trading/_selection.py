@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 from events import ValidationError
 
-from .simulation import AgentMetrics
+from ._metrics import AgentMetrics
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping

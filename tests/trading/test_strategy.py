@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation import Bar, Genome, Order, Portfolio, make_strategy, random_genome
-from actors.simulation._strategy import _Channel, _Rolling
 from events import MAX_MONEY, Side, ValidationError
+from trading import Bar, Genome, Order, Portfolio, make_strategy, random_genome
+from trading._strategy import _Channel, _Rolling
 
 SYMBOL = "BTC"
 START = datetime(2024, 1, 1, tzinfo=UTC)

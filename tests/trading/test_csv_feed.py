@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.simulation import CsvFeed, SyntheticFeed, infer_interval
 from events import MarketDataError, ValidationError
+from trading import CsvFeed, SyntheticFeed, infer_interval
 
 HEADER = "timestamp,symbol,open,high,low,close,volume\n"
 NAIVE = datetime(2024, 1, 1)  # noqa: DTZ001  (the mistake under test)

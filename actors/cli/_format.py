@@ -15,10 +15,8 @@ from events import MONEY_SCALE, Tier, format_money, format_timestamp
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from actors import AllocationBreakdown, Progress, SimulationReport
     from events import AnyEvent
-
-    from ._reports import AllocationBreakdown
-    from .simulation._run_report import Progress, SimulationReport
 
 __all__ = [
     "amount",

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation import FAMILIES, Genome, mutate_genome, random_genome
 from events import ValidationError
+from trading import FAMILIES, Genome, mutate_genome, random_genome
 
 BOUNDS = {
     "fast_window": (2, 50),

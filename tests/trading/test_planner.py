@@ -11,17 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors.simulation import (
-    FAMILIES,
-    AgentMetrics,
-    CyclePlan,
-    EvolutionPolicy,
-    Genome,
-    TierWeights,
-    fitness_of,
-    plan_cycle,
-    random_genome,
-)
 from events import (
     MONEY_SCALE,
     AgentGraduated,
@@ -36,6 +25,17 @@ from events import (
     ValidationError,
 )
 from tests.strategies import amounts
+from trading import (
+    FAMILIES,
+    AgentMetrics,
+    CyclePlan,
+    EvolutionPolicy,
+    Genome,
+    TierWeights,
+    fitness_of,
+    plan_cycle,
+    random_genome,
+)
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 MINOR = 10**MONEY_SCALE
@@ -269,13 +269,13 @@ def test_applying_the_plan_as_events_reaches_every_target_and_conserves_capital(
         fold.apply(factory(seq=fold.seq + 1, event_id=uuid.UUID(int=next(ids)), timestamp=T0, **fields))
 
     for kill in plan.kills:
-        held = fold.agent(kill.agent_id)["allocation"]
+        held = fold.agent(kill.agent_id).allocation
         emit(AgentKilled, agent_id=kill.agent_id, reason=kill.reason, capital_released=held)
     for g in plan.graduations:
         emit(AgentGraduated, agent_id=g.agent_id, from_tier=g.from_tier, to_tier=g.to_tier)
     for child in plan.children:
         emit(AgentSpawned, agent_id=child.key, tier=Tier.SIMULATION, genome=child.genome.to_json_dict())
-    moves = [(key, amount - fold.agent(key)["allocation"]) for key, amount in plan.allocations]
+    moves = [(key, amount - fold.agent(key).allocation) for key, amount in plan.allocations]
     for key, delta in moves:
         if delta < 0:
             emit(CapitalReleased, agent_id=key, amount=-delta)

@@ -11,9 +11,8 @@ import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from events import MAX_MONEY, Tier, ValidationError, money
-
-from .simulation import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
+from events import MAX_MONEY, REASON_LIMIT, Tier, ValidationError, money
+from trading import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
 
 __all__ = [
     "agent_id_arg",
@@ -31,8 +30,6 @@ __all__ = [
     "reason_arg",
     "tier_arg",
 ]
-
-_REASON_LIMIT = 1000  # AgentKilled.reason holds at most 1000 characters
 
 
 def agent_id_arg(value: object, field: str = "agent_id") -> str:
@@ -117,9 +114,9 @@ def tier_arg(tier: object) -> Tier:
 
 def reason_arg(reason: object) -> str:
     """Return ``reason`` if it is a non-empty string of at most 1000 characters."""
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > _REASON_LIMIT:
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > REASON_LIMIT:
         msg = (
-            f"reason: {reason!r} is not a reason; pass a non-empty text of at most {_REASON_LIMIT} characters"
+            f"reason: {reason!r} is not a reason; pass a non-empty text of at most {REASON_LIMIT} characters"
         )
         raise ValidationError(msg, field="reason", value=reason)
     return reason

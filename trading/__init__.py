@@ -1,4 +1,4 @@
-"""Market data, strategies, paper trading and the simulation driver."""
+"""The pure trading domain: market data, genomes, strategies, the paper broker, metrics and evolution."""
 
 from ._bar import Bar as Bar
 from ._broker import BrokerConfig as BrokerConfig
@@ -6,8 +6,6 @@ from ._broker import Fill as Fill
 from ._broker import Rejection as Rejection
 from ._broker import execute as execute
 from ._csv import CsvFeed as CsvFeed
-from ._driver import derive_seed as derive_seed
-from ._driver import run_simulation as run_simulation
 from ._feed import MarketFeed as MarketFeed
 from ._feed import infer_interval as infer_interval
 from ._feed import steps as steps
@@ -30,23 +28,22 @@ from ._policy import GraduationThresholds as GraduationThresholds
 from ._policy import TierWeights as TierWeights
 from ._policy import WithinTier as WithinTier
 from ._policy import fitness_of as fitness_of
-from ._run_report import AgentSummary as AgentSummary
-from ._run_report import Progress as Progress
-from ._run_report import SimulationReport as SimulationReport
-from ._run_report import top_agents as top_agents
+from ._selection import HIGHER_IS_WORSE as HIGHER_IS_WORSE
+from ._selection import METRICS as METRICS
+from ._selection import check_selection as check_selection
+from ._selection import select_underperformers as select_underperformers
 from ._strategy import Order as Order
 from ._strategy import Portfolio as Portfolio
 from ._strategy import Strategy as Strategy
 from ._strategy import make_strategy as make_strategy
 from ._synthetic import SyntheticFeed as SyntheticFeed
-from ._validation import ValidatedModel as ValidatedModel
-from ._validation import validation_error as validation_error
 
 __all__ = [
     "CALMAR_DRAWDOWN_FLOOR",
     "FAMILIES",
+    "HIGHER_IS_WORSE",
+    "METRICS",
     "AgentMetrics",
-    "AgentSummary",
     "Bar",
     "BrokerConfig",
     "Child",
@@ -63,16 +60,13 @@ __all__ = [
     "Order",
     "PerformanceTracker",
     "Portfolio",
-    "Progress",
     "Rejection",
-    "SimulationReport",
     "Strategy",
     "StrategyFamily",
     "SyntheticFeed",
     "TierWeights",
-    "ValidatedModel",
     "WithinTier",
-    "derive_seed",
+    "check_selection",
     "execute",
     "fitness_of",
     "infer_interval",
@@ -80,8 +74,6 @@ __all__ = [
     "mutate_genome",
     "plan_cycle",
     "random_genome",
-    "run_simulation",
+    "select_underperformers",
     "steps",
-    "top_agents",
-    "validation_error",
 ]

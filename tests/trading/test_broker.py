@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation import BrokerConfig, Fill, Order, Rejection, execute
 from events import ValidationError
+from trading import BrokerConfig, Fill, Order, Rejection, execute
 
 Q = Decimal("0.00000001")
 DEFAULT = BrokerConfig()

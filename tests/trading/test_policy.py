@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.simulation import (
+from events import Tier, ValidationError
+from trading import (
     CALMAR_DRAWDOWN_FLOOR,
     AgentMetrics,
     EvolutionPolicy,
@@ -19,7 +20,6 @@ from actors.simulation import (
     TierWeights,
     fitness_of,
 )
-from events import Tier, ValidationError
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 from events import ArenaError
 
-from ._cli_inspect import lineage, replay, report, verify_store
-from ._cli_simulate import DEFAULT_CAPITAL, simulate
+from ._inspect import lineage, replay, report, verify_store
+from ._simulate import DEFAULT_CAPITAL, simulate
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -185,7 +185,3 @@ def _non_negative(text: str) -> int:
         msg = f"{value} is not a whole number >= 0"
         raise argparse.ArgumentTypeError(msg)
     return value
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

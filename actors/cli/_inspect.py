@@ -11,6 +11,7 @@ import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
+from actors import breakdown_of
 from events import (
     AgentMutated,
     ArenaState,
@@ -22,8 +23,7 @@ from events import (
 )
 from store import SQLiteEventStore, verify
 
-from ._cli_format import amount, breakdown_lines, event_line
-from ._reports import breakdown_of
+from ._format import amount, breakdown_lines, event_line
 
 if TYPE_CHECKING:
     import argparse

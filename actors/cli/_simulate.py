@@ -21,27 +21,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from actors import Arena, SimClock, run_simulation
 from events import ArenaOpened, ValidationError, money
 from store import FORMAT_NAME, SQLiteEventStore
+from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer_interval
 
-from ._arena import Arena
-from ._cli_format import progress_line, summary_lines
-from ._cli_inspect import first_event
-from ._clock import SimClock
-from .simulation._broker import BrokerConfig
-from .simulation._csv import CsvFeed
-from .simulation._driver import run_simulation
-from .simulation._feed import infer_interval
-from .simulation._policy import EvolutionPolicy
-from .simulation._synthetic import SyntheticFeed
+from ._format import progress_line, summary_lines
+from ._inspect import first_event
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
 
-    from .simulation._bar import Bar
-    from .simulation._feed import MarketFeed
-    from .simulation._run_report import Progress
+    from actors import Progress
+    from trading import Bar, MarketFeed
 
 __all__ = ["DEFAULT_CAPITAL", "SYNTHETIC_START", "simulate"]
 

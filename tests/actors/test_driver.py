@@ -9,17 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import actors.simulation._driver as driver_module
-from actors import Arena, SimClock
-from actors.simulation import (
-    Bar,
-    EvolutionPolicy,
-    Order,
-    SyntheticFeed,
-    derive_seed,
-    make_strategy,
-    run_simulation,
-)
+import actors._driver as driver_module
+from actors import Arena, SimClock, derive_seed, run_simulation
 from events import (
     AgentError,
     CapitalAllocated,
@@ -30,11 +21,12 @@ from events import (
     from_minor,
     to_minor,
 )
+from trading import Bar, EvolutionPolicy, Order, SyntheticFeed, make_strategy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from actors.simulation import Genome, Portfolio, Strategy
+    from trading import Genome, Portfolio, Strategy
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CAPITAL = Decimal(100_000)

@@ -1,0 +1,435 @@
+"""``LogBuilder``: the one maker of valid event logs, for the tests, the benchmarks and examples.
+
+The builder proposes and the shared ``Fold`` judges: every event goes through ``Fold.apply`` as it is made,
+so a log the builder returns is one the store must accept and the verifier must pass, and an event the
+fold refuses raises before it joins the log. Event ids come from a seeded ``random.Random`` and timestamps
+from a start time plus one tick per seq, so one seed builds the very same bytes every time.
+
+To choose a legal next event (a kill releases the whole allocation, a promotion starts from the current
+tier) the builder keeps a small view of what it made: the treasury, the total, the cycle and, per agent,
+its tier, cash and holdings, updated only from events the fold accepted. It does not read them back from
+the fold: the fold's working copy is its own business, and ``freeze`` copies every agent (about 3 ms for
+200 agents, five minutes over the store benchmark's 100k events). The view is checked against the frozen
+state event by event in ``tests/events/test_builder.py``.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypeVar
+
+from ._agents import AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
+from ._base import PROMOTIONS, Event, Tier
+from ._capital import (
+    AllocationRejected,
+    ArenaOpened,
+    CapitalAllocated,
+    CapitalConservationCheck,
+    CapitalReleased,
+)
+from ._errors import GraduationError, UnknownAgentError
+from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
+from ._state import ArenaState, Fold, fold
+from ._trading import TradeExecuted, TradeRejected, trade_cash_delta
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
+
+    from ._trading import Side
+
+__all__ = ["LogBuilder"]
+
+_E = TypeVar("_E", bound=Event)
+_Amount: TypeAlias = Decimal | int | str
+"""An exact amount: a ``Decimal``, an integer or decimal text, never a float."""
+
+_START: Final = datetime(2024, 1, 1, tzinfo=UTC)
+_TICK: Final = timedelta(seconds=1)
+_ZERO: Final = Decimal("0E-8")
+
+
+@dataclass(slots=True)
+class _Made:
+    """What the builder made of one agent: enough to choose its next legal event."""
+
+    spawned: AgentSpawned
+    tier: Tier
+    alive: bool = True
+    cash: Decimal = _ZERO
+    positions: dict[str, Decimal] = field(default_factory=dict)
+
+
+class LogBuilder:
+    """Makes the next event of an arena, folds it with the shared ``Fold`` and keeps the log.
+
+    ``events`` and ``encoded`` (each event's canonical JSON, as ``Fold.apply`` returned it) grow together;
+    ``take`` hands out the events made since the last take, the next batch to append. ``make`` builds the
+    next event without folding it, for tests of what the store must refuse. Amounts are exact: a
+    ``Decimal``, an ``int`` or decimal text such as ``"10.5"``.
+
+    Args:
+        seed: Seeds ``rng``, which draws every event id; the same seed builds the same log.
+        start: The timestamp of seq 0; seq ``n`` happens at ``start + n * tick``.
+        tick: Time between consecutive events.
+
+    Attributes:
+        seed: The seed it was built with; ``open`` records it in the arena's config by default.
+        rng: Draws the event ids. A caller that makes random choices of its own draws from it too, so one
+            seed fixes the whole log.
+        fold: The shared fold every emitted event went through; its ``seq`` and ``head_hash`` are the
+            log's head.
+        events: Every emitted event, in seq order.
+        encoded: Each emitted event's canonical JSON, as ``Fold.apply`` returned it.
+
+    """
+
+    def __init__(self, seed: int = 0, *, start: datetime = _START, tick: timedelta = _TICK) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)  # noqa: S311  (reproducible test data, not secrets)
+        self.start = start
+        self.tick = tick
+        self.fold = Fold()
+        self.events: list[Event] = []
+        self.encoded: list[str] = []
+        self._taken = 0
+        self._agents: dict[str, _Made] = {}
+        self._treasury = _ZERO
+        self._total = _ZERO
+        self._cycle = 0
+
+    # --- reading what was built -----------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        """Seq of the last event folded in; 0 before any."""
+        return self.fold.seq
+
+    @property
+    def state(self) -> ArenaState:
+        """The frozen state after every event so far (copies every agent: read it, don't poll it)."""
+        return self.fold.freeze()
+
+    def state_at(self, seq: int) -> ArenaState:
+        """Return the state after the first ``seq`` events, folded afresh from the log."""
+        return fold(self.events[:seq])
+
+    @property
+    def treasury(self) -> Decimal:
+        """Free capital, not allocated to any agent."""
+        return self._treasury
+
+    @property
+    def total_capital(self) -> Decimal:
+        """Funding plus every fill's cash delta: what the treasury and the agents hold together."""
+        return self._total
+
+    @property
+    def cycle_number(self) -> int:
+        """Number of the last evolution cycle started; 0 before any."""
+        return self._cycle
+
+    def agent_ids(self) -> list[str]:
+        """Return every agent spawned so far, dead ones included, in spawn order."""
+        return list(self._agents)
+
+    def alive(self) -> list[str]:
+        """Return the live agents in spawn order."""
+        return [agent_id for agent_id, made in self._agents.items() if made.alive]
+
+    def allocation(self, agent_id: str) -> Decimal:
+        """Return the cash ``agent_id`` holds; 0 once killed."""
+        return self._agent(agent_id).cash
+
+    def tier(self, agent_id: str) -> Tier:
+        """Return the tier ``agent_id`` stands in now."""
+        return self._agent(agent_id).tier
+
+    def holding(self, agent_id: str, symbol: str = "XYZ") -> Decimal:
+        """Return the units of ``symbol`` that ``agent_id`` holds."""
+        return self._agent(agent_id).positions.get(symbol, _ZERO)
+
+    def spawn_of(self, agent_id: str) -> AgentSpawned:
+        """Return the event that spawned ``agent_id``: what a child's ``parent_event_id`` names."""
+        return self._agent(agent_id).spawned
+
+    # --- the machinery --------------------------------------------------------------------------------
+
+    def new_id(self) -> uuid.UUID:
+        """Return a fresh event id from ``rng`` (a version-4 UUID)."""
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def make(self, cls: type[_E], *, seq: int | None = None, **fields: object) -> _E:
+        """Build the next event (or the one at ``seq``) without folding it or adding it to the log."""
+        return self._build(cls, self.fold.seq + 1 if seq is None else seq, fields)
+
+    def emit(self, cls: type[_E], **fields: object) -> _E:
+        """Build the next event, fold it in and add it to the log.
+
+        Raises:
+            EventSourcingError: the fold refused the event; the log and the state are as they were.
+
+        """
+        event = self._build(cls, self.fold.seq + 1, fields)
+        self.encoded.append(self.fold.apply(event))
+        self.events.append(event)
+        self._track(event)
+        return event
+
+    def take(self) -> list[Event]:
+        """Return the events made since the last take: the next batch to append."""
+        batch = self.events[self._taken :]
+        self._taken = len(self.events)
+        return batch
+
+    def _build(self, cls: type[_E], seq: int, fields: dict[str, object]) -> _E:
+        envelope = {"seq": seq, "event_id": self.new_id(), "timestamp": self.start + self.tick * seq}
+        return cls.model_validate({**envelope, **fields})
+
+    # --- one helper per event kind --------------------------------------------------------------------
+
+    def open(
+        self,
+        capital: _Amount = "1000000",
+        *,
+        arena_id: str = "arena-1",
+        config: dict[str, JsonValue] | None = None,
+    ) -> ArenaOpened:
+        """Open the arena with ``capital`` in the treasury; ``config`` defaults to the builder's seed."""
+        config = {"seed": self.seed} if config is None else config
+        return self.emit(ArenaOpened, arena_id=arena_id, total_capital=Decimal(capital), config=config)
+
+    def spawn(
+        self,
+        agent_id: str,
+        *,
+        tier: Tier = Tier.SIMULATION,
+        genome: dict[str, JsonValue] | None = None,
+        parent_id: str | None = None,
+        caused_by: Event | None = None,
+    ) -> AgentSpawned:
+        """Spawn ``agent_id`` with no capital (a momentum genome unless ``genome`` says otherwise)."""
+        return self.emit(
+            AgentSpawned,
+            agent_id=agent_id,
+            tier=tier,
+            genome={"family": "momentum"} if genome is None else genome,
+            parent_id=parent_id,
+            caused_by=_id(caused_by),
+        )
+
+    def allocate(self, agent_id: str, amount: _Amount, *, caused_by: Event | None = None) -> CapitalAllocated:
+        """Move ``amount`` from the treasury to ``agent_id``."""
+        return self.emit(
+            CapitalAllocated, agent_id=agent_id, amount=Decimal(amount), caused_by=_id(caused_by)
+        )
+
+    def release(self, agent_id: str, amount: _Amount, *, caused_by: Event | None = None) -> CapitalReleased:
+        """Move ``amount`` from ``agent_id`` back to the treasury."""
+        return self.emit(CapitalReleased, agent_id=agent_id, amount=Decimal(amount), caused_by=_id(caused_by))
+
+    def trade(
+        self,
+        agent_id: str,
+        side: Side = "buy",
+        quantity: _Amount = "2",
+        price: _Amount = "10.5",
+        fee: _Amount = "0.01",
+        *,
+        symbol: str = "XYZ",
+        caused_by: Event | None = None,
+    ) -> TradeExecuted:
+        """Fill an order for ``agent_id``, its cash delta computed by the one shared formula."""
+        quantity, price, fee = Decimal(quantity), Decimal(price), Decimal(fee)
+        return self.emit(
+            TradeExecuted,
+            agent_id=agent_id,
+            symbol=symbol,
+            side=side,
+            quantity=quantity,
+            price=price,
+            fee=fee,
+            cash_delta=trade_cash_delta(side, quantity, price, fee),
+            caused_by=_id(caused_by),
+        )
+
+    def kill(
+        self, agent_id: str, *, reason: str = "underperformed", caused_by: Event | None = None
+    ) -> AgentKilled:
+        """Kill ``agent_id``, releasing its whole allocation to the treasury."""
+        return self.emit(
+            AgentKilled,
+            agent_id=agent_id,
+            reason=reason,
+            capital_released=self.allocation(agent_id),
+            caused_by=_id(caused_by),
+        )
+
+    def graduate(self, agent_id: str, *, caused_by: Event | None = None) -> AgentGraduated:
+        """Promote ``agent_id`` one tier.
+
+        Raises:
+            GraduationError: the agent already stands in the top tier.
+
+        """
+        tier = self.tier(agent_id)
+        to = PROMOTIONS.get(tier)
+        if to is None:
+            msg = (
+                f"agent {agent_id!r}: cannot graduate from {tier.value}, the top tier; promote another agent"
+            )
+            raise GraduationError(msg, agent_id=agent_id, from_tier=tier.value)
+        return self.emit(
+            AgentGraduated, agent_id=agent_id, from_tier=tier, to_tier=to, caused_by=_id(caused_by)
+        )
+
+    def fail(
+        self, agent_id: str, *, action: Literal["killed", "restarted"] = "restarted", message: str = "bad bar"
+    ) -> AgentFailed:
+        """Record that ``agent_id``'s strategy raised a ``ValueError`` (``action`` changes no capital)."""
+        return self.emit(
+            AgentFailed, agent_id=agent_id, error_type="ValueError", message=message, action=action
+        )
+
+    def reject_trade(self, agent_id: str, *, symbol: str = "XYZ", reason: str = "none held") -> TradeRejected:
+        """Record a refused order: ``agent_id`` tried to sell one unit of ``symbol``."""
+        return self.emit(
+            TradeRejected, agent_id=agent_id, symbol=symbol, side="sell", quantity=Decimal(1), reason=reason
+        )
+
+    def reject_allocation(
+        self, requested: _Amount = 10**9, *, agent_id: str | None = None, reason: str = "over the treasury"
+    ) -> AllocationRejected:
+        """Record a refused allocation of ``requested`` against the treasury as it stands."""
+        return self.emit(
+            AllocationRejected,
+            agent_id=agent_id,
+            requested=Decimal(requested),
+            available=self._treasury,
+            reason=reason,
+        )
+
+    def check(self) -> CapitalConservationCheck:
+        """Record a conservation check of the books as they stand (``ok`` says whether they balance)."""
+        allocated = sum((made.cash for made in self._agents.values()), _ZERO)
+        return self.emit(
+            CapitalConservationCheck,
+            total=self._total,
+            free=self._treasury,
+            allocated=allocated,
+            ok=self._treasury + allocated == self._total,
+        )
+
+    def start_cycle(
+        self, policy: dict[str, JsonValue] | None = None, *, caused_by: Event | None = None
+    ) -> EvolutionCycleStarted:
+        """Start the next evolution cycle."""
+        return self.emit(
+            EvolutionCycleStarted, cycle=self._cycle + 1, policy=policy or {}, caused_by=_id(caused_by)
+        )
+
+    def complete_cycle(
+        self,
+        *,
+        killed: int = 0,
+        graduated: int = 0,
+        mutated: int = 0,
+        reallocated: int = 0,
+        caused_by: Event | None = None,
+    ) -> EvolutionCycleComplete:
+        """Complete the running evolution cycle with its counts."""
+        return self.emit(
+            EvolutionCycleComplete,
+            cycle=self._cycle,
+            killed=killed,
+            graduated=graduated,
+            mutated=mutated,
+            reallocated=reallocated,
+            caused_by=_id(caused_by),
+        )
+
+    def mutate(
+        self,
+        parent: str,
+        child: str,
+        *,
+        genome: dict[str, JsonValue] | None = None,
+        mutation: dict[str, JsonValue] | None = None,
+        caused_by: Event | None = None,
+    ) -> tuple[AgentSpawned, AgentMutated]:
+        """Breed ``child`` from ``parent``: its spawn, then the mutation that the spawn caused."""
+        spawned = self.spawn(child, genome=genome or {}, parent_id=parent, caused_by=caused_by)
+        mutated = self.emit(
+            AgentMutated,
+            agent_id=child,
+            parent_id=parent,
+            child_id=child,
+            parent_event_id=self.spawn_of(parent).event_id,
+            mutation={"window": [10, 12]} if mutation is None else mutation,
+            caused_by=spawned.event_id,
+        )
+        return spawned, mutated
+
+    def cycle(self, parent: str, child: str, *, funding: _Amount = "100") -> list[Event]:
+        """Run a cycle: start it, breed ``child`` from ``parent``, fund the child, complete; one causal chain.
+
+        Returns the five events in order.
+        """
+        started = self.start_cycle({"kill": 0.2})
+        spawned, mutated = self.mutate(parent, child, caused_by=started)
+        funded = self.allocate(child, funding, caused_by=mutated)
+        complete = self.complete_cycle(mutated=1, reallocated=1, caused_by=funded)
+        return [started, spawned, mutated, funded, complete]
+
+    # --- the view -------------------------------------------------------------------------------------
+
+    def _agent(self, agent_id: str) -> _Made:
+        made = self._agents.get(agent_id)
+        if made is None:
+            msg = f"agent {agent_id!r}: this builder never spawned it; spawn it before naming it"
+            raise UnknownAgentError(msg, agent_id=agent_id)
+        return made
+
+    def _track(self, event: Event) -> None:
+        """Update the view from an event the fold has just accepted (so every lookup here succeeds)."""
+        match event:
+            case ArenaOpened(total_capital=amount):
+                self._treasury += amount
+                self._total += amount
+            case AgentSpawned(agent_id=agent_id, tier=tier):
+                self._agents[agent_id] = _Made(event, tier)
+            case CapitalAllocated(agent_id=agent_id, amount=amount):
+                self._treasury -= amount
+                self._agents[agent_id].cash += amount
+            case CapitalReleased(agent_id=agent_id, amount=amount):
+                self._treasury += amount
+                self._agents[agent_id].cash -= amount
+            case AgentKilled(agent_id=agent_id, capital_released=amount):
+                made = self._agents[agent_id]
+                made.alive, made.cash = False, _ZERO
+                made.positions.clear()
+                self._treasury += amount
+            case AgentGraduated(agent_id=agent_id, to_tier=tier):
+                self._agents[agent_id].tier = tier
+            case TradeExecuted(
+                agent_id=agent_id, symbol=symbol, side=side, quantity=quantity, cash_delta=delta
+            ):
+                made = self._agents[agent_id]
+                made.cash += delta
+                self._total += delta
+                units = made.positions.get(symbol, _ZERO) + (quantity if side == "buy" else -quantity)
+                if units:
+                    made.positions[symbol] = units
+                else:
+                    made.positions.pop(symbol, None)
+            case EvolutionCycleStarted(cycle=cycle):
+                self._cycle = cycle
+            case _:
+                pass  # the rest move no capital and change no tier
+
+
+def _id(event: Event | None) -> uuid.UUID | None:
+    return None if event is None else event.event_id
