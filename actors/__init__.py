@@ -12,6 +12,7 @@ from ._clock import SimClock as SimClock
 from ._clock import SystemClock as SystemClock
 from ._driver import derive_seed as derive_seed
 from ._driver import run_simulation as run_simulation
+from ._floor import TradingFloor as TradingFloor
 from ._ids import IdGenerator as IdGenerator
 from ._ids import SequentialIds as SequentialIds
 from ._messages import AgentFailurePolicy as AgentFailurePolicy
@@ -61,6 +62,7 @@ __all__ = [
     "StrategyFactory",
     "Synchronous",
     "SystemClock",
+    "TradingFloor",
     "breakdown_of",
     "derive_seed",
     "run_simulation",

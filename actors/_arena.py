@@ -29,17 +29,15 @@ from ._checks import (
     int_arg,
     marks_arg,
     metrics_arg,
-    orders_arg,
     policy_arg,
     reason_arg,
     tier_arg,
 )
 from ._client import LogFilter
+from ._floor import TradingFloor
 from ._messages import (
-    AgentRefs,
     AllocateCapital,
     CheckConservation,
-    ExecuteOrders,
     GetBreakdown,
     GetHead,
     GetState,
@@ -47,36 +45,23 @@ from ._messages import (
     KillAgent,
     KillUnderperformers,
     MutateAgent,
-    Portfolios,
     ReleaseCapital,
     RunEvolutionCycle,
-    SetTime,
     SpawnAgent,
 )
 from ._recovery import start, supervisor_config
-from ._timeouts import FLUSH_TIMEOUT
+from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterator, Mapping, Sequence
-    from datetime import datetime
     from decimal import Decimal
     from types import TracebackType
     from typing import Any, Self
 
-    import pykka
-
-    from events import (
-        AgentGraduated,
-        AnyEvent,
-        ArenaState,
-        CapitalAllocated,
-        Tier,
-        TradeExecuted,
-        TradeRejected,
-    )
+    from events import AgentGraduated, AnyEvent, ArenaState, CapitalAllocated, Tier
     from store import Head, Synchronous
-    from trading import AgentMetrics, EvolutionPolicy, Genome, Order, Portfolio
+    from trading import AgentMetrics, EvolutionPolicy, Genome
 
     from ._agent import StrategyFactory
     from ._client import ArenaClient
@@ -102,6 +87,7 @@ class Arena:
     def __init__(self, client: ArenaClient, *, path: str | os.PathLike[str] | None) -> None:
         """Wrap a started arena; call ``Arena.open`` instead."""
         self._client = client
+        self._floor = TradingFloor(client)
         self._path = path
         self._closing = threading.Lock()  # close() is idempotent across threads; no domain state here
 
@@ -194,6 +180,11 @@ class Arena:
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
         return self._client.closed
+
+    @property
+    def floor(self) -> TradingFloor:
+        """The driver's side of the arena: agents' actors and metrics, their accounts, fills and time."""
+        return self._floor
 
     @property
     def path(self) -> str | os.PathLike[str] | None:
@@ -371,7 +362,7 @@ class Arena:
             agent_id_arg(agent_id)
         return self._client.read(LogFilter(agent_id, event_types_arg(event_types), from_seq, to_seq))
 
-    # --- driving a simulation ------------------------------------------------------------------------
+    # --- evolution ----------------------------------------------------------------------------------
 
     def kill_underperformers(
         self,
@@ -394,54 +385,12 @@ class Arena:
 
         """
         check_selection(metric, threshold, bottom_fraction)
-        given = metrics_arg(metrics)
-        pairs = tuple(given) if given is not None else tuple(self.agent_metrics().items())
+        judged = self._metrics(metrics)
         command = KillUnderperformers(
-            metric,
-            threshold,
-            bottom_fraction,
-            pairs,
-            marks_arg(marks),
-            broker_arg(broker),
+            metric, threshold, bottom_fraction, judged, marks_arg(marks), broker_arg(broker)
         )
         killed: tuple[str, ...] = self._ask(command)
         return killed
-
-    def agent_metrics(self) -> dict[str, AgentMetrics]:
-        """Ask every live agent for its metrics, concurrently; agents killed meanwhile are left out."""
-        return self._client.gather_metrics()
-
-    def agent_refs(self) -> dict[str, pykka.ActorRef[Any]]:
-        """Return the actor of each live agent, by id, for a driver to ask ``OnBars`` concurrently."""
-        refs: dict[str, pykka.ActorRef[Any]] = self._ask(AgentRefs())
-        return refs
-
-    # --- trading and evolution ------------------------------------------------------------------------
-
-    def execute_orders(
-        self,
-        orders: Sequence[tuple[str, Order]],
-        prices: Mapping[str, Decimal],
-        broker: BrokerConfig | None = None,
-    ) -> tuple[TradeExecuted | TradeRejected, ...]:
-        """Fill orders in the given order at ``prices`` against each agent's ledger cash; one event each.
-
-        Raises:
-            UnknownAgentError: an order names an agent never spawned; nothing was filled.
-            ValidationError: an ordered symbol has no price; nothing was filled.
-
-        """
-        prices_checked = marks_arg(prices, "prices") or ()
-        config = broker_arg(broker) or BrokerConfig()
-        trades: tuple[TradeExecuted | TradeRejected, ...] = self._ask(
-            ExecuteOrders(orders_arg(orders), prices_checked, config)
-        )
-        return trades
-
-    def portfolios(self) -> dict[str, Portfolio]:
-        """Return each live agent's ledger cash and positions, by id."""
-        result: dict[str, Portfolio] = self._ask(Portfolios())
-        return result
 
     def run_evolution_cycle(
         self,
@@ -467,28 +416,21 @@ class Arena:
 
         """
         checked = policy_arg(policy)
-        given = metrics_arg(metrics)
-        pairs = tuple(given) if given is not None else tuple(self.agent_metrics().items())
-        command = RunEvolutionCycle(
-            checked,
-            pairs,
-            marks_arg(marks),
-            int_arg(seed, "seed", optional=True),
-            broker_arg(broker),
-        )
+        judged = self._metrics(metrics)
+        cycle_seed = int_arg(seed, "seed", optional=True)
+        command = RunEvolutionCycle(checked, judged, marks_arg(marks), cycle_seed, broker_arg(broker))
         report: CycleReport = self._ask(command, timeout=FLUSH_TIMEOUT)
         return report
 
-    def set_time(self, moment: datetime) -> None:
-        """Move the arena's ``SimClock`` to ``moment`` (never backwards)."""
-        self._ask(SetTime(moment))
-
     # --- plumbing -------------------------------------------------------------------------------------
 
-    def _ask(self, message: object, *, timeout: float | None = None) -> Any:  # noqa: ANN401  (callers narrow it)
-        if timeout is None:
-            return self._client.ask(message)
+    def _ask(self, message: object, *, timeout: float = ASK_TIMEOUT) -> Any:  # noqa: ANN401  (callers narrow it)
         return self._client.ask(message, timeout=timeout)
+
+    def _metrics(self, given: Mapping[str, AgentMetrics] | None) -> tuple[tuple[str, AgentMetrics], ...]:
+        """Return ``given`` checked, or, by default, the metrics the live agents report now."""
+        checked = metrics_arg(given)
+        return tuple(checked) if checked is not None else tuple(self._client.gather_metrics().items())
 
     def _graduate(self, agent_id: str, to_tier: str) -> AgentGraduated:
         graduated: AgentGraduated = self._ask(Graduate(agent_id_arg(agent_id), tier_arg(to_tier)))

@@ -85,7 +85,7 @@ def orders_arg(orders: object) -> tuple[tuple[str, Order], ...]:
         raise ValidationError(msg, field="orders", value=orders)
     pairs: list[tuple[str, Order]] = []
     for item in orders:
-        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Order)):  # noqa: PLR2004
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Order)):  # noqa: PLR2004  (a pair has two items)
             msg = f"orders: {item!r} is not an (agent_id, Order) pair; pass [(agent_id, Order), ...]"
             raise ValidationError(msg, field="orders", value=item)
         agent_id = agent_id_arg(item[0], "orders")

@@ -149,7 +149,7 @@ def run_simulation(
     closes: dict[str, Decimal] = {}
     alive = 0
     for moment, bars in itertools.chain([first], stream):
-        arena.set_time(moment)
+        arena.floor.set_time(moment)
         opens = {bar.symbol: bar.open for bar in bars}
         fills = _fill(arena, pending, opens, broker, run)
         if last_cycle is None or moment - last_cycle >= cycle_length:
@@ -236,7 +236,7 @@ def _populate(arena: Arena, count: int, *, seed: int, policy: EvolutionPolicy) -
     cap = int(allocatable * Fraction(repr(policy.max_agent_fraction)))
     share = min(allocatable // count, cap) if allocatable > 0 else 0
     while share > 0:
-        live = arena.portfolios()
+        live = arena.floor.portfolios()
         alive = [agent_id for agent_id in ids if agent_id in live]
         if not alive:
             return
@@ -263,7 +263,7 @@ def _fill(
     if not orders:
         return {}
     run.orders += len(orders)
-    trades: tuple[TradeExecuted | TradeRejected, ...] = arena.execute_orders(orders, opens, broker)
+    trades: tuple[TradeExecuted | TradeRejected, ...] = arena.floor.execute_orders(orders, opens, broker)
     by_agent: dict[str, list[TradeExecuted]] = {}
     for trade in trades:
         if isinstance(trade, TradeExecuted):
@@ -278,8 +278,8 @@ def _step(
     run: _Run,
 ) -> tuple[list[tuple[str, Order]], int]:
     """Ask every live agent for its orders at once; return them in canonical order, and the agents asked."""
-    accounts: dict[str, Portfolio] = arena.portfolios()
-    refs = arena.agent_refs()
+    accounts: dict[str, Portfolio] = arena.floor.portfolios()
+    refs = arena.floor.agent_refs()
     asked = sorted(agent_id for agent_id in refs if agent_id in accounts)
     futures = [
         (agent_id, refs[agent_id].ask(OnBars(bars, accounts[agent_id], fills.get(agent_id, ())), block=False))
@@ -327,7 +327,7 @@ def _report(
     head = arena.flush()
     counts = Counter(event.event_type for event in arena.replay_events(from_seq=start_seq + 1))
     state = arena.state()
-    metrics = arena.agent_metrics()
+    metrics = arena.floor.agent_metrics()
     return SimulationReport(
         steps=run.steps,
         bars=run.bars,

@@ -61,7 +61,7 @@ class Emitter:
         self._events: list[Event] = []
         self._encoded: list[str] = []
 
-    def emit(self, cls: type[E], /, *, chain: Chain | None = None, **fields: Any) -> E:  # noqa: ANN401
+    def emit(self, cls: type[E], /, *, chain: Chain | None = None, **fields: Any) -> E:  # noqa: ANN401  (event fields of any type; the event model checks them)
         """Build a ``cls`` event from ``fields``, fold it into the state and queue it.
 
         With ``chain``, the event is ``caused_by`` the chain's last event and becomes its new last.

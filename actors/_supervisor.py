@@ -126,7 +126,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
         ids = ids or SequentialIds.resuming(seed, head_seq=fold.seq, agent_ids=fold.agents)
         self._em = Emitter(fold, clock=clock, ids=ids)
         # reseeded past the head on reopen, so a reopened arena does not redraw its first run's genomes
-        self._rng = random.Random(None if seed is None else f"arena-rng/{seed}/{fold.seq}")  # noqa: S311
+        self._rng = random.Random(None if seed is None else f"arena-rng/{seed}/{fold.seq}")  # noqa: S311  (simulation, not secrets)
         self._sink_factory = sink_factory
         self._config = config
         self._writer: pykka.ActorRef[Any] | None = None
@@ -304,7 +304,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
         return tuple(victims)
 
     def _evolve(self, message: RunEvolutionCycle) -> object:
-        rng = self._rng if message.seed is None else random.Random(message.seed)  # noqa: S311
+        rng = self._rng if message.seed is None else random.Random(message.seed)  # noqa: S311  (simulation, not secrets)
         report = run_cycle(
             self._em,
             message.policy,

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Final
 
 from events import EventSourcingError, StoreError
 
-from ._errors import describe, store_error
 from ._rows import INSERT_EVENT, INSERT_POSTING, INSERT_SNAPSHOT
+from ._translate import describe, store_error
 
 if TYPE_CHECKING:
     from pathlib import Path

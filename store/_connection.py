@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from events import StoreError, ValidationError
 
-from ._errors import describe, store_error
+from ._translate import describe, store_error
 
 if TYPE_CHECKING:
     from pathlib import Path

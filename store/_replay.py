@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 
 from events import EventSourcingError, StoreError, parse_event
 
-from ._errors import describe, store_error
+from ._translate import describe, store_error
 
 if TYPE_CHECKING:
     from pathlib import Path

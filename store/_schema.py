@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from events import GENESIS_HASH, MONEY_SCALE, StoreError
 
-from ._errors import describe, store_error
+from ._translate import describe, store_error
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -25,7 +25,6 @@ from events import (
 from ._batch import encode_batch, encode_snapshot
 from ._commit import commit
 from ._connection import Synchronous, configure, connect
-from ._errors import describe, store_error
 from ._head import Head
 from ._reads import (
     ancestor_texts,
@@ -41,6 +40,7 @@ from ._reads import (
 from ._replay import fold_tail
 from ._rows import parse_snapshot
 from ._schema import ensure_schema, read_meta
+from ._translate import describe, store_error
 
 if TYPE_CHECKING:
     import os

@@ -55,7 +55,7 @@ texts = st.text(min_size=1, max_size=20)  # non-ASCII included: canonical JSON m
 ids = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=16)
 timestamps = st.datetimes(
     min_value=datetime(1970, 1, 2),  # noqa: DTZ001  (hypothesis wants naive bounds; timezones below)
-    max_value=datetime(9998, 12, 30),  # noqa: DTZ001
+    max_value=datetime(9998, 12, 30),  # noqa: DTZ001  (hypothesis bounds are naive; the strategy adds UTC)
     timezones=st.sampled_from([UTC, None]).map(lambda tz: tz or UTC),
 )
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=10)

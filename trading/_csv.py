@@ -175,7 +175,7 @@ class CsvFeed:
         try:
             with self._path.open("rb") as raw:
                 compressed = raw.read(2) == _GZIP_MAGIC
-            binary = gzip.open(self._path) if compressed else self._path.open("rb")  # noqa: SIM115
+            binary = gzip.open(self._path) if compressed else self._path.open("rb")  # noqa: SIM115  (the TextIOWrapper below owns it)
             with io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
                 first = text.readline()
                 counts = {sep: first.count(sep) for sep in ",;\t"}

@@ -138,12 +138,12 @@ def test_an_agent_learns_its_new_tier_after_a_graduation():
 def test_each_spawned_agent_gets_an_actor_and_a_killed_one_loses_it():
     with open_arena() as arena:
         first, second = arena.spawn_agent(), arena.spawn_agent()
-        refs = arena.agent_refs()
+        refs = arena.floor.agent_refs()
 
         arena.kill_agent(first, "done")
 
         assert set(refs) == {first, second}
-        assert set(arena.agent_refs()) == {second}
+        assert set(arena.floor.agent_refs()) == {second}
         assert refs[first].actor_stopped.wait(timeout=ASK_TIMEOUT)
 
 
@@ -151,7 +151,7 @@ def test_an_agent_that_raises_is_killed_its_capital_released_and_the_arena_runs_
     with open_arena(strategy_factory=raising_factory(RuntimeError("bad signal"))) as arena:
         agent = arena.spawn_agent()
         arena.allocate_capital({agent: Decimal(300)})
-        ref = arena.agent_refs()[agent]
+        ref = arena.floor.agent_refs()[agent]
 
         ref.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(300))), timeout=STEP_TIMEOUT)
 
@@ -168,12 +168,12 @@ def test_an_agent_that_raises_is_killed_its_capital_released_and_the_arena_runs_
 def test_an_agent_that_raises_is_restarted_from_its_genome_under_the_restart_policy():
     with open_arena(strategy_factory=raising_factory(RuntimeError("x")), on_agent_failure="restart") as arena:
         agent = arena.spawn_agent()
-        before = arena.agent_refs()[agent]
+        before = arena.floor.agent_refs()[agent]
 
         before.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(0))), timeout=STEP_TIMEOUT)
 
         (failed,) = stored(arena, event_types=["AgentFailed"])
-        after = arena.agent_refs()[agent]
+        after = arena.floor.agent_refs()[agent]
         assert failed.action == "restarted"
         assert after is not before
         assert after.is_alive()
@@ -186,10 +186,10 @@ def test_an_agent_that_keeps_raising_is_killed_after_its_restarts_run_out():
         agent = arena.spawn_agent()
 
         for _ in range(MAX_RESTARTS + 1):
-            ref = arena.agent_refs()[agent]
+            ref = arena.floor.agent_refs()[agent]
             ref.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(0))), timeout=STEP_TIMEOUT)
 
         actions = [e.action for e in stored(arena, event_types=["AgentFailed"])]
         assert actions == ["restarted"] * MAX_RESTARTS + ["killed"]
         assert not arena.state().agents[agent].alive
-        assert agent not in arena.agent_refs()
+        assert agent not in arena.floor.agent_refs()

@@ -216,13 +216,13 @@ def test_orders_fill_in_the_given_order_against_ledger_cash_never_overdrawing_it
         arena.allocate_capital({agent: Decimal(150)})
         orders = [(agent, Order("BTC", "buy", Decimal(1))), (agent, Order("BTC", "buy", Decimal(1)))]
 
-        first, second = arena.execute_orders(orders, {"BTC": Decimal(100)}, FREE)
+        first, second = arena.floor.execute_orders(orders, {"BTC": Decimal(100)}, FREE)
 
         assert isinstance(first, TradeExecuted)
         assert isinstance(second, TradeExecuted)
         assert second.quantity == Decimal("0.5")
-        assert arena.portfolios()[agent].cash == Decimal(0)
-        assert arena.portfolios()[agent].positions == {"BTC": Decimal("1.5")}
+        assert arena.floor.portfolios()[agent].cash == Decimal(0)
+        assert arena.floor.portfolios()[agent].positions == {"BTC": Decimal("1.5")}
         assert_log_matches_state(arena)
 
 
@@ -230,7 +230,9 @@ def test_an_order_with_nothing_to_sell_is_rejected_and_recorded():
     with open_arena() as arena:
         agent = arena.spawn_agent()
 
-        (rejected,) = arena.execute_orders([(agent, Order("BTC", "sell", Decimal(1)))], {"BTC": Decimal(1)})
+        (rejected,) = arena.floor.execute_orders(
+            [(agent, Order("BTC", "sell", Decimal(1)))], {"BTC": Decimal(1)}
+        )
 
         assert isinstance(rejected, TradeRejected)
         assert stored(arena, event_types=["TradeRejected"]) == [rejected]
@@ -240,7 +242,7 @@ def test_killing_with_marks_sells_the_positions_first_then_releases_all_cash():
     with open_arena() as arena:
         agent = arena.spawn_agent()
         arena.allocate_capital({agent: Decimal(100)})
-        arena.execute_orders([(agent, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(100)}, FREE)
+        arena.floor.execute_orders([(agent, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(100)}, FREE)
 
         released = arena.kill_agent(agent, "done", marks={"BTC": Decimal(120)}, broker=FREE)
 
@@ -257,7 +259,9 @@ def test_killing_without_marks_writes_positions_off_and_conservation_still_holds
     with open_arena() as arena:
         agent = arena.spawn_agent()
         arena.allocate_capital({agent: Decimal(100)})
-        arena.execute_orders([(agent, Order("BTC", "buy", Decimal("0.5")))], {"BTC": Decimal(100)}, FREE)
+        arena.floor.execute_orders(
+            [(agent, Order("BTC", "buy", Decimal("0.5")))], {"BTC": Decimal(100)}, FREE
+        )
 
         released = arena.kill_agent(agent, "done")
 
@@ -276,7 +280,7 @@ def test_kill_underperformers_kills_below_the_threshold_and_returns_their_capita
 
         assert killed == (ids[0], ids[1])
         assert arena.state().treasury == Decimal(800)
-        assert set(arena.agent_refs()) == {ids[2], ids[3]}
+        assert set(arena.floor.agent_refs()) == {ids[2], ids[3]}
 
 
 def test_kill_underperformers_with_a_fraction_asks_the_agents_for_their_metrics():
@@ -309,19 +313,19 @@ def test_an_evolution_cycle_is_one_causal_chain_ending_in_cycle_complete():
         assert (report.started_seq, report.completed_seq) == (events[0].seq, events[-1].seq)
         assert report.killed == (ids[0], ids[1])
         assert len(report.children) == 2
-        assert set(arena.agent_refs()) == set(ids[2:]) | {child for _, child in report.children}
+        assert set(arena.floor.agent_refs()) == set(ids[2:]) | {child for _, child in report.children}
         assert_log_matches_state(arena)
 
 
 def test_simulated_time_stamps_the_events_and_never_goes_back():
     with open_arena(clock=SimClock(T0)) as arena:
-        arena.set_time(T0 + timedelta(hours=3))
+        arena.floor.set_time(T0 + timedelta(hours=3))
         agent = arena.spawn_agent()
 
         (spawned,) = stored(arena, agent_id=agent)
         assert spawned.timestamp == T0 + timedelta(hours=3)
         with pytest.raises(ValueError, match=r"^clock: cannot move simulated time back"):
-            arena.set_time(T0)
+            arena.floor.set_time(T0)
 
 
 def test_the_same_seed_and_commands_write_a_byte_identical_log():

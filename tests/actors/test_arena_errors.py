@@ -39,7 +39,9 @@ def arena():
         lambda arena: arena.graduate_to_proving("ghost"),
         lambda arena: arena.graduate_to_arena("ghost"),
         lambda arena: arena.mutate_agent("ghost"),
-        lambda arena: arena.execute_orders([("ghost", Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(1)}),
+        lambda arena: arena.floor.execute_orders(
+            [("ghost", Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(1)}
+        ),
     ],
 )
 def test_an_unknown_agent_id_is_refused_by_name_and_changes_nothing(arena, command):
@@ -220,7 +222,7 @@ def test_a_kill_needs_a_reason(arena):
 def test_killing_with_marks_missing_a_held_symbol_changes_nothing(arena):
     agent = arena.spawn_agent()
     arena.allocate_capital({agent: Decimal(100)})
-    arena.execute_orders([(agent, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(10)}, FREE)
+    arena.floor.execute_orders([(agent, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(10)}, FREE)
     before = arena.head()
 
     with pytest.raises(ValidationError, match=r"^marks: no price for 'BTC', held by agent 'a-000001'"):
@@ -236,7 +238,7 @@ def test_orders_for_a_symbol_without_a_price_fill_nothing(arena):
     before = arena.head()
 
     with pytest.raises(ValidationError, match=r"^prices: no price for 'ETH', ordered by agent 'a-000001'"):
-        arena.execute_orders(
+        arena.floor.execute_orders(
             [(agent, Order("BTC", "buy", Decimal(1))), (agent, Order("ETH", "buy", Decimal(1)))],
             {"BTC": Decimal(1)},
         )
@@ -275,7 +277,7 @@ def test_a_refused_evolution_cycle_emits_nothing(arena):
     before = arena.head()
 
     with pytest.raises(ValidationError, match=r"^metrics for agent 'ghost': the state holds no such agent"):
-        arena.run_evolution_cycle(EvolutionPolicy(), metrics={"ghost": arena.agent_metrics()[agent]})
+        arena.run_evolution_cycle(EvolutionPolicy(), metrics={"ghost": arena.floor.agent_metrics()[agent]})
 
     assert arena.head() == before
 
@@ -291,7 +293,7 @@ def test_set_time_needs_a_simulated_clock():
     arena = open_arena(clock=SystemClock())
 
     with pytest.raises(ValidationError, match=r"^set_time: the arena's clock is a SystemClock"):
-        arena.set_time(datetime(2030, 1, 1, tzinfo=UTC))
+        arena.floor.set_time(datetime(2030, 1, 1, tzinfo=UTC))
 
     arena.close()
 

@@ -269,7 +269,7 @@ def test_a_cycle_due_at_the_first_step_of_a_resumed_run_sells_at_that_steps_open
 
 def test_a_feed_with_nothing_after_the_log_refuses_the_run_and_changes_nothing():
     with open_arena() as arena:
-        arena.set_time(START + timedelta(days=5))
+        arena.floor.set_time(START + timedelta(days=5))
         arena.verify_capital_conservation()
         before = arena.head()
 

@@ -63,7 +63,7 @@ def test_live_agents_get_their_actors_back_and_dead_ones_stay_dead(tmp_path):
         arena.kill_agent(dead, "gone")
 
     with Arena.open(path) as arena:
-        refs = arena.agent_refs()
+        refs = arena.floor.agent_refs()
 
         assert set(refs) == {alive}
         assert refs[alive].is_alive()

@@ -204,7 +204,7 @@ class TestErrorIsolation:
         with open_arena(strategy_factory=raising_factory(ZeroDivisionError("oops"))) as arena:
             doomed, survivor = arena.spawn_agent(), arena.spawn_agent()
             arena.allocate_capital({doomed: Decimal(10), survivor: Decimal(10)})
-            arena.agent_refs()[doomed].ask(
+            arena.floor.agent_refs()[doomed].ask(
                 OnBars((bar("X", "1"),), Portfolio(cash=Decimal(10))), timeout=STEP_TIMEOUT
             )
             with pytest.raises(AllocationError):

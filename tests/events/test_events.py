@@ -39,7 +39,7 @@ def test_events_refuse_unknown_fields():
 
 def test_timestamps_without_timezone_are_refused_not_guessed():
     with pytest.raises(pydantic.ValidationError, match="has no timezone; pass a timezone-aware UTC datetime"):
-        CapitalAllocated(**envelope(agent_id="a", amount=1, timestamp=datetime(2026, 1, 1)))  # noqa: DTZ001
+        CapitalAllocated(**envelope(agent_id="a", amount=1, timestamp=datetime(2026, 1, 1)))  # noqa: DTZ001  (a naive time is the bad input under test)
 
 
 def test_timestamps_are_normalised_to_utc():

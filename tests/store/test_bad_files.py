@@ -159,11 +159,11 @@ def immutable_dir(filled, path):
     filled.close()
     if shutil.which("chattr") is None:
         pytest.skip("chattr is not installed")
-    done = subprocess.run(["chattr", "+i", str(path.parent)], check=False, capture_output=True)  # noqa: S603, S607
+    done = subprocess.run(["chattr", "+i", str(path.parent)], check=False, capture_output=True)  # noqa: S603, S607  (a fixed chattr command on our own temp dir)
     if done.returncode != 0:
         pytest.skip(f"cannot make a directory immutable here: {done.stderr.decode().strip()}")
     yield path
-    subprocess.run(["chattr", "-i", str(path.parent)], check=True)  # noqa: S603, S607
+    subprocess.run(["chattr", "-i", str(path.parent)], check=True)  # noqa: S603, S607  (a fixed chattr command on our own temp dir)
 
 
 def test_a_store_in_a_directory_that_cannot_be_written_is_refused(immutable_dir):

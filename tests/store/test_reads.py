@@ -114,7 +114,7 @@ def test_a_read_dropped_after_its_store_closed_is_released_quietly(path, log):
         ),
         ({"from_seq": -1}, r"^from_seq: -1 is not a seq; pass an int >= 0"),
         ({"to_seq": "5"}, r"^to_seq: '5' is not a seq"),
-        ({"since": datetime(2024, 1, 1)}, r"^since: .* is not a timezone-aware datetime"),  # noqa: DTZ001
+        ({"since": datetime(2024, 1, 1)}, r"^since: .* is not a timezone-aware datetime"),  # noqa: DTZ001  (a naive time is the bad input under test)
     ],
 )
 def test_malformed_filters_are_refused_at_the_call(filled, kwargs, message):

@@ -1,0 +1,78 @@
+"""The trading floor: the driver's side of an arena, where agents are asked for orders and orders fill.
+
+A simulation driver (``run_simulation``, or a host engine embedding the arena) steps the agents through
+market data with these calls: move simulated time, read every agent's ledger account, ask each agent's
+actor for its orders, fill the orders against the ledger, read the agents' metrics. They are one concept
+apart from the arena's management API (agents, capital, evolution, the log), and the same facade rules
+hold: arguments checked in the caller's thread, one command per call, errors raised in the caller's
+thread. Get one from ``Arena.floor``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trading import BrokerConfig
+
+from ._checks import broker_arg, marks_arg, orders_arg
+from ._messages import AgentRefs, ExecuteOrders, Portfolios, SetTime
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+    from decimal import Decimal
+
+    import pykka
+
+    from events import TradeExecuted, TradeRejected
+    from trading import AgentMetrics, Order, Portfolio
+
+    from ._client import ArenaClient
+
+__all__ = ["TradingFloor"]
+
+
+class TradingFloor:
+    """The calls a driver steps an arena's agents with; safe from any thread. See the module docstring."""
+
+    def __init__(self, client: ArenaClient) -> None:
+        """Share the arena's client; get one from ``Arena.floor`` instead."""
+        self._client = client
+
+    def agent_metrics(self) -> dict[str, AgentMetrics]:
+        """Ask every live agent for its metrics, concurrently; agents killed meanwhile are left out."""
+        return self._client.gather_metrics()
+
+    def agent_refs(self) -> dict[str, pykka.ActorRef[Any]]:
+        """Return the actor of each live agent, by id, for a driver to ask ``OnBars`` concurrently."""
+        refs: dict[str, pykka.ActorRef[Any]] = self._client.ask(AgentRefs())
+        return refs
+
+    def execute_orders(
+        self,
+        orders: Sequence[tuple[str, Order]],
+        prices: Mapping[str, Decimal],
+        broker: BrokerConfig | None = None,
+    ) -> tuple[TradeExecuted | TradeRejected, ...]:
+        """Fill orders in the given order at ``prices`` against each agent's ledger cash; one event each.
+
+        Raises:
+            UnknownAgentError: an order names an agent never spawned; nothing was filled.
+            ValidationError: an ordered symbol has no price; nothing was filled.
+
+        """
+        prices_checked = marks_arg(prices, "prices") or ()
+        config = broker_arg(broker) or BrokerConfig()
+        trades: tuple[TradeExecuted | TradeRejected, ...] = self._client.ask(
+            ExecuteOrders(orders_arg(orders), prices_checked, config)
+        )
+        return trades
+
+    def portfolios(self) -> dict[str, Portfolio]:
+        """Return each live agent's ledger cash and positions, by id."""
+        result: dict[str, Portfolio] = self._client.ask(Portfolios())
+        return result
+
+    def set_time(self, moment: datetime) -> None:
+        """Move the arena's ``SimClock`` to ``moment`` (never backwards)."""
+        self._client.ask(SetTime(moment))
