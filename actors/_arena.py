@@ -350,17 +350,21 @@ class Arena:
     ) -> Iterator[AnyEvent]:
         """Flush, then stream the stored events matching every filter, in seq order, in bounded memory.
 
-        Filters are checked now, not at the first ``next``.
+        The replay is of the log as of the call; filters are checked now, not at the first ``next``.
 
         Raises:
             ValidationError: a filter is malformed (e.g. an unknown event type).
             EventSourcingError: the writer failed, or the arena has no store (a null sink).
 
         """
-        self.flush()
+        head = self.flush()
         if agent_id is not None:
             agent_id_arg(agent_id)
-        return self._client.read(LogFilter(agent_id, event_types_arg(event_types), from_seq, to_seq))
+        # the log as of this call: events appended while the caller reads are not part of this replay
+        last = head.seq if to_seq is None else to_seq
+        if type(last) is int:  # anything else (a bool, text, ...) goes on to be refused by the store
+            last = min(last, head.seq)
+        return self._client.read(LogFilter(agent_id, event_types_arg(event_types), from_seq, last))
 
     # --- evolution ----------------------------------------------------------------------------------
 

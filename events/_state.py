@@ -138,40 +138,15 @@ class AgentEntry:
 
     @classmethod
     def from_record(cls, record: AgentRecord) -> AgentEntry:
-        """Return a working copy of a frozen record."""
-        return cls(
-            agent_id=record.agent_id,
-            tier=record.tier,
-            genome=record.genome,
-            parent_id=record.parent_id,
-            generation=record.generation,
-            spawn_event_id=record.spawn_event_id,
-            spawned_seq=record.spawned_seq,
-            alive=record.alive,
-            allocation=record.allocation,
-            positions=dict(record.positions),
-            trades=record.trades,
-            failures=record.failures,
-            killed_seq=record.killed_seq,
-        )
+        """Return a working copy of a frozen record (the fields are the same, by name)."""
+        entry = cls(**dict(record))
+        entry.positions = dict(record.positions)
+        return entry
 
     def freeze(self) -> AgentRecord:
         """Return the frozen record as of now."""
-        return AgentRecord(
-            agent_id=self.agent_id,
-            tier=self.tier,
-            genome=self.genome,
-            parent_id=self.parent_id,
-            generation=self.generation,
-            spawn_event_id=self.spawn_event_id,
-            spawned_seq=self.spawned_seq,
-            alive=self.alive,
-            allocation=self.allocation,
-            positions=dict(sorted(self.positions.items())),
-            trades=self.trades,
-            failures=self.failures,
-            killed_seq=self.killed_seq,
-        )
+        fields = {name: getattr(self, name) for name in AgentRecord.model_fields}
+        return AgentRecord(**{**fields, "positions": dict(sorted(self.positions.items()))})
 
 
 class Fold:

@@ -200,6 +200,31 @@ def test_replay_of_an_in_memory_arena_pages_through_a_long_log():
         assert len(events) == 1202
 
 
+def test_a_half_read_replay_of_an_in_memory_arena_never_blocks_its_writer():
+    with open_arena(max_delay=0.0) as arena:
+        agent = arena.spawn_agent()
+        for _ in range(1500):
+            arena.allocate_capital({agent: Decimal("0.01")})
+        replay = arena.replay_events()
+        first = [next(replay) for _ in range(10)]
+
+        for _ in range(1500):
+            arena.allocate_capital({agent: Decimal("0.01")})
+        head = arena.flush()
+        rest = list(replay)
+
+        assert [e.seq for e in first + rest] == list(range(1, 1503))
+        assert head.seq == 3002
+
+
+def test_two_in_memory_arenas_never_share_a_database():
+    with open_arena() as one, open_arena() as other:
+        one.spawn_agent()
+
+        assert [e.event_type for e in stored(one)] == ["ArenaOpened", "AgentSpawned"]
+        assert [e.event_type for e in stored(other)] == ["ArenaOpened"]
+
+
 def test_replay_of_a_file_arena_reads_the_store(tmp_path):
     with open_arena(tmp_path / "arena.db") as arena:
         agent = arena.spawn_agent()

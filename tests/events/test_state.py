@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from events import (
     GENESIS_HASH,
+    AgentEntry,
     AgentKilled,
+    AgentRecord,
     AgentSpawned,
     ArenaOpened,
     ArenaState,
@@ -171,3 +173,35 @@ def test_trades_change_total_capital_and_positions():
     assert state.agents["a"].allocation == Decimal(29)
     assert state.agents["a"].positions == {"S": Decimal(2)}
     assert state.tier_counts() == {Tier.SIMULATION: 1, Tier.PROVING: 0, Tier.ARENA: 0}
+
+
+def test_a_working_entry_has_exactly_the_fields_of_a_frozen_record():
+    assert set(AgentEntry.__slots__) == set(AgentRecord.model_fields)
+
+
+def test_the_fold_hands_out_typed_entries_and_none_for_an_unknown_agent():
+    working = ArenaState().thaw()
+    for event in opened_with_agent():
+        working.apply(event)
+
+    agent = working.agent("a")
+
+    assert isinstance(agent, AgentEntry)
+    assert (agent.tier, agent.allocation, agent.alive, agent.killed_seq) == (Tier.SIMULATION, 0, True, None)
+    assert working.agent("nobody") is None
+
+
+def test_the_state_records_the_seq_of_the_event_that_killed_an_agent():
+    events = [*opened_with_agent(), make(AgentKilled, 3, agent_id="a", reason="r", capital_released=0)]
+
+    state = fold(events)
+
+    assert state.agents["a"].killed_seq == 3
+    assert not state.agents["a"].alive
+
+
+@given(valid_event_logs())
+def test_thawing_and_freezing_a_state_gives_it_back_exactly(log):
+    state = fold(log)
+
+    assert state.thaw().freeze() == state
