@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from events import value_at
 from trading import Fill, Genome, Order, PerformanceTracker, Portfolio, Strategy, make_strategy
 
 from ._messages import AgentCrashed, ChangeTier, GetMetrics, OnBars
@@ -144,8 +145,10 @@ class AgentActor(pykka.ThreadingActor):
             order = strategy.on_bar(bar, portfolio)
             if order is not None:
                 orders.append(order)
+        # the ledger's rounding (half-even per holding), so the agent's equity is the books' to the digit
         equity = given.cash + sum(
-            (units * self._closes.get(symbol, _ZERO) for symbol, units in given.positions.items()), _ZERO
+            (value_at(units, self._closes.get(symbol, _ZERO)) for symbol, units in given.positions.items()),
+            _ZERO,
         )
         self._tracker.mark(equity)
         return tuple(orders)

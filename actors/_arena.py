@@ -39,7 +39,9 @@ from ._messages import (
     AllocateCapital,
     CheckConservation,
     GetBreakdown,
+    GetEquity,
     GetHead,
+    GetNav,
     GetState,
     Graduate,
     KillAgent,
@@ -250,15 +252,15 @@ class Arena:
         marks: Mapping[str, Decimal] | None = None,
         broker: BrokerConfig | None = None,
     ) -> Decimal:
-        """Kill an agent and return its cash to the treasury in the same event; return the amount.
+        """Sell an agent's holdings, kill it and return all of its cash to the treasury; return the cash.
 
-        With ``marks`` (price per symbol) its positions are sold first, through ``broker``; without, they
-        are written off (the ledger counts only cash, so conservation holds either way).
+        Holdings are sold through ``broker`` (slippage and fees) at ``marks`` where given, else at the
+        latest recorded marks; nothing of value is ever written off.
 
         Raises:
             UnknownAgentError: no such agent.
             AgentNotAliveError: the agent was killed already.
-            ValidationError: ``marks`` lacks a price for a symbol the agent holds.
+            ValidationError: a holding has no price, given or recorded; nothing changed.
 
         """
         released: Decimal = self._ask(
@@ -333,6 +335,21 @@ class Arena:
         """
         report: ConservationReport = self._ask(CheckConservation())
         return report
+
+    def nav(self) -> Decimal:
+        """Return the net asset value at the latest marks: the treasury plus every live agent's equity."""
+        value: Decimal = self._ask(GetNav())
+        return value
+
+    def equity(self, agent_id: str) -> Decimal:
+        """Return an agent's cash plus its holdings at the latest marks (zero once it is dead).
+
+        Raises:
+            UnknownAgentError: no such agent.
+
+        """
+        value: Decimal = self._ask(GetEquity(agent_id_arg(agent_id)))
+        return value
 
     def get_capital_allocation_breakdown(self) -> AllocationBreakdown:
         """Return where the capital is: total, free, allocated, by tier and by agent."""

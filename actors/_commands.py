@@ -33,7 +33,7 @@ from trading import Genome, mutate_genome
 
 from ._emitter import Chain
 from ._reports import ConservationReport
-from ._trades import check_marks, liquidate
+from ._trades import liquidate, liquidation_prices
 
 if TYPE_CHECKING:
     import random
@@ -156,28 +156,25 @@ def kill(
     broker: BrokerConfig | None = None,
     chain: Chain | None = None,
 ) -> tuple[AgentKilled, int]:
-    """Emit ``AgentKilled``, after selling the agent's positions at ``marks`` if given.
+    """Sell the agent's holdings, then emit ``AgentKilled`` returning all of its cash to the treasury.
 
-    All of the agent's cash returns to the treasury in the ``AgentKilled`` itself. Without ``marks`` its
-    positions are written off: the ledger counts only cash, so conservation is unaffected, but whatever
-    the positions were worth leaves the arena with the agent. Returns the event and how many liquidation
-    trades preceded it (each ``caused_by`` the one before, on ``chain``).
+    Holdings are sold through ``broker`` at ``marks`` where given, else at the latest recorded marks, each
+    sale on ``chain`` before the ``AgentKilled`` that it leads to, so the dead never hold anything and no
+    value leaves the books unsold. Returns the event and how many sales preceded it.
 
     Raises:
         UnknownAgentError: no such agent.
         AgentNotAliveError: the agent was killed already.
-        ValidationError: ``marks`` lacks a price for a symbol the agent holds.
+        ValidationError: a holding has no price, given or recorded (nothing is emitted).
 
     """
     em.alive(agent_id)
+    prices = liquidation_prices(em, agent_id, marks)
     chain = chain if chain is not None else Chain()
-    trades = 0
-    if marks is not None:
-        check_marks(em, agent_id, marks)
-        trades = liquidate(em, agent_id, marks, broker, chain)
+    sales = liquidate(em, agent_id, prices, broker, chain) if prices else 0
     held = em.alive(agent_id).allocation
     killed = em.emit(AgentKilled, chain=chain, agent_id=agent_id, reason=reason, capital_released=held)
-    return killed, trades
+    return killed, sales
 
 
 def graduate(em: Emitter, agent_id: str, to_tier: Tier, *, chain: Chain | None = None) -> AgentGraduated:
@@ -269,18 +266,40 @@ def breed(
 def check_conservation(em: Emitter) -> ConservationReport:
     """Emit ``CapitalConservationCheck`` for the live state and return its report.
 
+    Value is conserved when the treasury plus what the agents hold at cost (cash and holdings) is the
+    capital at cost, and that is the funding plus realized P&L less fees: nothing of value appeared or
+    vanished without a posting.
+
     Raises:
-        CapitalConservationError: ``free + allocated != total``; the failed check is still emitted, so the
+        CapitalConservationError: the books do not balance; the failed check is still emitted, so the
             log records when the books stopped balancing.
 
     """
     fold = em.fold
-    allocated = em.allocated()
+    allocated = sum((agent.capital_at_cost for agent in fold.agents.values()), ZERO)
     free, total = fold.treasury, fold.total_capital
-    ok = free + allocated == total
-    event = em.emit(CapitalConservationCheck, total=total, free=free, allocated=allocated, ok=ok)
+    funding, realized, fees = fold.funding, fold.realized_pnl, fold.fees_paid
+    ok = free + allocated == total == funding + realized - fees
+    event = em.emit(
+        CapitalConservationCheck,
+        total=total,
+        free=free,
+        allocated=allocated,
+        funding=funding,
+        realized_pnl=realized,
+        fees=fees,
+        ok=ok,
+    )
     report = ConservationReport(
-        seq=event.seq, total=total, free=free, allocated=allocated, difference=free + allocated - total, ok=ok
+        seq=event.seq,
+        total=total,
+        free=free,
+        allocated=allocated,
+        funding=funding,
+        realized_pnl=realized,
+        fees=fees,
+        difference=free + allocated - total,
+        ok=ok,
     )
     if not ok:
         raise conservation_error(report)
@@ -288,11 +307,12 @@ def check_conservation(em: Emitter) -> ConservationReport:
 
 
 def conservation_error(report: ConservationReport) -> CapitalConservationError:
-    """Return the error for a failed check, naming the three figures and the difference."""
+    """Return the error for a failed check, naming the figures and the difference."""
     msg = (
         f"capital conservation failed at seq {report.seq}: free {report.free} + allocated "
         f"{report.allocated} = {report.free + report.allocated}, expected the total {report.total} "
-        f"(off by {report.difference}); stop trading and audit the log with store.verify"
+        f"(off by {report.difference}) = funding {report.funding} + realized {report.realized_pnl} - fees "
+        f"{report.fees}; stop trading and audit the log with store.verify"
     )
     return CapitalConservationError(
         msg, seq=report.seq, total=report.total, free=report.free, allocated=report.allocated

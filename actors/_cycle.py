@@ -14,13 +14,21 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from events import CapitalAllocated, CapitalReleased, EvolutionCycleComplete, EvolutionCycleStarted, Tier
+from events import (
+    CapitalAllocated,
+    CapitalReleased,
+    EvolutionCycleComplete,
+    EvolutionCycleStarted,
+    MarksRecorded,
+    Tier,
+    equity,
+)
 from trading import plan_cycle
 
 from ._commands import breed, graduate, kill
 from ._emitter import Chain
 from ._reports import CycleReport
-from ._trades import check_marks
+from ._trades import liquidation_prices
 
 if TYPE_CHECKING:
     import random
@@ -59,13 +67,17 @@ def run_cycle(
         EvolutionError: a chosen parent's genome cannot be bred.
 
     """
-    plan = plan_cycle(em.fold.freeze(), metrics, policy, rng)
-    if marks is not None:
-        for decision in plan.kills:
-            check_marks(em, decision.agent_id, marks)
+    state = em.fold.freeze()
+    if marks:  # value the arena at the prices the cycle trades at
+        state = state.model_copy(update={"marks": {**state.marks, **marks}})
+    plan = plan_cycle(state, metrics, policy, rng)
+    for decision in plan.kills:
+        liquidation_prices(em, decision.agent_id, marks)
     cycle = em.fold.cycle + 1
     chain = Chain()
     started = em.emit(EvolutionCycleStarted, chain=chain, cycle=cycle, policy=policy.to_json_dict())
+    if marks:
+        em.emit(MarksRecorded, chain=chain, marks=dict(marks))
     liquidations = 0
     for decision in plan.kills:
         _, trades = kill(em, decision.agent_id, decision.reason, marks=marks, broker=broker, chain=chain)
@@ -104,16 +116,24 @@ def run_cycle(
 
 
 def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -> int:
-    """Move capital to reach each target: every release first, so the treasury covers the allocations."""
+    """Move cash to bring each agent's equity to its target, every release first (the treasury then pays).
+
+    Targets are equity (cash plus holdings at the latest marks). An agent above its target gives back
+    free cash only, never more than it holds: no holding is sold to rebalance. An agent below it is
+    topped up by the difference, so what it already holds counts.
+    """
     moves = 0
     raises: list[tuple[str, Decimal]] = []
     for agent_id, target in targets:
-        held: Decimal = em.alive(agent_id).allocation
-        if held > target:
-            em.emit(CapitalReleased, chain=chain, agent_id=agent_id, amount=held - target)
-            moves += 1
-        elif held < target:
-            raises.append((agent_id, target - held))
+        agent = em.alive(agent_id)
+        worth = equity(agent, em.fold.marks)
+        if worth > target:
+            amount = min(agent.allocation, worth - target)
+            if amount > 0:
+                em.emit(CapitalReleased, chain=chain, agent_id=agent_id, amount=amount)
+                moves += 1
+        elif worth < target:
+            raises.append((agent_id, target - worth))
     shortfall = Decimal(0)
     for agent_id, wanted in raises:
         amount = min(wanted, em.fold.treasury)

@@ -7,11 +7,13 @@ One step per bar timestamp, in this order:
 2. the orders of the previous step fill at this step's opens, handed to the arena in a canonical order
    (agent id, then the agent's own order), so the log does not depend on which agent answered first;
 3. an evolution cycle runs if ``policy.cycle_days`` of simulated time have passed since the last one
-   (or since the arena opened), selling killed agents' positions at the last closes (at this step's
-   opens for a symbol with no close yet in this run);
+   (or since the arena opened), valuing agents and selling killed agents' holdings at the recorded
+   marks (the closes of the step before);
 4. every live agent is asked ``OnBars`` at once (all the step's bars in one message, with its fills and
    its ledger portfolio) and the driver collects every answer before the next step: the agents do the
-   strategy work concurrently, the supervisor stays the only writer of capital.
+   strategy work concurrently, the supervisor stays the only writer of capital;
+5. the step's closes are recorded as marks (one ``MarksRecorded``), so NAV and every agent's equity at
+   any seq follow from the log alone.
 
 Together with seeded ids, genomes and cycles, that makes a run a function of its seed and feed: the same
 seed writes a byte-identical log (the same head hash) however the threads are scheduled.
@@ -146,7 +148,6 @@ def run_simulation(
     cycles: list[CycleReport] = []
     pending: list[tuple[str, Order]] = []
     fills: Mapping[str, tuple[TradeExecuted, ...]] = {}
-    closes: dict[str, Decimal] = {}
     alive = 0
     for moment, bars in itertools.chain([first], stream):
         arena.floor.set_time(moment)
@@ -155,15 +156,12 @@ def run_simulation(
         if last_cycle is None or moment - last_cycle >= cycle_length:
             if last_cycle is not None:
                 number = arena.state().cycle + 1
-                marks = opens | closes  # a resumed run has no closes yet: its first opens stand in
-                cycles.append(
-                    arena.run_evolution_cycle(
-                        policy, marks=marks, seed=derive_seed(seed, f"cycle:{number}"), broker=broker
-                    )
-                )
+                cycle_seed = derive_seed(seed, f"cycle:{number}")
+                # valued and liquidated at the recorded marks: the closes of the step before
+                cycles.append(arena.run_evolution_cycle(policy, seed=cycle_seed, broker=broker))
             last_cycle = moment  # a new arena's first step starts the schedule instead of a cycle
         pending, alive = _step(arena, bars, fills, run)
-        closes.update((bar.symbol, bar.close) for bar in bars)
+        arena.floor.record_marks({bar.symbol: bar.close for bar in bars})
         run.steps += 1
         run.bars += len(bars)
         run.first = run.first or moment

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from events import ValidationError
 from trading import BrokerConfig
 
 from ._checks import broker_arg, marks_arg, orders_arg
-from ._messages import AgentRefs, ExecuteOrders, Portfolios, SetTime
+from ._messages import AgentRefs, ExecuteOrders, Portfolios, RecordMarks, SetTime
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -72,6 +73,22 @@ class TradingFloor:
         """Return each live agent's ledger cash and positions, by id."""
         result: dict[str, Portfolio] = self._client.ask(Portfolios())
         return result
+
+    def record_marks(self, marks: Mapping[str, Decimal]) -> None:
+        """Record the prices holdings are valued at from now on (one ``MarksRecorded``).
+
+        A driver records every symbol's close once per step, so NAV, unrealized P&L and each agent's
+        equity at any seq follow from the log alone, and a kill can always sell what the agent holds.
+
+        Raises:
+            ValidationError: ``marks`` is empty or a price is not an exact positive amount.
+
+        """
+        checked = marks_arg(marks)
+        if not checked:
+            msg = f"marks: {marks!r} names no symbol; pass {{symbol: Decimal price}} with at least one price"
+            raise ValidationError(msg, field="marks", value=marks)
+        self._client.ask(RecordMarks(checked))
 
     def set_time(self, moment: datetime) -> None:
         """Move the arena's ``SimClock`` to ``moment`` (never backwards)."""

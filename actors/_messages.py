@@ -29,8 +29,10 @@ __all__ = [
     "ExecuteOrders",
     "FlushLog",
     "GetBreakdown",
+    "GetEquity",
     "GetHead",
     "GetMetrics",
+    "GetNav",
     "GetState",
     "Graduate",
     "KillAgent",
@@ -40,6 +42,7 @@ __all__ = [
     "OnBars",
     "OpenArena",
     "Portfolios",
+    "RecordMarks",
     "ReleaseCapital",
     "RunEvolutionCycle",
     "SetTime",
@@ -148,6 +151,13 @@ class ExecuteOrders:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordMarks:
+    """Record the prices holdings are valued at from now on (emits ``MarksRecorded``); answers None."""
+
+    marks: Marks
+
+
+@dataclass(frozen=True, slots=True)
 class CheckConservation:
     """Check ``free + allocated == total``, recording ``CapitalConservationCheck``; answers the report."""
 
@@ -203,6 +213,18 @@ class GetHead:
 @dataclass(frozen=True, slots=True)
 class GetBreakdown:
     """Answer an ``AllocationBreakdown``."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetNav:
+    """Answer the NAV at the latest marks: the treasury plus every live agent's equity."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetEquity:
+    """Answer one agent's equity at the latest marks (raises ``UnknownAgentError`` for an unknown id)."""
+
+    agent_id: str
 
 
 @dataclass(frozen=True, slots=True)

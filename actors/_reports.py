@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from events import ZERO, Money, NonNegativeMoney, Tier
+from events import ZERO, Balance, Money, NonNegativeMoney, Tier, equity
 
 if TYPE_CHECKING:
     from events import ArenaState
@@ -23,22 +23,40 @@ class _Report(BaseModel):
 
 
 class AllocationBreakdown(_Report):
-    """Where the arena's capital is, as of ``seq``: ``free_capital + allocated_capital == total_capital``."""
+    """Where the arena's value is, as of ``seq``, at cost and at the latest marks.
+
+    At cost: ``free_capital + allocated_capital == total_capital == funding + realized_pnl - fees_paid``.
+    At the marks: ``nav == total_capital + unrealized_pnl == free_capital + sum(equity_by_agent)``.
+    """
 
     seq: int = Field(ge=0)
     """The last event the figures include."""
     total_capital: Money
-    """Funding plus every trade's cash delta: what the treasury and the agents hold together."""
+    """Capital at cost: the treasury, every agent's cash and every holding at what it cost."""
     free_capital: NonNegativeMoney
     """Capital in the treasury, not allocated to any agent."""
     allocated_capital: NonNegativeMoney
-    """Capital held by live agents (their ledger cash)."""
+    """What live agents hold at cost: their cash and their holdings at cost."""
     by_tier: dict[Tier, NonNegativeMoney]
-    """Capital held by live agents of each tier; every tier is present, zeros included."""
+    """Capital at cost held by live agents of each tier; every tier is present, zeros included."""
     agents_by_tier: dict[Tier, int]
     """Live agents in each tier; every tier is present, zeros included."""
     by_agent: dict[str, NonNegativeMoney]
-    """Capital held by each live agent, in id order (agents holding nothing included)."""
+    """Capital at cost held by each live agent, in id order (agents holding nothing included)."""
+    funding: NonNegativeMoney = ZERO
+    """What the arena was opened with."""
+    realized_pnl: Balance = ZERO
+    """Gains minus losses of every sale so far, before fees."""
+    fees_paid: NonNegativeMoney = ZERO
+    """Every fee paid so far."""
+    unrealized_pnl: Balance = ZERO
+    """What the holdings would gain (or lose) if sold at the latest marks, before fees."""
+    nav: Balance = ZERO
+    """Net asset value: the treasury plus every live agent's equity at the latest marks."""
+    nav_by_tier: dict[Tier, Balance] = Field(default_factory=dict)
+    """Equity of the live agents of each tier; every tier is present."""
+    equity_by_agent: dict[str, Balance] = Field(default_factory=dict)
+    """Each live agent's cash plus holdings at the latest marks, in id order."""
 
 
 class ConservationReport(_Report):
@@ -51,11 +69,17 @@ class ConservationReport(_Report):
     free: Money
     """Capital in the treasury."""
     allocated: Money
-    """Capital held by agents."""
+    """What agents hold at cost: cash and holdings at cost."""
+    funding: Money = ZERO
+    """What the arena was opened with."""
+    realized_pnl: Balance = ZERO
+    """Gains minus losses of every sale, before fees."""
+    fees: Money = ZERO
+    """Every fee paid."""
     difference: Money
     """``free + allocated - total``: exactly zero when the books balance."""
     ok: bool
-    """Whether ``difference`` is zero."""
+    """Whether ``difference`` is zero and the total is ``funding + realized_pnl - fees``."""
 
 
 class CycleReport(_Report):
@@ -82,11 +106,14 @@ class CycleReport(_Report):
 
 
 def breakdown_of(state: ArenaState) -> AllocationBreakdown:
-    """Return the breakdown of ``state``'s capital."""
+    """Return the breakdown of ``state``'s value, at cost and at its latest marks."""
     live = state.alive_agents()
     by_tier = dict.fromkeys(Tier, ZERO)
+    nav_by_tier = dict.fromkeys(Tier, ZERO)
+    equities = {agent.agent_id: equity(agent, state.marks) for agent in live}
     for agent in live:
-        by_tier[agent.tier] += agent.allocation
+        by_tier[agent.tier] += agent.capital_at_cost
+        nav_by_tier[agent.tier] += equities[agent.agent_id]
     return AllocationBreakdown(
         seq=state.seq,
         total_capital=state.total_capital,
@@ -94,5 +121,12 @@ def breakdown_of(state: ArenaState) -> AllocationBreakdown:
         allocated_capital=state.allocated_capital,
         by_tier=by_tier,
         agents_by_tier=state.tier_counts(),
-        by_agent={agent.agent_id: agent.allocation for agent in live},
+        by_agent={agent.agent_id: agent.capital_at_cost for agent in live},
+        funding=state.funding,
+        realized_pnl=state.realized_pnl,
+        fees_paid=state.fees_paid,
+        unrealized_pnl=state.unrealized_pnl(),
+        nav=state.nav(),
+        nav_by_tier=nav_by_tier,
+        equity_by_agent=equities,
     )

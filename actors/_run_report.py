@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events import NonNegativeMoney, Tier  # noqa: TC001  (pydantic needs them at run time)
+from events import Money, NonNegativeMoney, Tier  # noqa: TC001  (pydantic needs them at run time)
 from trading import AgentMetrics, fitness_of
 
 from ._reports import AllocationBreakdown, CycleReport  # noqa: TC001  (pydantic needs them at run time)
@@ -60,7 +60,9 @@ class AgentSummary(_Frozen):
     """Lineage depth: 0 for an agent spawned by the driver, its parent's + 1 for a bred child."""
     parent_id: str | None
     allocation: NonNegativeMoney
-    """Ledger cash it holds (positions are not included; see ``metrics.equity`` for those)."""
+    """Ledger cash it holds."""
+    equity: Money
+    """Its cash plus its holdings at the latest recorded marks, from the ledger."""
     fitness: float
     """What the run's policy ranks it by (``fitness_of``)."""
     metrics: AgentMetrics
@@ -131,6 +133,7 @@ def top_agents(
                 generation=agent.generation,
                 parent_id=agent.parent_id,
                 allocation=agent.allocation,
+                equity=state.equity(agent_id),
                 fitness=fitness[agent_id],
                 metrics=metrics[agent_id],
             )

@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pykka
 
-from events import REASON_LIMIT, AgentFailed, ArenaError, Fold, Tier, ValidationError
+from events import (
+    REASON_LIMIT,
+    AgentFailed,
+    ArenaError,
+    Fold,
+    MarksRecorded,
+    Tier,
+    ValidationError,
+    equity,
+    nav,
+)
 from store import Head
 from trading import random_genome, select_underperformers
 
@@ -40,7 +50,9 @@ from ._messages import (
     ExecuteOrders,
     FlushLog,
     GetBreakdown,
+    GetEquity,
     GetHead,
+    GetNav,
     GetState,
     Graduate,
     KillAgent,
@@ -48,6 +60,7 @@ from ._messages import (
     MutateAgent,
     OpenArena,
     Portfolios,
+    RecordMarks,
     ReleaseCapital,
     RunEvolutionCycle,
     SetTime,
@@ -56,7 +69,7 @@ from ._messages import (
 )
 from ._reports import breakdown_of
 from ._timeouts import stop_and_wait
-from ._trades import check_marks, execute_orders, portfolios
+from ._trades import execute_orders, liquidation_prices, portfolios
 from ._writer import EventWriter
 from ._writer_messages import Committed, WriterFailed
 
@@ -190,6 +203,11 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 return Head(self._em.fold.seq, self._em.fold.head_hash)
             case GetBreakdown():
                 return breakdown_of(self._em.fold.freeze())
+            case GetNav():
+                fold = self._em.fold
+                return nav(fold.treasury, fold.agents.values(), fold.marks)
+            case GetEquity(agent_id=agent_id):
+                return equity(self._em.existing(agent_id), self._em.fold.marks)
             case Portfolios():
                 return portfolios(self._em)
             case AgentRefs():
@@ -236,7 +254,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
         self._log.check_writable()
         return self._dispatch(message)
 
-    def _dispatch(self, message: object) -> object:  # noqa: C901, PLR0911  (one case per command)
+    def _dispatch(self, message: object) -> object:  # noqa: C901, PLR0911, PLR0912  (one case per command)
         em = self._em
         match message:
             case OpenArena(arena_id=arena_id, total_capital=total, config=config):
@@ -269,6 +287,9 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 return execute_orders(em, orders, dict(prices), broker)
             case CheckConservation():
                 return check_conservation(em)
+            case RecordMarks(marks=marks):
+                em.emit(MarksRecorded, marks=dict(marks))
+                return None
             case _:
                 msg = f"arena supervisor: {message!r} is not a command; send one of the _messages classes"
                 raise ValidationError(msg, field="message", value=message)
@@ -288,9 +309,8 @@ class ArenaSupervisor(pykka.ThreadingActor):
             bottom_fraction=message.bottom_fraction,
         )
         marks = _dict(message.marks)
-        if marks is not None:
-            for agent_id in victims:
-                check_marks(self._em, agent_id, marks)
+        for agent_id in victims:  # every victim's holdings must have a price before anyone dies
+            liquidation_prices(self._em, agent_id, marks)
         rule = (
             f"threshold {message.threshold}"
             if message.threshold is not None
@@ -342,6 +362,13 @@ class ArenaSupervisor(pykka.ThreadingActor):
         failures: int = self._em.existing(report.agent_id).failures
         # a strategy that fails every time would otherwise be restarted forever, one event per restart
         restart = self._config.on_agent_failure == "restart" and failures < MAX_RESTARTS
+        action: Literal["killed", "restarted", "halted"] = "restarted" if restart else "killed"
+        if not restart:
+            try:
+                liquidation_prices(self._em, report.agent_id)
+            except ValidationError as e:  # it cannot be killed without writing holdings off: stop it instead
+                logger.error("agent %s crashed and is halted, not killed: %s", report.agent_id, e.msg)  # noqa: TRY400  (the reason, not a traceback)
+                action = "halted"
         chain = Chain()
         try:
             self._em.emit(
@@ -350,10 +377,12 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 agent_id=report.agent_id,
                 error_type=report.error_type,
                 message=report.message[:REASON_LIMIT],
-                action="restarted" if restart else "killed",
+                action=action,
             )
-            if restart:
+            if action == "restarted":
                 self._start_agent(report.agent_id)
+            elif action == "halted":
+                self._pool.stop(report.agent_id)
             else:
                 reason = f"strategy raised {report.error_type}: {report.message}"[:REASON_LIMIT]
                 kill(self._em, report.agent_id, reason, chain=chain)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from events import ZERO, TradeExecuted, TradeRejected, ValidationError
+from events import ZERO, TradeExecuted, TradeRejected, ValidationError, value_at
 from trading import BrokerConfig, Fill, Order, Portfolio, execute
 
 if TYPE_CHECKING:
@@ -19,44 +19,60 @@ if TYPE_CHECKING:
 
     from ._emitter import Chain, Emitter
 
-__all__ = ["check_marks", "execute_orders", "fill", "liquidate", "portfolios"]
+__all__ = ["execute_orders", "fill", "liquidate", "liquidation_prices", "portfolios"]
 
 
-def check_marks(em: Emitter, agent_id: str, marks: Mapping[str, Decimal]) -> None:
-    """Refuse ``marks`` that lack a price for a symbol ``agent_id`` holds.
+def liquidation_prices(
+    em: Emitter, agent_id: str, marks: Mapping[str, Decimal] | None = None
+) -> dict[str, Decimal]:
+    """Return the price to sell each of ``agent_id``'s holdings at: ``marks`` first, else the latest mark.
 
     Raises:
-        ValidationError: a held symbol has no mark.
+        ValidationError: a holding has no price at all, so it could not be sold and would leave the books.
 
     """
-    missing = sorted(symbol for symbol in em.existing(agent_id).positions if symbol not in marks)
+    holding = em.existing(agent_id).positions
+    known = em.fold.marks if marks is None else {**em.fold.marks, **marks}
+    missing = sorted(symbol for symbol in holding if symbol not in known)
     if missing:
         msg = (
-            f"marks: no price for {', '.join(map(repr, missing))}, held by agent {agent_id!r}; pass a mark "
-            "for every symbol it holds, or omit marks to write its positions off"
+            f"agent {agent_id!r}: cannot be killed: no price for {', '.join(map(repr, missing))}, which it "
+            "holds, and value never leaves the books unsold; pass marks={symbol: price} for every symbol it "
+            "holds, or record marks first (Arena.floor.record_marks)"
         )
         raise ValidationError(msg, field="marks", value=missing[0])
+    return {symbol: known[symbol] for symbol in holding}
 
 
 def liquidate(
     em: Emitter,
     agent_id: str,
-    marks: Mapping[str, Decimal],
+    prices: Mapping[str, Decimal],
     broker: BrokerConfig | None,
     chain: Chain,
 ) -> int:
-    """Close every position of ``agent_id`` at ``marks`` (validated by ``check_marks``); return the trades.
+    """Sell every holding of ``agent_id`` at ``prices`` (from ``liquidation_prices``); return the fills.
 
-    Long positions are sold, short ones bought back as far as the cash allows; each fill or rejection is
-    emitted on ``chain``. What cannot be closed is written off when the agent is killed.
+    Each sale goes through the broker (slippage and fees) on ``chain``. A holding so small that its sale
+    rounds to no money at all (dust) still leaves the books: it is sold for nothing, its whole cost
+    realized as a loss, so the agent holds nothing when it is killed.
     """
     config = broker if broker is not None else BrokerConfig()
-    events = 0
-    for symbol, units in sorted(em.existing(agent_id).positions.items()):
-        order = Order(symbol, "sell" if units > 0 else "buy", abs(units))
-        fill(em, agent_id, order, marks[symbol], config, chain=chain)
-        events += 1
-    return events
+    agent = em.alive(agent_id)
+    sales = 0
+    for symbol, units in sorted(agent.positions.items()):
+        cost = agent.cost_basis.get(symbol, ZERO)
+        price = prices[symbol]
+        order = Order(symbol, "sell", units)
+        result = execute(
+            order, open_price=price, cash=agent.allocation, position=units, cost_basis=cost, config=config
+        )
+        if not isinstance(result, Fill):  # dust: after slippage, worth less than the smallest amount
+            notional = value_at(units, price)
+            result = Fill(symbol, "sell", units, units, price, ZERO, notional, price, cost, notional - cost)
+        _executed(em, agent_id, result, chain)
+        sales += 1
+    return sales
 
 
 def fill(
@@ -70,28 +86,21 @@ def fill(
 ) -> TradeExecuted | TradeRejected:
     """Fill ``order`` for a live agent at ``price`` and emit the ``TradeExecuted`` or ``TradeRejected``.
 
-    A position the broker refuses to trade against (a short with shorting now off) becomes a rejection,
-    not an error, so one bad order never stops the ones after it.
+    An order the broker refuses (no cash, nothing to sell) becomes a rejection, not an error, so one bad
+    order never stops the ones after it.
     """
     record = em.alive(agent_id)
-    position = em.existing(agent_id).positions.get(order.symbol, ZERO)
+    position = record.positions.get(order.symbol, ZERO)
+    cost = record.cost_basis.get(order.symbol, ZERO)
     try:
-        result = execute(order, open_price=price, cash=record.allocation, position=position, config=broker)
+        result = execute(
+            order, open_price=price, cash=record.allocation, position=position, cost_basis=cost, config=broker
+        )
     except ValidationError as e:
         result = None
         reason = e.msg
     if isinstance(result, Fill):
-        return em.emit(
-            TradeExecuted,
-            chain=chain,
-            agent_id=agent_id,
-            symbol=order.symbol,
-            side=result.side,
-            quantity=result.quantity,
-            price=result.price,
-            fee=result.fee,
-            cash_delta=result.cash_delta,
-        )
+        return _executed(em, agent_id, result, chain)
     if result is not None:
         reason = result.reason
     return em.emit(
@@ -102,6 +111,23 @@ def fill(
         side=order.side,
         quantity=order.quantity,
         reason=reason,
+    )
+
+
+def _executed(em: Emitter, agent_id: str, result: Fill, chain: Chain | None) -> TradeExecuted:
+    return em.emit(
+        TradeExecuted,
+        chain=chain,
+        agent_id=agent_id,
+        symbol=result.symbol,
+        side=result.side,
+        quantity=result.quantity,
+        price=result.price,
+        market_price=result.market_price,
+        fee=result.fee,
+        cash_delta=result.cash_delta,
+        cost=result.cost,
+        realized_pnl=result.realized_pnl,
     )
 
 

@@ -42,7 +42,9 @@ AGENTS: Final = 200
 CYCLE_EVERY: Final = 5000
 START: Final = datetime(2024, 1, 1, tzinfo=UTC)
 EVENT_COLUMNS: Final = "seq, event_id, event_type, agent_id, timestamp, data, caused_by, hash"
-LEDGER_COLUMNS: Final = "seq, event_id, timestamp, account, agent_id, operation, amount, balance_after"
+LEDGER_COLUMNS: Final = (
+    "seq, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, balance_after"
+)
 _CENT: Final = Decimal("0.01")
 _UNIT: Final = Decimal("0.00000001")
 
@@ -141,7 +143,8 @@ def bench_append(maker: LogMaker, directory: Path, batch: int, synchronous: str)
     source.close()
     ledger_seqs = [row[0] for row in ledger_rows]
     insert_event = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 8)})"
-    insert_posting = f"INSERT INTO capital_ledger ({LEDGER_COLUMNS}) VALUES ({', '.join('?' * 8)})"
+    places = ", ".join("?" * len(LEDGER_COLUMNS.split(",")))
+    insert_posting = f"INSERT INTO capital_ledger ({LEDGER_COLUMNS}) VALUES ({places})"
 
     def raw_all(size: int) -> None:
         raw_path = directory / f"raw-{size}.db"

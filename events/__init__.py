@@ -37,11 +37,18 @@ from ._evolution import AgentMutated as AgentMutated
 from ._evolution import EvolutionCycleComplete as EvolutionCycleComplete
 from ._evolution import EvolutionCycleStarted as EvolutionCycleStarted
 from ._ledger import EXTERNAL as EXTERNAL
+from ._ledger import FEES as FEES
+from ._ledger import PNL as PNL
 from ._ledger import TREASURY as TREASURY
 from ._ledger import Posting as Posting
+from ._ledger import Unit as Unit
 from ._ledger import account_agent as account_agent
 from ._ledger import agent_account as agent_account
+from ._ledger import is_mirror as is_mirror
+from ._ledger import market_account as market_account
+from ._ledger import position_account as position_account
 from ._ledger import postings as postings
+from ._ledger import units_account as units_account
 from ._money import MAX_MONEY as MAX_MONEY
 from ._money import MONEY_SCALE as MONEY_SCALE
 from ._money import ZERO as ZERO
@@ -53,23 +60,31 @@ from ._money import format_money as format_money
 from ._money import from_minor as from_minor
 from ._money import money as money
 from ._money import to_minor as to_minor
-from ._state import AgentEntry as AgentEntry
-from ._state import AgentRecord as AgentRecord
+from ._positions import cost_of_sale as cost_of_sale
+from ._positions import value_at as value_at
+from ._records import AgentEntry as AgentEntry
+from ._records import AgentRecord as AgentRecord
 from ._state import ArenaState as ArenaState
 from ._state import Fold as Fold
 from ._state import apply as apply
 from ._state import fold as fold
+from ._trading import MarksRecorded as MarksRecorded
 from ._trading import Side as Side
 from ._trading import TradeExecuted as TradeExecuted
 from ._trading import TradeRejected as TradeRejected
 from ._trading import trade_cash_delta as trade_cash_delta
+from ._valuation import equity as equity
+from ._valuation import nav as nav
+from ._valuation import unrealized_pnl as unrealized_pnl
 
 __all__ = [
     "EVENT_CLASSES",
     "EXTERNAL",
+    "FEES",
     "GENESIS_HASH",
     "MAX_MONEY",
     "MONEY_SCALE",
+    "PNL",
     "PROMOTIONS",
     "REASON_LIMIT",
     "TREASURY",
@@ -103,6 +118,7 @@ __all__ = [
     "GraduationError",
     "LogBuilder",
     "MarketDataError",
+    "MarksRecorded",
     "Money",
     "NonNegativeMoney",
     "PositiveMoney",
@@ -112,6 +128,7 @@ __all__ = [
     "Tier",
     "TradeExecuted",
     "TradeRejected",
+    "Unit",
     "UnknownAgentError",
     "ValidationError",
     "account_agent",
@@ -119,13 +136,22 @@ __all__ = [
     "apply",
     "canonical_json",
     "chain_hash",
+    "cost_of_sale",
+    "equity",
     "fold",
     "format_money",
     "format_timestamp",
     "from_minor",
+    "is_mirror",
+    "market_account",
     "money",
+    "nav",
     "parse_event",
+    "position_account",
     "postings",
     "to_minor",
     "trade_cash_delta",
+    "units_account",
+    "unrealized_pnl",
+    "value_at",
 ]

@@ -64,5 +64,6 @@ class AgentFailed(Event):
     agent_id: str = Field(min_length=1, max_length=128)
     error_type: str
     message: str
-    action: Literal["killed", "restarted"]
-    """What the failure policy did about it."""
+    action: Literal["killed", "restarted", "halted"]
+    """What the failure policy did about it: ``halted`` stops its actor but keeps it, and its holdings,
+    on the books, when it could not be killed (a holding with no price to sell it at)."""

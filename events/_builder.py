@@ -30,12 +30,14 @@ from ._capital import (
 from ._errors import GraduationError, UnknownAgentError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
 from ._money import ZERO
-from ._state import AgentEntry, ArenaState, Fold, fold
-from ._trading import TradeExecuted, TradeRejected, trade_cash_delta
+from ._positions import cost_of_sale, value_at
+from ._state import ArenaState, Fold, fold
+from ._trading import MarksRecorded, TradeExecuted, TradeRejected, trade_cash_delta
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
+    from ._records import AgentEntry
     from ._trading import Side
 
 __all__ = ["LogBuilder"]
@@ -224,10 +226,22 @@ class LogBuilder:
         fee: _Amount = "0.01",
         *,
         symbol: str = "XYZ",
+        market_price: _Amount | None = None,
         caused_by: Event | None = None,
     ) -> TradeExecuted:
-        """Fill an order for ``agent_id``, its cash delta computed by the one shared formula."""
+        """Fill an order for ``agent_id``: cash, cost basis (average cost) and P&L by the shared rules.
+
+        ``market_price`` (the price before slippage) defaults to ``price``.
+        """
         quantity, price, fee = Decimal(quantity), Decimal(price), Decimal(fee)
+        notional = value_at(quantity, price)
+        if side == "buy":
+            cost, realized = notional, ZERO
+        else:
+            agent = self._agent(agent_id)
+            held = agent.positions.get(symbol, ZERO)
+            cost = cost_of_sale(held, agent.cost_basis.get(symbol, ZERO), min(quantity, held))
+            realized = notional - cost
         return self.emit(
             TradeExecuted,
             agent_id=agent_id,
@@ -235,21 +249,40 @@ class LogBuilder:
             side=side,
             quantity=quantity,
             price=price,
+            market_price=price if market_price is None else Decimal(market_price),
             fee=fee,
             cash_delta=trade_cash_delta(side, quantity, price, fee),
+            cost=cost,
+            realized_pnl=realized,
             caused_by=_id(caused_by),
         )
 
+    def mark(self, marks: dict[str, _Amount], *, caused_by: Event | None = None) -> MarksRecorded:
+        """Record the prices holdings are valued at from now on."""
+        prices = {symbol: Decimal(price) for symbol, price in marks.items()}
+        return self.emit(MarksRecorded, marks=prices, caused_by=_id(caused_by))
+
     def kill(
-        self, agent_id: str, *, reason: str = "underperformed", caused_by: Event | None = None
+        self,
+        agent_id: str,
+        *,
+        reason: str = "underperformed",
+        price: _Amount = "10.5",
+        caused_by: Event | None = None,
     ) -> AgentKilled:
-        """Kill ``agent_id``, releasing its whole allocation to the treasury."""
+        """Kill ``agent_id``: sell every holding at ``price`` (no fee), then release its whole cash.
+
+        The sales come first, each caused by the one before, so the dead never hold anything.
+        """
+        cause = caused_by
+        for symbol, quantity in sorted(self._agent(agent_id).positions.items()):
+            cause = self.trade(agent_id, "sell", quantity, price, "0", symbol=symbol, caused_by=cause)
         return self.emit(
             AgentKilled,
             agent_id=agent_id,
             reason=reason,
             capital_released=self.allocation(agent_id),
-            caused_by=_id(caused_by),
+            caused_by=_id(cause),
         )
 
     def graduate(self, agent_id: str, *, caused_by: Event | None = None) -> AgentGraduated:
@@ -299,13 +332,17 @@ class LogBuilder:
     def check(self) -> CapitalConservationCheck:
         """Record a conservation check of the books as they stand (``ok`` says whether they balance)."""
         fold = self.fold
-        allocated = sum((agent.allocation for agent in fold.agents.values()), ZERO)
+        allocated = sum((agent.capital_at_cost for agent in fold.agents.values()), ZERO)
+        funding, realized, fees = fold.funding, fold.realized_pnl, fold.fees_paid
         return self.emit(
             CapitalConservationCheck,
             total=fold.total_capital,
             free=fold.treasury,
             allocated=allocated,
-            ok=fold.treasury + allocated == fold.total_capital,
+            funding=funding,
+            realized_pnl=realized,
+            fees=fees,
+            ok=fold.treasury + allocated == fold.total_capital == funding + realized - fees,
         )
 
     def start_cycle(

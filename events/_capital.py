@@ -58,17 +58,36 @@ class AllocationRejected(Event):
 
 
 class CapitalConservationCheck(Event):
-    """The books were checked: ``free + allocated == total`` (``ok``) or not."""
+    """The books were checked: value is conserved (``ok``) or not.
+
+    Conserved means both ``free + allocated == total`` (the treasury and what agents hold at cost make up
+    the capital at cost) and ``total == funding + realized_pnl - fees`` (nothing of value appeared or
+    vanished without a posting).
+    """
 
     event_type: Literal["CapitalConservationCheck"] = "CapitalConservationCheck"
     total: Balance
+    """Capital at cost."""
     free: Balance
+    """The treasury."""
     allocated: Balance
+    """What live agents hold at cost: cash plus holdings at cost."""
+    funding: Balance
+    realized_pnl: Balance
+    fees: Balance
     ok: bool
+
+    @property
+    def balanced(self) -> bool:
+        """Whether the figures satisfy both identities."""
+        return self.free + self.allocated == self.total == self.funding + self.realized_pnl - self.fees
 
     @model_validator(mode="after")
     def _ok_matches(self) -> CapitalConservationCheck:
-        if self.ok != (self.free + self.allocated == self.total):
-            msg = f"CapitalConservationCheck: ok={self.ok} contradicts free + allocated vs total"
+        if self.ok != self.balanced:
+            msg = (
+                f"CapitalConservationCheck: ok={self.ok} contradicts free + allocated vs total vs "
+                "funding + realized_pnl - fees"
+            )
             raise ValueError(msg)
         return self

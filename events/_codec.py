@@ -25,7 +25,7 @@ from ._capital import (
 )
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
-from ._trading import TradeExecuted, TradeRejected
+from ._trading import MarksRecorded, TradeExecuted, TradeRejected
 
 if TYPE_CHECKING:
     from ._base import Event
@@ -45,6 +45,7 @@ AnyEvent = Annotated[
     | CapitalReleased
     | EvolutionCycleComplete
     | EvolutionCycleStarted
+    | MarksRecorded
     | TradeExecuted
     | TradeRejected,
     Field(discriminator="event_type"),

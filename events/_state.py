@@ -11,11 +11,9 @@ Folding through frozen models would copy the agent table per event, so the trans
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Never
-from uuid import UUID  # noqa: TC003  (pydantic needs it at run time)
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
 from ._agents import AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
 from ._base import Tier
@@ -24,7 +22,10 @@ from ._codec import GENESIS_HASH, canonical_json, chain_hash
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
 from ._money import ZERO, Balance, format_money
-from ._trading import TradeExecuted, TradeRejected
+from ._positions import cost_of_sale
+from ._records import AgentEntry, AgentRecord
+from ._trading import MarksRecorded, TradeExecuted, TradeRejected
+from ._valuation import equity, nav, unrealized_pnl
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -32,33 +33,9 @@ if TYPE_CHECKING:
 
     from ._base import Event
 
-__all__ = ["AgentEntry", "AgentRecord", "ArenaState", "Fold", "apply", "fold"]
+__all__ = ["ArenaState", "Fold", "apply", "fold"]
 
 _text = format_money
-
-
-class AgentRecord(BaseModel):
-    """One agent as the ledger knows it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
-
-    agent_id: str
-    tier: Tier
-    genome: dict[str, JsonValue]
-    parent_id: str | None
-    generation: int
-    """Lineage depth: 0 for a spawned agent, parent's + 1 for a mutated child."""
-    spawn_event_id: UUID
-    spawned_seq: int
-    alive: bool = True
-    allocation: Balance = ZERO
-    """Cash the agent holds (its ledger account); 0 once killed."""
-    positions: dict[str, Balance] = Field(default_factory=dict)
-    """Units held per symbol, from its fills (dropped when the agent is killed)."""
-    trades: int = 0
-    failures: int = 0
-    killed_seq: int | None = None
-    """Seq of the ``AgentKilled`` that ended it; None while it lives."""
 
 
 class ArenaState(BaseModel):
@@ -68,9 +45,18 @@ class ArenaState(BaseModel):
 
     arena_id: str | None = None
     total_capital: Balance = ZERO
-    """Funding plus every trade's cash delta: what the treasury and the agents hold together."""
+    """Capital at cost: the treasury, every agent's cash and every holding at cost, together; always
+    ``funding + realized_pnl - fees_paid``."""
     treasury: Balance = ZERO
     """Free capital, not allocated to any agent."""
+    funding: Balance = ZERO
+    """What ``ArenaOpened`` brought in."""
+    realized_pnl: Balance = ZERO
+    """Gains minus losses of every sale, before fees (minus the ``pnl`` account)."""
+    fees_paid: Balance = ZERO
+    """Every fee paid (the ``fees`` account)."""
+    marks: dict[str, Balance] = Field(default_factory=dict)
+    """The latest recorded price of each symbol (``MarksRecorded``): what holdings are valued at."""
     agents: dict[str, AgentRecord] = Field(default_factory=dict)
     seq: int = 0
     """Seq of the last event folded in; 0 before any."""
@@ -86,8 +72,20 @@ class ArenaState(BaseModel):
 
     @property
     def allocated_capital(self) -> Decimal:
-        """Capital held by agents (dead agents hold none)."""
-        return sum((a.allocation for a in self.agents.values()), ZERO)
+        """Capital agents hold at cost: their cash and their holdings at cost (the dead hold none)."""
+        return sum((a.capital_at_cost for a in self.agents.values()), ZERO)
+
+    def nav(self) -> Decimal:
+        """Net asset value at the latest marks: the treasury plus every live agent's equity."""
+        return nav(self.treasury, self.agents.values(), self.marks)
+
+    def equity(self, agent_id: str) -> Decimal:
+        """``agent_id``'s cash plus its holdings at the latest marks (zero once it is dead)."""
+        return equity(self.agents[agent_id], self.marks)
+
+    def unrealized_pnl(self) -> Decimal:
+        """Return what every holding would gain (or lose) if sold at the latest marks, before fees."""
+        return unrealized_pnl(self.agents.values(), self.marks)
 
     def alive_agents(self) -> list[AgentRecord]:
         """Live agents in id order."""
@@ -107,46 +105,15 @@ class ArenaState(BaseModel):
         working.arena_id = self.arena_id
         working.total_capital = self.total_capital
         working.treasury = self.treasury
+        working.funding = self.funding
+        working.realized_pnl = self.realized_pnl
+        working.fees_paid = self.fees_paid
+        working.marks = dict(self.marks)
         working.seq = self.seq
         working.head_hash = self.head_hash
         working.cycle = self.cycle
         working.agents = {k: AgentEntry.from_record(v) for k, v in self.agents.items()}
         return working
-
-
-@dataclass(slots=True)
-class AgentEntry:
-    """One agent in a ``Fold``: the mutable twin of ``AgentRecord``, updated in place by each event.
-
-    Typed and slotted rather than a dict, so a misspelt field is a type error, not a silent new key.
-    Callers outside the fold read it and never write it.
-    """
-
-    agent_id: str
-    tier: Tier
-    genome: dict[str, JsonValue]
-    parent_id: str | None
-    generation: int
-    spawn_event_id: UUID
-    spawned_seq: int
-    alive: bool = True
-    allocation: Decimal = ZERO
-    positions: dict[str, Decimal] = field(default_factory=dict)
-    trades: int = 0
-    failures: int = 0
-    killed_seq: int | None = None
-
-    @classmethod
-    def from_record(cls, record: AgentRecord) -> AgentEntry:
-        """Return a working copy of a frozen record (the fields are the same, by name)."""
-        entry = cls(**dict(record))
-        entry.positions = dict(record.positions)
-        return entry
-
-    def freeze(self) -> AgentRecord:
-        """Return the frozen record as of now."""
-        fields = {name: getattr(self, name) for name in AgentRecord.model_fields}
-        return AgentRecord(**{**fields, "positions": dict(sorted(self.positions.items()))})
 
 
 class Fold:
@@ -155,12 +122,28 @@ class Fold:
     The supervisor keeps one so that a command costs O(1) state work, not a copy of every agent.
     """
 
-    __slots__ = ("agents", "arena_id", "cycle", "head_hash", "seq", "total_capital", "treasury")
+    __slots__ = (
+        "agents",
+        "arena_id",
+        "cycle",
+        "fees_paid",
+        "funding",
+        "head_hash",
+        "marks",
+        "realized_pnl",
+        "seq",
+        "total_capital",
+        "treasury",
+    )
 
     def __init__(self) -> None:
         self.arena_id: str | None = None
         self.total_capital = ZERO
         self.treasury = ZERO
+        self.funding = ZERO
+        self.realized_pnl = ZERO
+        self.fees_paid = ZERO
+        self.marks: dict[str, Decimal] = {}
         self.agents: dict[str, AgentEntry] = {}
         self.seq = 0
         self.head_hash = GENESIS_HASH
@@ -172,6 +155,10 @@ class Fold:
             arena_id=self.arena_id,
             total_capital=self.total_capital,
             treasury=self.treasury,
+            funding=self.funding,
+            realized_pnl=self.realized_pnl,
+            fees_paid=self.fees_paid,
+            marks=dict(sorted(self.marks.items())),
             agents={k: self.agents[k].freeze() for k in sorted(self.agents)},
             seq=self.seq,
             head_hash=self.head_hash,
@@ -202,6 +189,7 @@ class Fold:
                 if self.arena_id is not None:
                     self._refuse(event, f"arena {self.arena_id!r} is already open")
                 self.arena_id = arena_id
+                self.funding += amount
                 self.total_capital += amount
                 self.treasury += amount
             case AgentSpawned(agent_id=agent_id, parent_id=parent_id):
@@ -228,9 +216,13 @@ class Fold:
                         event,
                         f"releases {format_money(amount)} but agent {agent_id!r} holds {format_money(held)}",
                     )
+                if agent.positions:
+                    symbols = ", ".join(sorted(agent.positions))
+                    self._refuse(
+                        event, f"agent {agent_id!r} still holds {symbols}; sell its positions before the kill"
+                    )
                 agent.alive = False
                 agent.allocation = ZERO
-                agent.positions.clear()
                 agent.killed_seq = event.seq
                 self.treasury += amount
             case CapitalAllocated(agent_id=agent_id, amount=amount):
@@ -258,22 +250,11 @@ class Fold:
                     tier = agent.tier.value
                     self._refuse(event, f"agent {agent_id!r} is in {tier}, not {from_tier.value}")
                 agent.tier = to_tier
-            case TradeExecuted(agent_id=agent_id, cash_delta=delta, side=side, quantity=quantity):
-                agent = self._alive(event, agent_id)
-                if agent.allocation + delta < 0:
-                    held = agent.allocation
-                    self._refuse(
-                        event,
-                        f"trade needs {_text(-delta)} but agent {agent_id!r} holds {_text(held)}",
-                    )
-                agent.allocation += delta
-                agent.trades += 1
-                units = agent.positions.get(event.symbol, ZERO) + (quantity if side == "buy" else -quantity)
-                if units:
-                    agent.positions[event.symbol] = units
-                else:
-                    agent.positions.pop(event.symbol, None)
-                self.total_capital += delta
+            case TradeExecuted(agent_id=agent_id):
+                self._fill(event, self._alive(event, agent_id))
+            case MarksRecorded(marks=marks):
+                self._require_open(event)
+                self.marks.update(marks)
             case AgentFailed(agent_id=agent_id):
                 self._existing(event, agent_id).failures += 1
             case AgentMutated(parent_id=parent_id, child_id=child_id):
@@ -291,6 +272,41 @@ class Fold:
                     self._refuse(event, f"completes cycle {cycle} but cycle {self.cycle} is running")
             case _:
                 self._require_open(event)
+
+    def _fill(self, fill: TradeExecuted, agent: AgentEntry) -> None:
+        """Apply a fill to the agent's cash and holding, checking the cost rule and the quantity held."""
+        symbol, quantity = fill.symbol, fill.quantity
+        held = agent.positions.get(symbol, ZERO)
+        held_cost = agent.cost_basis.get(symbol, ZERO)
+        if agent.allocation + fill.cash_delta < 0:
+            needed, cash = _text(-fill.cash_delta), _text(agent.allocation)
+            self._refuse(fill, f"trade needs {needed} but agent {agent.agent_id!r} holds {cash}")
+        if fill.side == "buy":
+            units, cost = held + quantity, held_cost + fill.cost
+        else:
+            if quantity > held:
+                self._refuse(
+                    fill, f"sells {_text(quantity)} {symbol} but agent {agent.agent_id!r} holds {_text(held)}"
+                )
+            expected = cost_of_sale(held, held_cost, quantity)
+            if fill.cost != expected:
+                self._refuse(
+                    fill,
+                    f"takes out cost {_text(fill.cost)}; average cost of the units sold is {_text(expected)}",
+                )
+            units, cost = held - quantity, held_cost - fill.cost
+        agent.allocation += fill.cash_delta
+        agent.trades += 1
+        agent.realized_pnl += fill.realized_pnl
+        agent.fees_paid += fill.fee
+        if units:
+            agent.positions[symbol], agent.cost_basis[symbol] = units, cost
+        else:
+            agent.positions.pop(symbol, None)
+            agent.cost_basis.pop(symbol, None)
+        self.realized_pnl += fill.realized_pnl
+        self.fees_paid += fill.fee
+        self.total_capital += fill.realized_pnl - fill.fee
 
     def _require_open(self, event: Event) -> None:
         if self.arena_id is None:

@@ -3,6 +3,12 @@
 This is the writer's hot path (batches of up to 1000 events), so it runs on what the store keeps in
 memory: the head and every account's balance. Only the ``caused_by`` ids that point outside the batch
 need the database, and the store checks them with one query per batch.
+
+Balances are kept in one dict keyed by account, money and quantity alike: account names are unique across
+units (``units:`` and ``market:`` accounts count quantities, every other account money), and a posting
+row says its unit. An account may go below zero only if it is a mirror (``events.is_mirror``: ``external``,
+``pnl``, ``market:<symbol>``), which holds the other side of the books; the question is asked only of a
+balance that went negative, so the common case costs one comparison.
 """
 
 from __future__ import annotations
@@ -11,13 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Never
 
 from events import (
-    EXTERNAL,
     EventSourcingError,
     canonical_json,
     chain_hash,
     format_money,
     format_timestamp,
     from_minor,
+    is_mirror,
     postings,
     to_minor,
 )
@@ -42,7 +48,7 @@ class Batch:
     event_rows: list[EventRow]
     ledger_rows: list[PostingRow]
     balances: dict[str, int]
-    """Balance in minor units after the batch of every account it touched."""
+    """Balance after the batch of every account it touched, in minor units of the account's unit."""
     causes: dict[str, int]
     """``caused_by`` ids not earlier in the batch -> the first seq naming each; the store must hold them."""
     head: Head
@@ -65,7 +71,8 @@ def encode_batch(
 
     Raises:
         EventSourcingError: a seq is not the next one, an event id repeats, ``ArenaOpened`` is not the
-            event at seq 1, or a posting would take an internal account below zero.
+            event at seq 1, or a posting would take an account that is not a mirror below zero (cash,
+            the treasury, a position at cost, a holding of units, the fees).
 
     """
     if encoded is not None and len(encoded) != len(events):
@@ -101,16 +108,28 @@ def encode_batch(
         if seq == 1:
             arena_id = getattr(event, "arena_id", None)
         event_rows.append(row)
+        operation = event.event_type
         for posting in postings(event):
             account = posting.account
             amount = to_minor(posting.amount)
             balance = touched.get(account)
             balance = (balances.get(account, 0) if balance is None else balance) + amount
-            if balance < 0 and account != EXTERNAL:
+            if balance < 0 and not is_mirror(account):
                 _refuse_overdraft(event, head, account, balance - amount, amount)
             touched[account] = balance
             ledger_rows.append(
-                (seq, event_id, timestamp, account, event.agent_id, event.event_type, amount, balance)
+                (
+                    seq,
+                    event_id,
+                    timestamp,
+                    account,
+                    posting.agent_id,
+                    posting.symbol,
+                    posting.unit,
+                    operation,
+                    amount,
+                    balance,
+                )
             )
     return Batch(event_rows, ledger_rows, touched, causes, Head(seq, digest), timestamp, arena_id)
 
@@ -165,8 +184,8 @@ def _refuse_seq(event: Event, index: int, expected: int, head: Head) -> Never:
 def _refuse_overdraft(event: Event, head: Head, account: str, balance: int, amount: int) -> Never:
     problem = (
         f"would take account {account!r} to {format_money(from_minor(balance + amount))} (balance "
-        f"{format_money(from_minor(balance))}, posting {format_money(from_minor(amount))}); the treasury "
-        "and agent accounts can never go negative"
+        f"{format_money(from_minor(balance))}, posting {format_money(from_minor(amount))}); only the "
+        "mirror accounts (external, pnl, market:<symbol>) may go below zero"
     )
     _refuse(event, head, "amount", problem)
 

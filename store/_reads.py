@@ -10,12 +10,15 @@ import contextlib
 import heapq
 import sqlite3
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, NamedTuple
 from uuid import UUID
 
 from events import (
     EVENT_CLASSES,
     EXTERNAL,
+    FEES,
+    PNL,
     TREASURY,
     ValidationError,
     format_timestamp,
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FETCH_SIZE",
+    "FIXED_ACCOUNTS",
     "Query",
     "ancestor_texts",
     "balances_at",
@@ -39,7 +43,7 @@ __all__ = [
     "descendant_texts",
     "event_key",
     "event_queries",
-    "money_balances",
+    "exact_balances",
     "stream_events",
 ]
 
@@ -53,6 +57,10 @@ class Query(NamedTuple):
 
 FETCH_SIZE: Final = 512
 """Rows per fetch while streaming: memory stays bounded by this many events whatever the log's size."""
+
+FIXED_ACCOUNTS: Final[Mapping[str, int]] = MappingProxyType({EXTERNAL: 0, FEES: 0, PNL: 0, TREASURY: 0})
+"""The arena's own money accounts, in every answer of ``balances`` (zero until first posted to), so a
+caller can read them without asking whether anything was posted yet."""
 
 # Nearest first. `e.seq < chain.seq` bounds the walk even in a damaged file with a caused_by cycle.
 _ANCESTORS: Final = """
@@ -188,17 +196,19 @@ def descendant_texts(connection: sqlite3.Connection, key: str) -> list[str]:
 
 
 def balances_at(connection: sqlite3.Connection, seq: int) -> dict[str, int]:
-    """Return every account's balance in minor units as of ``seq``.
+    """Return every account's balance as of ``seq``, in minor units of its unit (money or quantity).
 
-    The accounts are those posted to by then, plus ``treasury`` and ``external`` (zero before the arena
-    opens).
+    The accounts are those posted to by then, plus the ``FIXED_ACCOUNTS``.
     """
     rows = connection.execute(_BALANCES, (seq,))
-    return {TREASURY: 0, EXTERNAL: 0} | {account: balance for account, balance in rows if balance is not None}
+    return {**FIXED_ACCOUNTS, **{account: balance for account, balance in rows if balance is not None}}
 
 
-def money_balances(balances: Mapping[str, int]) -> dict[str, Decimal]:
-    """Return balances as exact amounts, sorted by account."""
+def exact_balances(balances: Mapping[str, int]) -> dict[str, Decimal]:
+    """Return balances in minor units as exact amounts at 8 places, sorted by account.
+
+    Money and quantities share the scale, so one conversion serves both units.
+    """
     return {account: from_minor(balances[account]) for account in sorted(balances)}
 
 

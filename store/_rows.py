@@ -17,6 +17,7 @@ __all__ = [
     "INSERT_EVENT",
     "INSERT_POSTING",
     "INSERT_SNAPSHOT",
+    "POSTING_COLUMNS",
     "EventRow",
     "PostingRow",
     "SnapshotRow",
@@ -30,10 +31,12 @@ INSERT_EVENT: Final = (
     "INSERT INTO events (seq, event_id, event_type, agent_id, timestamp, data, caused_by, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+POSTING_COLUMNS: Final = (
+    "seq, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, balance_after"
+)
+"""The ``capital_ledger`` columns a posting writes (``entry_id`` numbers them), in ``PostingRow`` order."""
 INSERT_POSTING: Final = (
-    "INSERT INTO capital_ledger "
-    "(seq, event_id, timestamp, account, agent_id, operation, amount, balance_after) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO capital_ledger ({POSTING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608  (fixed column names; values are ? params)
 )
 INSERT_SNAPSHOT: Final = (
     "INSERT INTO arena_state (seq, timestamp, total_capital, allocated_capital, free_capital, "
@@ -42,8 +45,10 @@ INSERT_SNAPSHOT: Final = (
 
 EventRow = tuple[int, str, str, str | None, str, str, str | None, str]
 """``(seq, event_id, event_type, agent_id, timestamp, data, caused_by, hash)``."""
-PostingRow = tuple[int, str, str, str, str | None, str, int, int]
-"""``(seq, event_id, timestamp, account, agent_id, operation, amount, balance_after)``."""
+PostingRow = tuple[int, str, str, str, str | None, str | None, str, str, int, int]
+"""``(seq, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, balance_after)``: the
+account's agent, symbol and unit come from its ``Posting``, the rest from the event; amounts in minor
+units of money or of quantity, as ``unit`` says."""
 SnapshotRow = tuple[int, str, int, int, int, int, int, int, str]
 """``(seq, timestamp, total, allocated, free, active, proving, simulation, data)``."""
 

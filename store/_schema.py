@@ -25,7 +25,6 @@ __all__ = [
     "HASH_ALGORITHM",
     "SCHEMA_VERSION",
     "TABLES",
-    "UPGRADE_FIX",
     "FormatAudit",
     "audit_format",
     "ensure_schema",
@@ -34,16 +33,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """Version of the file format; a file with a larger one was written by a newer release and is refused.
 
-2: snapshots record each dead agent's ``killed_seq``. A version-1 file is upgraded in place when a writer
-opens it (its snapshots, which lack the field, are deleted: they are derived, so nothing is lost, and the
-next open folds the log from the start); a reader refuses it with that fix.
+3: the ledger counts value, not only cash: fills carry their market price, cost basis and realized P&L,
+holdings are accounts (at cost, and in units), and every posting row names its ``symbol`` and ``unit``.
+Versions 1 and 2 are refused by writers and readers alike. Their fills record neither cost basis nor
+market price, and their kills dropped holdings without selling them; filling that in would rewrite the
+events, and so the hash chain, which makes it another log rather than this one read exactly.
 """
 
-_UPGRADABLE: Final = frozenset({1})
-"""Older versions a writer upgrades in place."""
+_EARLIER: Final = frozenset({1, 2})
+"""Versions that earlier releases wrote, refused with the reason ``_earlier`` gives."""
 
 FORMAT_NAME: Final = "arena-event-store"
 """``meta.format``: tells an Arena store apart from any other SQLite file."""
@@ -92,6 +93,8 @@ _DDL: Final = (
         timestamp TEXT NOT NULL,
         account TEXT NOT NULL,
         agent_id TEXT,
+        symbol TEXT,
+        unit TEXT NOT NULL CHECK (unit IN ('money', 'quantity')),
         operation TEXT NOT NULL,
         amount INTEGER NOT NULL,
         balance_after INTEGER NOT NULL
@@ -141,7 +144,8 @@ def ensure_schema(connection: sqlite3.Connection, path: Path | None, *, readonly
         The ``meta`` table as a dict.
 
     Raises:
-        StoreError: the file belongs to another program, or to a newer release, or is empty and read-only.
+        StoreError: the file belongs to another program, or to an earlier or newer release, or is empty and
+            read-only. Nothing is written to a file that is refused.
 
     """
     where = describe(path)
@@ -168,8 +172,6 @@ def ensure_schema(connection: sqlite3.Connection, path: Path | None, *, readonly
             raise StoreError(msg, path=path)
         meta = read_meta(connection)
         _check_meta(meta, path)
-        if int(meta["schema_version"]) < SCHEMA_VERSION:
-            meta = _upgrade(connection, meta, path, readonly=readonly)
     except sqlite3.Error as e:
         raise store_error(e, path, "opening") from e
     return meta
@@ -224,8 +226,8 @@ def _check_meta(meta: dict[str, str], path: Path | None) -> None:
             "release reads; upgrade arena-runtime to open it"
         )
         raise StoreError(msg, path=path)
-    if int(version) < SCHEMA_VERSION and int(version) not in _UPGRADABLE:
-        msg = f"store {where}: schema_version {version} is older than {SCHEMA_VERSION} and has no migration"
+    if int(version) < SCHEMA_VERSION:
+        msg = f"store {where}: {_earlier(version)}"
         raise StoreError(msg, path=path)
     if meta.get("money_scale") != str(MONEY_SCALE):
         msg = (
@@ -235,41 +237,22 @@ def _check_meta(meta: dict[str, str], path: Path | None) -> None:
         raise StoreError(msg, path=path)
 
 
-def _upgrade(
-    connection: sqlite3.Connection, meta: dict[str, str], path: Path | None, *, readonly: bool
-) -> dict[str, str]:
-    """Bring a version-1 file to this version in one transaction (see ``SCHEMA_VERSION``)."""
-    version = meta["schema_version"]
-    if readonly:
-        msg = (
-            f"store {describe(path)}: schema_version {version} is older than the {SCHEMA_VERSION} this "
-            f"release reads; {UPGRADE_FIX}"
+def _earlier(version: str) -> str:
+    """Return why a file of an older ``schema_version`` is refused, and what to do instead.
+
+    One wording for the writer, the reader and ``verify``, so the three name the same fix.
+    """
+    if int(version) not in _EARLIER:
+        return (
+            f"meta.schema_version is {version}, which no release wrote; the file is damaged, restore it "
+            "from a backup"
         )
-        raise StoreError(msg, path=path)
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        dropped = connection.execute("DELETE FROM arena_state").rowcount
-        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    logger.info(
-        "store %s: upgraded schema_version %s to %d (dropped %d derived snapshots)",
-        describe(path),
-        version,
-        SCHEMA_VERSION,
-        dropped,
+    return (
+        f"schema_version {version} was written by an earlier release whose fills record no cost basis; "
+        f"it cannot be read as version {SCHEMA_VERSION}; re-run the simulation with this release, or read "
+        "it with arena-runtime 0.1"
     )
-    return read_meta(connection)
 
-
-UPGRADE_FIX: Final = (
-    "open it once for writing with this release (SQLiteEventStore.open(path).close(), or Arena.open(path)), "
-    "which upgrades it in place: its snapshots, which are derived, are dropped and the log is untouched"
-)
-"""How to bring an older file to this version, for the messages that refuse one."""
 
 _EXPECTED_META: Final = {
     "format": FORMAT_NAME,
@@ -309,8 +292,8 @@ def audit_format(connection: sqlite3.Connection) -> FormatAudit:
         None,
     )
     version = meta.get("schema_version", "")
-    if version.isdigit() and int(version) in _UPGRADABLE:
-        problem = f"schema_version {version} is older than {SCHEMA_VERSION}; {UPGRADE_FIX}"
+    if version.isdigit() and int(version) < SCHEMA_VERSION:
+        problem = _earlier(version)
     warnings = []
     if absent := [name for name in APPEND_ONLY_TRIGGERS if ("trigger", name) not in names]:
         warnings.append(f"append-only triggers {absent} are missing: rows may have been edited")

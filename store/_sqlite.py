@@ -27,6 +27,7 @@ from ._commit import commit
 from ._connection import Synchronous, configure, connect
 from ._head import Head
 from ._reads import (
+    FIXED_ACCOUNTS,
     ancestor_texts,
     balances_at,
     check_seq,
@@ -34,7 +35,7 @@ from ._reads import (
     descendant_texts,
     event_key,
     event_queries,
-    money_balances,
+    exact_balances,
     stream_events,
 )
 from ._replay import fold_tail
@@ -153,8 +154,8 @@ class SQLiteEventStore:
 
         Raises:
             EventSourcingError: the batch would break the log (seq not next, a gap, a repeated event id,
-                a ``caused_by`` naming no earlier event, an internal account going negative, a snapshot of
-                another state). Nothing was written.
+                a ``caused_by`` naming no earlier event, an account other than a mirror going below zero,
+                a snapshot of another state). Nothing was written.
             StoreError: the write failed (disk full, read-only, another writer). Nothing was written, and
                 the store's head and balances are as before the call.
 
@@ -300,7 +301,18 @@ class SQLiteEventStore:
     def balances(self, at_seq: int | None = None) -> dict[str, Decimal]:
         """Return every account's balance as of ``at_seq`` (default: the head), sorted by account.
 
-        Accounts are ``treasury``, ``external`` and each ``agent:<id>`` posted to by then.
+        Every account posted to by then, in both units (``docs/FORMAT.md`` lists the kinds), plus
+        ``treasury``, ``external``, ``fees`` and ``pnl``, which are always present (zero before they are
+        first posted to):
+
+        * money: ``treasury``, ``external`` (minus the funding), ``fees`` (every fee paid), ``pnl`` (minus
+          the realized P&L), ``agent:<id>`` (an agent's cash) and ``position:<id>:<symbol>`` (a holding
+          at cost);
+        * quantity: ``units:<id>:<symbol>`` (the units an agent holds) and ``market:<symbol>`` (minus
+          every agent's units of the symbol).
+
+        Both are exact amounts at 8 places. The money balances sum to zero, and so do each symbol's
+        quantities. An account emptied by a sale or a kill stays, at zero.
 
         Raises:
             ValidationError: ``at_seq`` is negative or beyond the head.
@@ -312,8 +324,8 @@ class SQLiteEventStore:
             msg = f"at_seq: {seq} is beyond the head of the log (seq {head.seq}); pass a seq <= {head.seq}"
             raise ValidationError(msg, field="at_seq", value=at_seq)
         if seq == head.seq and not self._readonly:
-            return money_balances({"treasury": 0, "external": 0, **self._balances})
-        return money_balances(self._run("reading balances", lambda c: balances_at(c, seq)))
+            return exact_balances({**FIXED_ACCOUNTS, **self._balances})
+        return exact_balances(self._run("reading balances", lambda c: balances_at(c, seq)))
 
     def meta(self) -> dict[str, str]:
         """Return the ``meta`` table: format, schema_version, money_scale, hash_algorithm, arena_id, ..."""

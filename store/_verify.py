@@ -6,6 +6,20 @@ chain, the decoded events, the postings, the running balances, the fold and ever
 it with what is stored. A damaged file is the expected input here, so every failure is reported, never
 raised. What a self-consistent rewrite cannot reveal (a log cut at its end, or rebuilt wholesale) is
 caught by comparing with a head recorded elsewhere: ``verify(path, expected_head=(seq, hash))``.
+
+After every event the books must say what the fold says (``docs/FORMAT.md``, "Auditing"):
+
+* the event's postings balance, money to zero and each symbol's quantities to zero, and its ledger rows
+  are exactly those postings, each with its running balance; no account but a mirror goes below zero;
+* so the whole ledger sums to zero, and the treasury, cash and positions at cost (capital at cost)
+  equal ``-(external + pnl + fees)``; that equals the fold's ``funding + realized_pnl - fees_paid`` and its
+  ``total_capital``; ``external == -funding``, ``pnl == -realized_pnl``, ``fees == fees_paid``, the
+  treasury is the fold's, and every ``market:S`` is minus the units of ``S`` that agents hold;
+* each agent the event names has, in the ledger, exactly the fold's cash, cost basis and units;
+* a ``CapitalConservationCheck`` records the fold's figures at its seq.
+
+Sums are kept as running totals per kind of account, so the pass stays linear in the log: only the
+accounts an event touches, and the agents it names, are compared one by one.
 """
 
 from __future__ import annotations
@@ -16,19 +30,27 @@ from typing import TYPE_CHECKING, Any, Final
 
 from events import (
     EXTERNAL,
+    FEES,
     GENESIS_HASH,
     MONEY_SCALE,
+    PNL,
     TREASURY,
+    ZERO,
+    CapitalConservationCheck,
     EventSourcingError,
     Fold,
     ValidationError,
-    account_agent,
+    agent_account,
     canonical_json,
     chain_hash,
     format_timestamp,
+    is_mirror,
+    market_account,
     parse_event,
+    position_account,
     postings,
     to_minor,
+    units_account,
 )
 
 from ._head import Head
@@ -40,7 +62,7 @@ if TYPE_CHECKING:
     import os
     from decimal import Decimal
 
-    from events import AnyEvent, ArenaState
+    from events import AnyEvent, ArenaState, Posting
 
 __all__ = ["verify"]
 
@@ -50,9 +72,12 @@ _EVENTS: Final = """
     ORDER BY e.seq
 """
 _LEDGER: Final = (
-    "SELECT entry_id, seq, event_id, timestamp, account, agent_id, operation, amount, balance_after "
-    "FROM capital_ledger ORDER BY entry_id"
+    "SELECT entry_id, seq, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, "
+    "balance_after FROM capital_ledger ORDER BY entry_id"
 )
+_CASH: Final = "cash"
+_POSITIONS: Final = "positions"
+"""The two kinds of money account an agent owns, as keys of ``_Audit.money`` (the others are named)."""
 _SNAPSHOTS: Final = (
     "SELECT snapshot_id, seq, timestamp, total_capital, allocated_capital, free_capital, active_agents, "
     "proving_agents, simulation_agents, data FROM arena_state ORDER BY seq, snapshot_id"
@@ -110,7 +135,13 @@ class _Audit:
         self.hash_at_expected: str | None = None
         self.fold = Fold()
         self.balances: dict[str, int] = {}
-        self.internal_total = 0
+        """Running balance of every account posted to, in minor units of its unit."""
+        self.money = dict.fromkeys((TREASURY, _CASH, _POSITIONS, FEES, PNL, EXTERNAL), 0)
+        """Running sum of the money balances by kind: every agent's cash together, every position."""
+        self.held: dict[str, int] = {}
+        """Running sum of the ``units:*:<symbol>`` balances, per symbol."""
+        self.accounts_of: dict[str, set[str]] = {}
+        """The accounts posted to on behalf of each agent (from each posting's ``agent_id``)."""
 
     def run(self) -> VerificationReport:
         try:
@@ -168,8 +199,8 @@ class _Audit:
                 raise _Failure(
                     1, f"meta.arena_id is {meta.get('arena_id')!r}, but ArenaOpened says otherwise"
                 )
-            pending = self._check_postings(event, row[4], pending, ledger)
-            self._apply(event, row[5])
+            pending, legs = self._check_postings(event, row[4], pending, ledger)
+            self._apply(event, row[5], legs)
             while snapshot is not None and snapshot[1] <= event.seq:
                 self._check_snapshot(snapshot, event.seq, row[4])
                 snapshot = snapshots.fetchone()
@@ -231,7 +262,7 @@ class _Audit:
 
     def _check_postings(
         self, event: AnyEvent, timestamp: str, pending: tuple[Any, ...] | None, ledger: sqlite3.Cursor
-    ) -> tuple[Any, ...] | None:
+    ) -> tuple[tuple[Any, ...] | None, list[Posting]]:
         seq = event.seq
         rows: list[tuple[Any, ...]] = []
         while pending is not None and pending[1] == seq:
@@ -243,35 +274,40 @@ class _Audit:
                 f"ledger row entry_id {pending[0]} of seq {pending[1]} comes after the rows of seq {seq}: "
                 "an inserted or reordered row",
             )
-        expected = [(posting.account, to_minor(posting.amount)) for posting in postings(event)]
-        if sum(amount for _, amount in expected) != 0:
-            raise _Failure(seq, f"postings(event) {expected} do not sum to zero: a bug in events.postings")
-        if len(rows) != len(expected):
+        legs = postings(event)
+        amounts = [to_minor(leg.amount) for leg in legs]
+        _check_balanced(seq, legs, amounts)
+        if len(rows) != len(legs):
             raise _Failure(
                 seq,
-                f"{len(rows)} ledger rows, but the event posts {len(expected)}: a ledger row was deleted, "
+                f"{len(rows)} ledger rows, but the event posts {len(legs)}: a ledger row was deleted, "
                 "inserted or moved",
             )
-        identity = (str(event.event_id), timestamp, event.agent_id, event.event_type)
-        for row, posting in zip(rows, expected, strict=True):
-            self._check_entry(seq, row, posting, identity)
-        return pending
+        identity = (str(event.event_id), timestamp, event.event_type)
+        for row, leg, posted in zip(rows, legs, amounts, strict=True):
+            self._check_entry(seq, row, (leg, posted), identity)
+        return pending, legs
 
     def _check_entry(
-        self, seq: int, row: tuple[Any, ...], posting: tuple[str, int], identity: tuple[object, ...]
+        self, seq: int, row: tuple[Any, ...], posting: tuple[Posting, int], identity: tuple[str, ...]
     ) -> None:
-        entry_id, _, event_id, timestamp, account, agent_id, operation, amount, after = row
-        if (account, amount) != posting:
+        entry_id, _, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, after = row
+        leg, posted = posting
+        if (account, amount) != (leg.account, posted):
             raise _Failure(
                 seq,
                 f"ledger row entry_id {entry_id} posts {amount} to {account!r}, but the event posts "
-                f"{posting[1]} to {posting[0]!r} (minor units of 1e-{MONEY_SCALE})",
+                f"{posted} to {leg.account!r} (minor units of 1e-{MONEY_SCALE})",
             )
-        if (event_id, timestamp, agent_id, operation) != identity:
+        if (agent_id, symbol, unit) != (leg.agent_id, leg.symbol, leg.unit):
             raise _Failure(
                 seq,
-                f"ledger row entry_id {entry_id}: event_id, timestamp, agent_id or operation differ from "
-                "the event",
+                f"ledger row entry_id {entry_id}: agent_id, symbol and unit are {(agent_id, symbol, unit)}, "
+                f"the posting's are {(leg.agent_id, leg.symbol, leg.unit)}",
+            )
+        if (event_id, timestamp, operation) != identity:
+            raise _Failure(
+                seq, f"ledger row entry_id {entry_id}: event_id, timestamp or operation differ from the event"
             )
         balance = self.balances.get(account, 0) + amount
         if after != balance:
@@ -279,43 +315,105 @@ class _Audit:
                 seq,
                 f"ledger row entry_id {entry_id}: balance_after is {after}, the running balance {balance}",
             )
-        if balance < 0 and account != EXTERNAL:
+        if balance < 0 and not is_mirror(account):
             raise _Failure(seq, f"account {account!r} goes negative ({balance} minor units)")
         self.balances[account] = balance
-        if account != EXTERNAL:
-            self.internal_total += amount
+        if leg.agent_id is not None:
+            self.accounts_of.setdefault(leg.agent_id, set()).add(account)
+        if unit == "money":
+            kind = account if leg.agent_id is None else (_CASH if leg.symbol is None else _POSITIONS)
+            self.money[kind] += amount
+        elif leg.agent_id is not None:
+            self.held[symbol] = self.held.get(symbol, 0) + amount
         self.ledger_checked += 1
 
-    def _apply(self, event: AnyEvent, data: str) -> None:
+    def _apply(self, event: AnyEvent, data: str, legs: list[Posting]) -> None:
         fold = self.fold
         try:
             fold.apply(event, data=data)
         except EventSourcingError as e:
             raise _Failure(event.seq, f"the event contradicts the log before it: {e}") from None
-        for posting in postings(event):
-            account = posting.account
-            agent_id = account_agent(account)
-            folded: Decimal | None
-            if account == TREASURY:
-                folded = fold.treasury
-            elif account == EXTERNAL:
-                folded = -fold.total_capital
-            else:
-                record = fold.agent(agent_id or "")
-                folded = record.allocation if record is not None else None
-            if folded is None or to_minor(folded) != self.balances[account]:
+        named = {leg.agent_id for leg in legs if leg.agent_id is not None}
+        if event.agent_id is not None:
+            named.add(event.agent_id)
+        for agent_id in sorted(named):
+            self._check_agent(event.seq, agent_id)
+        for symbol in sorted({leg.symbol for leg in legs if leg.unit == "quantity" and leg.symbol}):
+            market, held = self.balances.get(market_account(symbol), 0), self.held.get(symbol, 0)
+            if market != -held:
                 raise _Failure(
                     event.seq,
-                    f"ledger balance of {account!r} is {self.balances[account]}, the fold says "
-                    f"{folded if folded is None else to_minor(folded)} (minor units)",
+                    f"ledger balance of {market_account(symbol)!r} is {market}, but agents hold {held} of "
+                    f"{symbol!r}: a market account is minus the units held (minor units)",
                 )
-        total = to_minor(fold.total_capital)
-        if self.internal_total != total or self.balances.get(EXTERNAL, 0) != -total:
+        self._check_value(event)
+
+    def _check_agent(self, seq: int, agent_id: str) -> None:
+        """Check that the fold's cash, cost basis and units of ``agent_id`` are its accounts' balances."""
+        record = self.fold.agent(agent_id)
+        folded: dict[str, Decimal] = {}
+        if record is not None:
+            folded[agent_account(agent_id)] = record.allocation
+            for symbol, cost in record.cost_basis.items():
+                folded[position_account(agent_id, symbol)] = cost
+            for symbol, quantity in record.positions.items():
+                folded[units_account(agent_id, symbol)] = quantity
+        expected = {account: to_minor(amount) for account, amount in folded.items()}
+        for account in sorted(self.accounts_of.get(agent_id, set()) | set(expected)):
+            found, wanted = self.balances.get(account, 0), expected.get(account, 0)
+            if found != wanted:
+                raise _Failure(
+                    seq, f"ledger balance of {account!r} is {found}, the fold says {wanted} (minor units)"
+                )
+
+    def _check_value(self, event: AnyEvent) -> None:
+        """Check the identities that make the ledger the books of value (see the module docstring)."""
+        # The whole ledger sums to zero by induction: each event's legs balance (``_check_balanced``) and
+        # its rows are exactly those legs, so capital at cost is -(external + pnl + fees) without a check.
+        seq, fold, money = event.seq, self.fold, self.money
+        funding, realized, fees = (
+            to_minor(fold.funding),
+            to_minor(fold.realized_pnl),
+            to_minor(fold.fees_paid),
+        )
+        for account, found, wanted, what in (
+            (TREASURY, money[TREASURY], to_minor(fold.treasury), "the fold's treasury"),
+            (EXTERNAL, money[EXTERNAL], -funding, "minus the funding"),
+            (PNL, money[PNL], -realized, "minus the realized P&L"),
+            (FEES, money[FEES], fees, "the fees paid"),
+        ):
+            if found != wanted:
+                raise _Failure(
+                    seq, f"ledger balance of {account!r} is {found}, {what} is {wanted} (minor units)"
+                )
+        at_cost = money[TREASURY] + money[_CASH] + money[_POSITIONS]
+        total_capital = to_minor(fold.total_capital)
+        if not at_cost == funding + realized - fees == total_capital:
             raise _Failure(
-                event.seq,
-                f"conservation fails: treasury + agent accounts = {self.internal_total}, external = "
-                f"{self.balances.get(EXTERNAL, 0)}, total capital = {total} (minor units)",
+                seq,
+                f"conservation fails: treasury + cash + positions at cost = {at_cost}, funding + realized "
+                f"P&L - fees = {funding + realized - fees}, total capital = {total_capital} (minor units)",
             )
+        if isinstance(event, CapitalConservationCheck):
+            self._check_recorded(event)
+
+    def _check_recorded(self, check: CapitalConservationCheck) -> None:
+        fold = self.fold
+        allocated = sum((agent.capital_at_cost for agent in fold.agents.values()), ZERO)
+        for name, recorded, folded in (
+            ("total", check.total, fold.total_capital),
+            ("free", check.free, fold.treasury),
+            ("allocated", check.allocated, allocated),
+            ("funding", check.funding, fold.funding),
+            ("realized_pnl", check.realized_pnl, fold.realized_pnl),
+            ("fees", check.fees, fold.fees_paid),
+        ):
+            if recorded != folded:
+                raise _Failure(
+                    check.seq,
+                    f"CapitalConservationCheck records {name} {recorded}, but the books at its seq say "
+                    f"{folded}",
+                )
 
     def _check_snapshot(self, row: tuple[Any, ...], seq: int, timestamp: str) -> None:
         snapshot_id, snapshot_seq, data = row[0], row[1], row[9]
@@ -355,6 +453,21 @@ class _Audit:
                 f"diverged: the hash at seq {expected.seq} is {self.hash_at_expected}, but the recorded head "
                 f"says {expected.hash}; the log was rewritten at or before seq {expected.seq}",
             )
+
+
+def _check_balanced(seq: int, legs: list[Posting], amounts: list[int]) -> None:
+    """Money legs sum to zero, and so do the quantity legs of each symbol (else ``events`` has a bug)."""
+    sums: dict[str | None, int] = {}
+    for leg, amount in zip(legs, amounts, strict=True):
+        key = leg.symbol if leg.unit == "quantity" else None
+        sums[key] = sums.get(key, 0) + amount
+    unbalanced = {key: total for key, total in sums.items() if total}
+    if unbalanced:
+        what = ", ".join(
+            f"money by {total}" if key is None else f"{key!r} by {total} units"
+            for key, total in unbalanced.items()
+        )
+        raise _Failure(seq, f"postings(event) do not balance ({what}, minor units): a bug in events.postings")
 
 
 def _differences(stored: ArenaState, state: ArenaState) -> list[str]:

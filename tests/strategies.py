@@ -7,7 +7,7 @@ registered event class has one.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
@@ -29,10 +29,12 @@ from events import (
     EvolutionCycleComplete,
     EvolutionCycleStarted,
     LogBuilder,
+    MarksRecorded,
     Tier,
     TradeExecuted,
     TradeRejected,
     trade_cash_delta,
+    value_at,
 )
 
 if TYPE_CHECKING:
@@ -84,6 +86,9 @@ def _trade() -> st.SearchStrategy[TradeExecuted]:
         quantity = draw(amounts(min_minor=1, max_minor=10**6 * _MINOR))
         price = draw(amounts(min_minor=1, max_minor=10**3 * _MINOR))
         fee = draw(amounts(max_minor=10 * _MINOR))
+        notional = value_at(quantity, price)
+        # A buy's cost is its notional; a sale's is whatever the holding's average cost was, gain or loss.
+        cost = notional if side == "buy" else draw(amounts(max_minor=2 * 10**9 * _MINOR))
         return TradeExecuted(
             seq=draw(st.integers(min_value=1, max_value=2**62)),
             event_id=draw(st.uuids()),
@@ -93,8 +98,11 @@ def _trade() -> st.SearchStrategy[TradeExecuted]:
             side=side,
             quantity=quantity,
             price=price,
+            market_price=draw(st.just(price) | amounts(min_minor=1, max_minor=10**3 * _MINOR)),
             fee=fee,
             cash_delta=trade_cash_delta(side, quantity, price, fee),
+            cost=cost,
+            realized_pnl=notional - cost if side == "sell" else Decimal(0),
         )
 
     return build()
@@ -103,9 +111,15 @@ def _trade() -> st.SearchStrategy[TradeExecuted]:
 def _conservation() -> st.SearchStrategy[CapitalConservationCheck]:
     @st.composite
     def build(draw: st.DrawFn) -> CapitalConservationCheck:
+        """Books that balance (``ok``) or, half the time, figures drawn apart (``ok`` says whether)."""
         free = draw(amounts(max_minor=_MAX_MINOR // 2))
         allocated = draw(amounts(max_minor=_MAX_MINOR // 2))
-        total = draw(st.just(free + allocated) | amounts())
+        fees = draw(amounts(max_minor=_MAX_MINOR // 4))
+        realized = draw(amounts(max_minor=_MAX_MINOR // 4)) * draw(st.sampled_from([1, -1]))
+        total = free + allocated
+        funding = total - realized + fees
+        if draw(st.booleans()):
+            total, funding = draw(st.just(total) | amounts()), draw(st.just(funding) | amounts())
         return CapitalConservationCheck(
             seq=draw(st.integers(min_value=1, max_value=2**62)),
             event_id=draw(st.uuids()),
@@ -113,7 +127,10 @@ def _conservation() -> st.SearchStrategy[CapitalConservationCheck]:
             total=total,
             free=free,
             allocated=allocated,
-            ok=free + allocated == total,
+            funding=funding,
+            realized_pnl=realized,
+            fees=fees,
+            ok=free + allocated == total == funding + realized - fees,
         )
 
     return build()
@@ -158,7 +175,10 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
     AgentFailed: st.builds(
         AgentFailed,
         **_envelope(
-            agent_id=ids, error_type=texts, message=st.text(), action=st.sampled_from(["killed", "restarted"])
+            agent_id=ids,
+            error_type=texts,
+            message=st.text(),
+            action=st.sampled_from(["killed", "restarted", "halted"]),
         ),
     ),
     AgentMutated: _mutated(),
@@ -184,6 +204,12 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         ),
     ),
     TradeExecuted: _trade(),
+    MarksRecorded: st.builds(
+        MarksRecorded,
+        **_envelope(
+            marks=st.dictionaries(ids, amounts(min_minor=1, max_minor=10**6 * _MINOR), min_size=1, max_size=4)
+        ),
+    ),
     TradeRejected: st.builds(
         TradeRejected,
         **_envelope(
@@ -199,13 +225,19 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
 any_event: st.SearchStrategy[Event] = st.one_of(*EVENT_STRATEGIES.values())
 
 
+SYMBOLS = ("XYZ", "ABC")
+"""What ``valid_event_logs`` trades: two symbols, so holdings, marks and market accounts are per symbol."""
+
+
 @st.composite
 def valid_event_logs(draw: st.DrawFn, *, max_steps: int = 40) -> list[Event]:
     """A gapless, state-consistent log starting with ``ArenaOpened``: what a real arena could write.
 
     Each step picks an operation that is legal in the state so far (``LogBuilder`` folds every event with
-    the same ``Fold`` the runtime uses), so the log exercises allocation, release, trades, kills,
-    graduation, mutation and cycles. Ids come from a drawn seed: distinct however hypothesis shrinks it.
+    the same ``Fold`` the runtime uses), so the log exercises allocation, release, buys and partial or
+    whole sales of two symbols (average cost, gains and losses, fees), marks, kills of agents that still
+    hold units (their holdings sold first), graduation, mutation and cycles. Ids come from a drawn seed:
+    distinct however hypothesis shrinks it.
     """
     log = LogBuilder(draw(st.integers(0, 2**64 - 1)), start=draw(timestamps.filter(lambda t: t.year < 9000)))
     log.open(draw(amounts(min_minor=_MINOR, max_minor=_MAX_MINOR // 100)), arena_id="arena-test")
@@ -213,7 +245,20 @@ def valid_event_logs(draw: st.DrawFn, *, max_steps: int = 40) -> list[Event]:
         alive = sorted(log.alive())
         choice = draw(
             st.sampled_from(
-                ["spawn", "allocate", "release", "trade", "kill", "graduate", "mutate", "cycle", "check"]
+                [
+                    "spawn",
+                    "allocate",
+                    "release",
+                    "trade",
+                    "trade",
+                    "trade",
+                    "mark",
+                    "kill",
+                    "graduate",
+                    "mutate",
+                    "cycle",
+                    "check",
+                ]
             )
         )
         if choice == "cycle":
@@ -222,8 +267,15 @@ def valid_event_logs(draw: st.DrawFn, *, max_steps: int = 40) -> list[Event]:
         if choice == "check":
             log.check()
             continue
+        if choice == "mark":
+            symbols = draw(st.lists(st.sampled_from(SYMBOLS), min_size=1, max_size=2, unique=True))
+            log.mark({symbol: draw(_prices) for symbol in symbols})
+            continue
         if choice == "spawn" or not alive:
-            log.spawn(f"a{len(log.agent_ids()) + 1}", genome={"family": "x"})
+            spawned = log.spawn(f"a{len(log.agent_ids()) + 1}", genome={"family": "x"})
+            if log.treasury >= 4 and draw(st.booleans()):  # an agent trades only once it holds cash
+                funding = draw(amounts(min_minor=2 * _MINOR, max_minor=int(log.treasury * _MINOR) // 2))
+                log.allocate(spawned.agent_id, funding, caused_by=spawned)
             continue
         funded = [a for a in alive if log.allocation(a) > 1]
         pool = funded if choice in {"release", "trade"} and funded else alive
@@ -237,7 +289,7 @@ def valid_event_logs(draw: st.DrawFn, *, max_steps: int = 40) -> list[Event]:
         elif choice == "trade" and cash > 1:
             _trade_step(draw, log, agent)
         elif choice == "kill":
-            log.kill(agent, reason="test")
+            log.kill(agent, reason="test", price=draw(_prices))
         elif choice == "graduate" and log.tier(agent) != Tier.ARENA:
             log.graduate(agent)
         elif choice == "mutate":
@@ -245,14 +297,23 @@ def valid_event_logs(draw: st.DrawFn, *, max_steps: int = 40) -> list[Event]:
     return log.events
 
 
+_prices = amounts(min_minor=_MINOR // 100, max_minor=1000 * _MINOR)
+"""Prices from 0.01 to 1000, so that fills realize gains and losses against what holdings cost."""
+
+
 def _trade_step(draw: st.DrawFn, log: LogBuilder, agent: str) -> None:
-    """Buy with up to half the agent's cash, or sell all it holds; skip an order its cash cannot pay."""
+    """Buy with up to half the agent's cash, or sell some or all it holds; skip what its cash cannot pay."""
+    symbol = draw(st.sampled_from(SYMBOLS))
     cash = log.allocation(agent)
-    price = draw(amounts(min_minor=_MINOR, max_minor=1000 * _MINOR))
-    held = log.holding(agent, "XYZ")
+    price = draw(_prices)
+    held = log.holding(agent, symbol)
     side: Side = "sell" if held > 0 and draw(st.booleans()) else "buy"
-    wanted = held if side == "sell" else cash / 2 / price
-    quantity = min(Decimal(10**6), wanted).quantize(Decimal("1E-8"), rounding="ROUND_DOWN")
-    fee = Decimal("0.01")
+    if side == "sell":
+        quantity = draw(st.just(held) | amounts(min_minor=1, max_minor=int(held * _MINOR)))
+    else:
+        quantity = min(Decimal(10**6), cash / 2 / price).quantize(Decimal("1E-8"), rounding=ROUND_DOWN)
+    fee = draw(st.sampled_from([Decimal(0), Decimal("0.01")]))
+    slipped = draw(st.sampled_from([Decimal(0), Decimal("0.01")]))
+    market_price = max(price - slipped, Decimal("0.01")) if side == "buy" else price + slipped
     if quantity > 0 and cash + trade_cash_delta(side, quantity, price, fee) >= 0:
-        log.trade(agent, side, quantity, price, fee)
+        log.trade(agent, side, quantity, price, fee, symbol=symbol, market_price=market_price)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
@@ -405,6 +406,105 @@ def test_report_shows_capital_by_tier_at_the_head_and_at_any_seq(made):
     assert "at seq 1 of" in first.out
     assert "  total      1,000,000.00000000" in first.out
     assert "  allocated  0.00000000" in first.out
+
+
+def block(text: str, title: str) -> list[str]:
+    """The lines of the section of ``text`` that starts with a line matching ``title``, up to a blank line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(title, line))
+    end = next((i for i in range(start, len(lines)) if not lines[i]), len(lines))
+    return lines[start:end]
+
+
+def money_of(text: str) -> Decimal:
+    return Decimal(text.replace(",", ""))
+
+
+def figures_of(lines: list[str]) -> dict[str, Decimal]:
+    """The headline's figures by label: ``= nav   1,234.50000000`` gives ``{"nav": Decimal("1234.5")}``."""
+    found = {}
+    for line in lines[1:]:
+        label, value = re.match(r"^[ +=-] (\S.*?)  +(-?[\d,]+\.\d+)%?(?:  \(.*\))?$", line).groups()
+        found[label] = money_of(value)
+    return found
+
+
+def test_report_prints_the_result_as_a_sum_that_reconciles_to_the_last_digit(made):
+    path, _ = made
+
+    result = arena("report", path.name, cwd=path.parent)
+
+    assert result.status == 0, result
+    headline = figures_of(block(result.out, r"^performance at seq \d+ \(at the last marks"))
+    at_cost = headline["funding"] + headline["realized p&l"] - headline["fees paid"]
+    assert headline["capital at cost"] == at_cost
+    assert headline["nav"] == at_cost + headline["unrealized p&l"]
+    assert headline["nav return"] == ((headline["nav"] / headline["funding"] - 1) * 100).quantize(
+        Decimal("1E-6"), rounding=ROUND_HALF_EVEN
+    )
+    assert headline["return vs buy and hold"] == headline["nav return"] - headline["buy-and-hold return"]
+    assert headline["slippage paid"] > 0
+    tiers = {row.split()[0]: row.split() for row in block(result.out, r"^nav by tier:$")[2:]}
+    assert set(tiers) == {"simulation", "proving", "arena", "treasury", "all"}
+    assert money_of(tiers["all"][2]) == headline["nav"]
+    assert (
+        sum(money_of(tiers[t][2]) for t in ("simulation", "proving", "arena", "treasury")) == headline["nav"]
+    )
+
+
+def test_report_lists_the_live_agents_by_equity_and_their_equity_adds_up_to_the_nav(made):
+    path, _ = made
+
+    result = arena("report", path.name, cwd=path.parent)
+
+    agents = block(result.out, r"^live agents by equity \(top 6 of 6\):$")
+    assert agents[3].split() == ["agent", "tier", "equity", "p&l", "return", "drawdown", "trades"]
+    rows = [line.split() for line in agents[4:]]
+    equities = [money_of(row[2]) for row in rows]
+    assert len(rows) == 6
+    assert equities == sorted(equities, reverse=True)
+    treasury = money_of(block(result.out, r"^nav by tier:$")[5].split()[2])
+    nav = figures_of(block(result.out, r"^performance at seq")[:7])["nav"]
+    assert treasury + sum(equities) == nav
+
+
+def test_report_top_limits_the_agents_listed_and_says_how_many_more_there_are(made):
+    path, _ = made
+
+    result = arena("report", path.name, "--top", 2, "--seq", 60, cwd=path.parent)
+
+    assert result.status == 0, result
+    assert result.out.startswith("arena ")
+    assert " at seq 60 of " in result.out.splitlines()[0]
+    assert "performance at seq 60 (at the last marks, from the log alone):" in result.out
+    agents = block(result.out, r"^live agents by equity \(top 2 of 6\):$")
+    assert len(agents) == 7
+    assert agents[-1] == "  ... and 4 more; pass --top N to list them"
+
+
+def test_report_at_the_first_seq_has_no_market_yet_and_no_agents(made):
+    path, _ = made
+
+    result = arena("report", path.name, "--at-seq", 1, cwd=path.parent)
+
+    headline = block(result.out, r"^performance at seq 1 ")
+    assert "  buy and hold" in headline[8]
+    assert headline[8].endswith("1,000,000.00000000  (no symbol marked yet: the funding, as cash)")
+    assert result.out.rstrip().endswith("live agents by equity: none")
+
+
+def test_simulate_prints_the_same_headline_as_report_reads_from_the_file(made):
+    path, simulated = made
+
+    report = arena("report", path.name, cwd=path.parent)
+
+    assert block(simulated.out, r"^performance at seq ") == block(report.out, r"^performance at seq ")
+
+
+def test_report_refuses_a_negative_top(made):
+    result = arena("report", made[0].name, "--top", -1, cwd=made[0].parent)
+
+    assert_one_line_error(result, 2, r"^arena report: error: argument --top: -1 is not a whole number >= 0")
 
 
 @pytest.mark.parametrize("seq", [0, 10**9])

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from actors import Arena, SimClock, run_simulation
-from events import ArenaState, Fold, fold
+from events import (
+    ArenaState,
+    EvolutionCycleComplete,
+    EvolutionCycleStarted,
+    Fold,
+    equity,
+    fold,
+    nav,
+    value_at,
+)
 from store import SQLiteEventStore, verify
 from trading import EvolutionPolicy, SyntheticFeed
 
@@ -71,17 +80,59 @@ def test_every_event_the_run_reports_is_in_the_log(run):
     assert counts["AgentSpawned"] == 12 + sum(len(cycle.children) for cycle in run.report.cycles)
 
 
-def test_capital_is_conserved_at_every_event_and_the_file_verifies_clean(run):
+def test_value_is_conserved_at_every_event_and_the_file_verifies_clean(run):
     working = Fold()
     for event in stored(run.path):
         working.apply(event)
-        held = sum((agent.allocation for agent in working.agents.values()), Decimal(0))
+        held = sum((agent.capital_at_cost for agent in working.agents.values()), Decimal(0))
         assert working.treasury + held == working.total_capital, f"books off after seq {event.seq}"
+        expected = working.funding + working.realized_pnl - working.fees_paid
+        assert working.total_capital == expected, f"value off after seq {event.seq}"
 
     result = verify(run.path, expected_head=(run.report.head_seq, run.report.head_hash))
 
     assert result.ok, str(result)
     assert result.events_checked == run.report.head_seq
+
+
+def test_no_agent_leaves_a_cycle_above_its_cap_except_by_holdings_it_was_never_forced_to_sell(run):
+    working = Fold()
+    cap = Decimal(0)
+    checked = 0
+    for event in stored(run.path):
+        if isinstance(event, EvolutionCycleStarted):
+            nav_before = nav(working.treasury, working.agents.values(), working.marks)
+            cap = nav_before * Decimal(repr(POLICY.max_agent_fraction))
+        working.apply(event)
+        if isinstance(event, EvolutionCycleComplete):
+            for agent in working.agents.values():
+                if not agent.alive:
+                    continue
+                worth = equity(agent, working.marks)
+                holdings = worth - agent.allocation
+                assert worth <= cap or (holdings > cap and agent.allocation == 0), agent.agent_id
+                checked += 1
+
+    assert checked > 0
+
+
+def test_the_reported_nav_is_cash_plus_holdings_at_the_last_marks_to_the_last_digit(run):
+    state = fold(stored(run.path))
+    breakdown = run.report.breakdown
+    by_hand = state.treasury + sum(
+        (
+            agent.allocation
+            + sum(
+                (value_at(units, state.marks[symbol]) for symbol, units in agent.positions.items()),
+                Decimal(0),
+            )
+            for agent in state.agents.values()
+        ),
+        Decimal(0),
+    )
+
+    assert breakdown.nav == by_hand == state.nav()
+    assert breakdown.nav == breakdown.total_capital + breakdown.unrealized_pnl
 
 
 def test_replaying_the_log_rebuilds_the_final_state(run):

@@ -16,6 +16,9 @@ from ._genome import mutate_genome as mutate_genome
 from ._genome import random_genome as random_genome
 from ._metrics import AgentMetrics as AgentMetrics
 from ._metrics import PerformanceTracker as PerformanceTracker
+from ._performance import AgentPerformance as AgentPerformance
+from ._performance import PerformanceReport as PerformanceReport
+from ._performance import performance as performance
 from ._planner import Child as Child
 from ._planner import CyclePlan as CyclePlan
 from ._planner import Graduation as Graduation
@@ -44,6 +47,7 @@ __all__ = [
     "HIGHER_IS_WORSE",
     "METRICS",
     "AgentMetrics",
+    "AgentPerformance",
     "Bar",
     "BrokerConfig",
     "Child",
@@ -58,6 +62,7 @@ __all__ = [
     "Kill",
     "MarketFeed",
     "Order",
+    "PerformanceReport",
     "PerformanceTracker",
     "Portfolio",
     "Rejection",
@@ -72,6 +77,7 @@ __all__ = [
     "infer_interval",
     "make_strategy",
     "mutate_genome",
+    "performance",
     "plan_cycle",
     "random_genome",
     "select_underperformers",

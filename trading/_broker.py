@@ -2,7 +2,9 @@
 
 ``execute`` is a pure function of the order and the account, so the driver can replay any fill from events.
 Every amount it returns has exactly 8 decimal places, rounded half-even, and a buy never costs more than the
-cash it is given: the ledger downstream can trust ``cash + fill.cash_delta >= 0`` without checking.
+cash it is given: the ledger downstream can trust ``cash + fill.cash_delta >= 0`` without checking. A sale
+never exceeds the holding (there is no shorting: an agent never holds a negative quantity), and takes out
+the holding's cost by the one average-cost rule (``events.cost_of_sale``) that the fold re-checks.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from events import MONEY_SCALE, ValidationError, money, trade_cash_delta
+from events import MONEY_SCALE, ZERO, ValidationError, cost_of_sale, money, trade_cash_delta
 
 from ._validation import ValidatedModel
 
@@ -34,9 +36,8 @@ class BrokerConfig(ValidatedModel):
     slippage_bps: Decimal = Field(default=Decimal(5), ge=0, le=1000)
     """Price moved against the trader, in basis points of the open: buys pay more, sells get less."""
     fee_bps: Decimal = Field(default=Decimal(10), ge=0, le=1000)
-    """Fee in basis points of the fill's notional, charged on both sides."""
-    allow_short: bool = False
-    """If false (the default), a sell is capped at the quantity held."""
+    """Fee in basis points of the fill's notional, charged on both sides (at most the notional, so a
+    sale's proceeds never go below zero)."""
 
     @field_validator("slippage_bps", "fee_bps", mode="before")
     @classmethod
@@ -64,6 +65,12 @@ class Fill:
     fee: Decimal
     cash_delta: Decimal
     """``-(notional + fee)`` for a buy, ``notional - fee`` for a sell, where notional is quantity x price."""
+    market_price: Decimal = ZERO
+    """The open the fill started from, before slippage."""
+    cost: Decimal = ZERO
+    """Cost basis moved: a buy's notional, or the average cost of the units sold."""
+    realized_pnl: Decimal = ZERO
+    """A sale's notional minus ``cost``; zero for a buy."""
 
     @property
     def notional(self) -> Decimal:
@@ -111,10 +118,8 @@ def _affordable(cash: Decimal, price: Decimal, fee_rate: Decimal) -> Decimal:
     return low * _QUANTUM
 
 
-def _check(
-    open_price: Decimal, cash: Decimal, position: Decimal, config: BrokerConfig
-) -> tuple[Decimal, Decimal]:
-    """Reject malformed inputs; return cash and position at exactly 8 places."""
+def _check(open_price: Decimal, cash: Decimal, position: Decimal, cost_basis: Decimal) -> tuple[Decimal, ...]:
+    """Reject malformed inputs; return cash, position and cost basis at exactly 8 places."""
     if not isinstance(open_price, Decimal) or not open_price.is_finite() or open_price <= 0:
         msg = (
             f"execute: open_price must be a positive finite Decimal, got {open_price!r}; "
@@ -123,13 +128,14 @@ def _check(
         raise ValidationError(msg, field="open_price", value=open_price)
     cash = money(cash, field="cash")  # an amount of the ledger: exact, 8 places, never negative
     position = money(position, field="position", allow_negative=True)
-    if position < 0 and not config.allow_short:
+    if position < 0:
         msg = (
-            f"execute: position {position} is short but the broker forbids shorting; "
-            "pass the real position or a config with allow_short=True"
+            f"execute: position {position} is short, but agents never hold a negative quantity; "
+            "pass the holding the ledger records"
         )
         raise ValidationError(msg, field="position", value=position)
-    return cash, position
+    cost_basis = money(cost_basis, field="cost_basis")
+    return cash, position, cost_basis
 
 
 def execute(
@@ -139,20 +145,22 @@ def execute(
     cash: Decimal,
     position: Decimal,
     config: BrokerConfig,
+    cost_basis: Decimal = ZERO,
 ) -> Fill | Rejection:
     """Fill ``order`` at ``open_price`` (the bar after the one that produced it), or reject it.
 
     A buy costing more than ``cash`` shrinks to the largest affordable quantity; a sell of more than
-    ``position`` shrinks to the position unless shorting is allowed. An order that would trade nothing, or
-    whose notional rounds to zero, becomes a ``Rejection``: that is the market saying no, not a bug.
+    ``position`` shrinks to the position, and takes out its share of ``cost_basis`` (what the holding
+    cost) by average cost. An order that would trade nothing, or whose notional rounds to zero, becomes a
+    ``Rejection``: that is the market saying no, not a bug.
 
     Raises:
-        ValidationError: ``open_price`` is not a positive ``Decimal``; ``cash`` or ``position`` is not an
-            exact amount (see ``events.money``), ``cash`` is negative or ``position`` is short while
-            shorting is off.
+        ValidationError: ``open_price`` is not a positive ``Decimal``; ``cash``, ``position`` or
+            ``cost_basis`` is not an exact amount (see ``events.money``), or ``cash`` or ``position`` is
+            negative.
 
     """
-    cash, position = _check(open_price, cash, position, config)
+    cash, position, cost_basis = _check(open_price, cash, position, cost_basis)
     fee_rate = config.fee_bps / _BPS
     slip = config.slippage_bps / _BPS
     requested = order.quantity
@@ -170,14 +178,14 @@ def execute(
                 )
                 return Rejection(order.symbol, "buy", requested, reason)
     else:
-        if position <= 0 and not config.allow_short:
+        if position <= 0:
             reason = (
-                f"sell {order.symbol}: nothing is held (position {position:f}) and shorting is disabled; "
-                "buy first or enable allow_short"
+                f"sell {order.symbol}: nothing is held (position {position:f}) and agents cannot sell "
+                "short; buy first"
             )
             return Rejection(order.symbol, "sell", requested, reason)
         price = _money(open_price * (1 - slip))
-        quantity = requested if config.allow_short else min(requested, position)
+        quantity = min(requested, position)
         notional, fee = _costs(quantity, price, fee_rate)
     if notional == 0:
         reason = (
@@ -186,4 +194,20 @@ def execute(
         )
         return Rejection(order.symbol, order.side, requested, reason)
     cash_delta = trade_cash_delta(order.side, quantity, price, fee)  # the formula TradeExecuted re-checks
-    return Fill(order.symbol, order.side, quantity, requested, price, fee, cash_delta)
+    if order.side == "buy":
+        cost, realized = notional, ZERO
+    else:
+        cost = cost_of_sale(position, cost_basis, quantity)
+        realized = notional - cost
+    return Fill(
+        order.symbol,
+        order.side,
+        quantity,
+        requested,
+        price,
+        fee,
+        cash_delta,
+        _money(open_price),
+        cost,
+        realized,
+    )

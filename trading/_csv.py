@@ -20,7 +20,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from events import MarketDataError, ValidationError
+from events import MONEY_SCALE, MarketDataError, ValidationError
 
 from ._bar import Bar
 
@@ -281,6 +281,12 @@ class CsvFeed:
         if value is None or not value.is_finite():
             problem = "is not a finite number" if value is not None else "cannot be parsed as a number"
             msg = f"{text!r} {problem}; expected a decimal such as 101.25; fix the value or drop the row"
+            raise self._error(msg, line, columns.name[role], text)
+        if value.as_tuple().exponent < -MONEY_SCALE:  # type: ignore[operator]  # finite: an int exponent
+            msg = (
+                f"{text!r} has more than {MONEY_SCALE} decimal places; prices and volumes are exact at "
+                f"{MONEY_SCALE} places (they are valued and traded as money, never rounded); round the file"
+            )
             raise self._error(msg, line, columns.name[role], text)
         return value
 

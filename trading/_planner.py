@@ -1,7 +1,9 @@
 """Plan one evolution cycle: every decision, and its cause, computed from state, metrics and policy alone.
 
 ``plan_cycle`` is pure: no actors, no store, no clock, and randomness only from the ``random.Random`` the
-caller passes in, so a cycle can be tested on its own and replays exactly from its seed. The supervisor
+caller passes in, so a cycle can be tested on its own and replays exactly from its seed. Capital is planned
+as equity: each agent's target is a share of the NAV at the state's marks, so an agent that spent its
+cash on holdings is not topped up as if it were empty. The supervisor
 turns the plan into events in this order: kills (each releases the agent's whole allocation),
 graduations, children (spawned, then mutated), then releases before allocations, so the treasury always
 covers the next allocation and the targets are reached exactly.
@@ -84,10 +86,12 @@ class CyclePlan(_Decision):
     """Sorted by agent id; never a killed agent."""
     children: tuple[Child, ...]
     allocations: tuple[tuple[str, Decimal], ...]
-    """Target cash of every agent alive after the cycle: survivors in id order, then children by key. Dead
-    agents have none. The targets never sum past ``allocatable``; the rest stays in the treasury."""
+    """Target equity (cash plus holdings at the marks) of every agent alive after the cycle: survivors in
+    id order, then children by key. Dead agents have none. The targets never sum past ``allocatable``, and
+    none passes ``max_agent_fraction`` of it; the rest stays in the treasury."""
     allocatable: Decimal
-    """Treasury plus every live agent's allocation (the killed ones' included), less the reserve."""
+    """The NAV (the treasury plus every live agent's equity at the marks, the killed ones' included), less
+    the reserve."""
     fitness_summary: dict[str, float | int]
     """``judged`` (how many agents were judged) and, if any were, their ``best``, ``mean`` and ``worst``
     fitness: the payload of ``EvolutionCycleComplete.fitness``."""
@@ -150,7 +154,7 @@ def plan_cycle(
     tiers = {a.agent_id: a.tier for a in survivors}
     tiers.update({g.agent_id: g.to_tier for g in graduations})
     tiers.update({c.key: Tier.SIMULATION for c in children})
-    capital = sum((a.allocation for a in alive), state.treasury)  # the killed agents' allocations included
+    capital = state.nav()  # every live agent's equity at the marks, the killed ones' included
     allocatable = math.floor(to_minor(capital) * (1 - _exact(policy.reserve_fraction)))
     targets = _allocate(tiers, fitness, allocatable, policy)
     return CyclePlan(

@@ -2,6 +2,10 @@
 
 Kept apart from the commands so that what a user reads is decided in one place, and so that the commands
 stay about what to do, not how it looks. Everything here is a pure function of values: no I/O.
+
+Amounts print in full (``amount``: 8 places, thousands separators) and ratios as exact percentages
+(``percent``: the report's 8-place fraction, shifted two places), so every figure a report prints can be
+added up by hand and reconciles to the last digit.
 """
 
 from __future__ import annotations
@@ -17,11 +21,16 @@ if TYPE_CHECKING:
 
     from actors import AllocationBreakdown, Progress, SimulationReport
     from events import AnyEvent
+    from trading import PerformanceReport
 
 __all__ = [
+    "agent_lines",
     "amount",
     "breakdown_lines",
     "event_line",
+    "headline_lines",
+    "nav_by_tier_lines",
+    "percent",
     "progress_line",
     "summary_lines",
     "table",
@@ -44,6 +53,11 @@ def amount(value: Decimal) -> str:
     return f"{sign}{int(whole):,}.{places}"
 
 
+def percent(fraction: Decimal) -> str:
+    """Return a fraction (0.01 is 1%) as a percentage with 6 places: ``1.250000%``, exact at 8 places."""
+    return f"{fraction.scaleb(2):,.6f}%"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[object]], *, indent: str = "  ") -> list[str]:
     """Return aligned lines: text columns left-aligned, numbers (and amounts) right-aligned."""
     cells = [[str(cell) for cell in row] for row in [header, *rows]]
@@ -60,6 +74,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]], *, indent: st
 
 
 def _numeric(text: str) -> bool:
+    if text == "-":  # nothing to count (the treasury's agents): sits in a column of numbers
+        return True
     return text.replace(",", "").replace(".", "").replace("-", "").replace("%", "").isdigit()
 
 
@@ -91,6 +107,80 @@ def breakdown_lines(breakdown: AllocationBreakdown) -> list[str]:
     return [*lines, *table(("tier", "agents", "capital"), rows)]
 
 
+def headline_lines(report: PerformanceReport) -> list[str]:
+    """Return the arena's result, laid out as a sum a reader can check: funding to capital at cost to NAV.
+
+    Then what trading cost beyond fees (slippage: inside the fill prices, so already in the P&L), the
+    equal-weight buy-and-hold of the same symbols, and the returns of both.
+    """
+    basket = (
+        f"equal weight from each first mark: {', '.join(report.symbols)}"
+        if report.symbols
+        else "no symbol marked yet: the funding, as cash"
+    )
+    figures = [
+        ("  funding", amount(report.funding), ""),
+        ("+ realized p&l", amount(report.realized_pnl), ""),
+        ("- fees paid", amount(report.fees_paid), ""),
+        ("= capital at cost", amount(report.capital_at_cost), ""),
+        ("+ unrealized p&l", amount(report.unrealized_pnl), ""),
+        ("= nav", amount(report.nav), ""),
+        ("  slippage paid", amount(report.slippage_paid), "inside the fill prices, so already in the p&l"),
+        ("  buy and hold", amount(report.buy_and_hold), basket),
+        ("  nav return", percent(report.nav_return), ""),
+        ("  buy-and-hold return", percent(report.buy_and_hold_return), ""),
+        ("  return vs buy and hold", percent(report.excess_return), ""),
+    ]
+    width = max(len(label) for label, _, _ in figures)
+    digits = max(len(value) for _, value, _ in figures)
+    lines = [f"performance at seq {report.seq} (at the last marks, from the log alone):"]
+    for label, value, note in figures:
+        line = f"{label.ljust(width)}  {value.rjust(digits)}"
+        lines.append(f"{line}  ({note})" if note else line)
+    return lines
+
+
+def nav_by_tier_lines(report: PerformanceReport) -> list[str]:
+    """Return NAV by tier: each tier's live agents and their equity, then the treasury, then the whole."""
+    rows: list[tuple[str, object, str]] = [
+        (tier.value, report.agents_by_tier[tier], amount(report.nav_by_tier[tier])) for tier in Tier
+    ]
+    rows.append(("treasury", "-", amount(report.treasury)))
+    rows.append(("all", sum(report.agents_by_tier.values()), amount(report.nav)))
+    return ["nav by tier:", *table(("tier", "agents", "nav"), rows)]
+
+
+def agent_lines(report: PerformanceReport, *, top: int) -> list[str]:
+    """Return the ``top`` live agents by equity (ties by id), then how many more there are."""
+    agents = report.agents
+    if not agents:
+        return ["live agents by equity: none"]
+    shown = agents[:top]
+    rows = [
+        (
+            agent.agent_id,
+            agent.tier.value,
+            amount(agent.equity),
+            amount(agent.pnl),
+            percent(agent.total_return),
+            amount(agent.max_drawdown),
+            agent.trades,
+        )
+        for agent in shown
+    ]
+    header = ("agent", "tier", "equity", "p&l", "return", "drawdown", "trades")
+    lines = [f"live agents by equity (top {len(shown)} of {len(agents)}):"]
+    if shown:
+        lines += [
+            "  (p&l: equity less the capital given, net of releases; return: p&l over the capital allocated;",
+            "   drawdown: the largest fall of the p&l from its peak, sampled at every mark)",
+            *table(header, rows),
+        ]
+    if len(agents) > len(shown):
+        lines.append(f"  ... and {len(agents) - len(shown)} more; pass --top N to list them")
+    return lines
+
+
 def progress_line(progress: Progress, elapsed: float) -> str:
     """Return a one-line progress bar: steps, bars, events written and agents alive."""
     total = progress.total_steps
@@ -106,8 +196,14 @@ def progress_line(progress: Progress, elapsed: float) -> str:
     )
 
 
-def summary_lines(report: SimulationReport, *, path: str, elapsed: float) -> list[str]:
-    """Return what ``arena simulate`` prints: the run, its events, cycles, capital, top agents, head."""
+def summary_lines(
+    report: SimulationReport, performance: PerformanceReport, *, path: str, elapsed: float
+) -> list[str]:
+    """Return what ``arena simulate`` prints: the run, its events, cycles, capital, result, top agents, head.
+
+    ``performance`` is the arena's result read back from the store after the run: the same figures
+    ``arena report`` prints for the file, so the two can never disagree.
+    """
     first = format_timestamp(report.first_step) if report.first_step else "-"
     last = format_timestamp(report.last_step) if report.last_step else "-"
     rate = report.agent_steps / elapsed if elapsed > 0 else 0.0
@@ -129,8 +225,11 @@ def summary_lines(report: SimulationReport, *, path: str, elapsed: float) -> lis
         f"evolution: {len(report.cycles)} cycles; {killed} killed, {bred} bred, {graduated} graduated; "
         f"{report.agents_alive} agents alive"
     )
-    lines += ["", *breakdown_lines(report.breakdown), ""]
+    lines += ["", *breakdown_lines(report.breakdown), "", *headline_lines(performance), ""]
     if report.top_agents:
+        # equity from the books (holdings valued at the recorded marks), as `arena report` shows it, not the
+        # agent's own tracker: the tracker values holdings unrounded, so it can differ by a minor unit
+        books = {agent.agent_id: agent.equity for agent in performance.agents}
         rows = [
             (
                 agent.agent_id,
@@ -141,12 +240,17 @@ def summary_lines(report: SimulationReport, *, path: str, elapsed: float) -> lis
                 f"{agent.metrics.total_return:.2%}",
                 f"{agent.metrics.max_drawdown:.2%}",
                 agent.metrics.trade_count,
-                amount(agent.metrics.equity),
+                amount(books.get(agent.agent_id, agent.metrics.equity)),
             )
             for agent in report.top_agents
         ]
-        header = ("agent", "tier", "depth", "family", "fitness", "return", "drawdown", "trades", "equity")
-        lines += ["top agents (depth = generations from a spawned ancestor):", *table(header, rows), ""]
+        header = ("agent", "tier", "depth", "family", "fitness", "twr", "tw drawdown", "trades", "equity")
+        lines += [
+            "top agents (depth = generations from a spawned ancestor):",
+            *table(header, rows),
+            "  (twr, tw drawdown: time-weighted, as evolution ranks them; arena report: p&l on capital)",
+            "",
+        ]
     lines += [
         f"head: seq {report.head_seq} hash {report.head_hash}",
         f"check it later: arena verify {path} --expected-head {report.head_seq}:{report.head_hash}",

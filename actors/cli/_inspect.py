@@ -22,8 +22,9 @@ from events import (
     format_timestamp,
 )
 from store import SQLiteEventStore, verify
+from trading import performance
 
-from ._format import amount, breakdown_lines, event_line
+from ._format import agent_lines, amount, breakdown_lines, event_line, headline_lines, nav_by_tier_lines
 
 if TYPE_CHECKING:
     import argparse
@@ -118,7 +119,10 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    """Print the capital breakdown and agents per tier at the head, or as of ``--at-seq``.
+    """Print the arena at the head, or as of ``--at-seq``: capital at cost, its result, NAV by tier, agents.
+
+    The result is folded from the log up to that seq (``trading.performance``), never from market data:
+    O(events) to read, plus one valuation per live agent at each recorded mark.
 
     Raises:
         ValidationError: ``--at-seq`` is outside the log.
@@ -130,12 +134,20 @@ def report(args: argparse.Namespace) -> int:
         seq = head.seq if args.at_seq is None else _at_seq(args.at_seq, head)
         state = store.load_state() if seq == head.seq else _state_at(store, seq)
         event = first_event(store, from_seq=seq, to_seq=seq)
+        with reading(store, to_seq=seq) as events:
+            result = performance(events)
     when = f" ({format_timestamp(event.timestamp)})" if event is not None else ""
     dead = sum(1 for agent in state.agents.values() if not agent.alive)
     lines = [
         f"arena {state.arena_id or '-'} at seq {seq} of {head.seq}{when}",
         f"evolution cycles: {state.cycle}; agents: {len(state.alive_agents())} alive, {dead} killed",
         *breakdown_lines(breakdown_of(state)),
+        "",
+        *headline_lines(result),
+        "",
+        *nav_by_tier_lines(result),
+        "",
+        *agent_lines(result, top=args.top),
     ]
     _say(*lines)
     return 0

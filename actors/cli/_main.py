@@ -147,12 +147,26 @@ def _parser() -> _Parser:
 
     capital = commands.add_parser(
         "report",
-        help="capital by tier at any seq",
-        description="Print the capital breakdown and agents per tier at the head, or as of --at-seq.",
+        help="capital, NAV, P&L and agents at any seq",
+        description=(
+            "Print the arena as its log records it, at the head or as of --at-seq: capital at cost, NAV "
+            "and P&L reconciled to the last digit, returns against an equal-weight buy-and-hold, NAV by "
+            "tier and the live agents by equity."
+        ),
     )
     capital.set_defaults(command=report)
     capital.add_argument("path", metavar="PATH")
-    capital.add_argument("--at-seq", type=_whole, metavar="N", help="as of this seq (default: the head)")
+    capital.add_argument(
+        "--at-seq",
+        "--seq",
+        dest="at_seq",
+        type=_whole,
+        metavar="N",
+        help="as of this seq (default: the head)",
+    )
+    capital.add_argument(
+        "--top", type=_non_negative, default=20, metavar="N", help="live agents to list (default 20)"
+    )
 
     tree = commands.add_parser(
         "lineage", help="an agent's ancestors and descendants", description=lineage.__doc__

@@ -24,17 +24,17 @@ from typing import TYPE_CHECKING, Final
 from actors import Arena, SimClock, run_simulation
 from events import ArenaOpened, ValidationError, money
 from store import FORMAT_NAME, SQLiteEventStore
-from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer_interval
+from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer_interval, performance
 
 from ._format import progress_line, summary_lines
-from ._inspect import first_event
+from ._inspect import first_event, reading
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
 
     from actors import Progress
-    from trading import Bar, MarketFeed
+    from trading import Bar, MarketFeed, PerformanceReport
 
 __all__ = ["DEFAULT_CAPITAL", "SYNTHETIC_START", "simulate"]
 
@@ -120,8 +120,16 @@ def simulate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - began
     if show:
         sys.stderr.write("\n")
-    sys.stdout.write("\n".join(summary_lines(report, path=str(path), elapsed=elapsed)) + "\n")
+    result = _performance(path)
+    lines = summary_lines(report, result, path=str(path), elapsed=elapsed)
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _performance(path: Path) -> PerformanceReport:
+    """Read the arena's result back from the store: what ``arena report`` will say of the same file."""
+    with SQLiteEventStore.open(path, readonly=True) as store, reading(store) as events:
+        return performance(events)
 
 
 def _check_options(args: argparse.Namespace) -> None:

@@ -49,8 +49,9 @@ def assert_log_matches_state(arena: Arena) -> list[Event]:
 
 
 def assert_conserved(state: ArenaState) -> None:
-    """Free plus allocated equals total, exactly."""
+    """Free plus allocated (at cost) equals total, which is funding plus realized P&L less fees, exactly."""
     assert state.free_capital + state.allocated_capital == state.total_capital
+    assert state.total_capital == state.funding + state.realized_pnl - state.fees_paid
 
 
 def bar(symbol: str, close: str | Decimal, *, hour: int = 0) -> Bar:

@@ -41,9 +41,10 @@ def start_agent(
     return agent, received
 
 
-def fill(side: str, quantity: str, price: str, fee: str = "0") -> TradeExecuted:
+def fill(side: str, quantity: str, price: str, fee: str = "0", cost: str | None = None) -> TradeExecuted:
     q, p, f = Decimal(quantity), Decimal(price), Decimal(fee)
     delta = -(q * p + f) if side == "buy" else q * p - f
+    basis = q * p if cost is None else Decimal(cost)
     return TradeExecuted(
         seq=1,
         event_id=uuid.uuid4(),
@@ -53,8 +54,11 @@ def fill(side: str, quantity: str, price: str, fee: str = "0") -> TradeExecuted:
         side=side,
         quantity=q,
         price=p,
+        market_price=p,
         fee=f,
         cash_delta=delta,
+        cost=basis,
+        realized_pnl=0 if side == "buy" else q * p - basis,
     )
 
 

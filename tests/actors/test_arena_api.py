@@ -280,19 +280,62 @@ def test_killing_with_marks_sells_the_positions_first_then_releases_all_cash():
         assert_log_matches_state(arena)
 
 
-def test_killing_without_marks_writes_positions_off_and_conservation_still_holds():
+def test_killing_without_marks_sells_at_the_latest_recorded_marks_and_keeps_every_unit_of_value():
     with open_arena() as arena:
         agent = arena.spawn_agent()
         arena.allocate_capital({agent: Decimal(100)})
         arena.floor.execute_orders(
             [(agent, Order("BTC", "buy", Decimal("0.5")))], {"BTC": Decimal(100)}, FREE
         )
+        arena.floor.record_marks({"BTC": Decimal(110)})
+        nav_before = arena.nav()
 
-        released = arena.kill_agent(agent, "done")
+        released = arena.kill_agent(agent, "done", broker=FREE)
 
-        assert released == Decimal(50)
+        sale = stored(arena, event_types=["TradeExecuted"])[-1]
+        assert (sale.side, sale.price, sale.realized_pnl) == ("sell", Decimal(110), Decimal(5))
+        assert released == Decimal(105)
+        assert arena.state().agents[agent].positions == {}
+        assert arena.nav() == nav_before == Decimal(1005)
+        assert arena.verify_capital_conservation().ok
+        assert_log_matches_state(arena)
+
+
+def test_a_holding_too_small_to_sell_for_any_money_still_leaves_the_books_at_a_realized_loss():
+    with open_arena() as arena:
+        agent = arena.spawn_agent()
+        arena.allocate_capital({agent: Decimal(100)})
+        price = {"BTC": Decimal("0.4")}
+        arena.floor.execute_orders([(agent, Order("BTC", "buy", Decimal("1.00000001")))], price, FREE)
+        arena.floor.execute_orders([(agent, Order("BTC", "sell", Decimal(1)))], price, FREE)
+        arena.floor.record_marks(price)
+        dust = arena.state().agents[agent]
+        assert dust.positions == {"BTC": Decimal("0.00000001")}
+
+        arena.kill_agent(agent, "done", broker=FREE)
+
+        sale = stored(arena, event_types=["TradeExecuted"])[-1]
+        assert (sale.quantity, sale.cash_delta) == (Decimal("0.00000001"), Decimal(0))
+        assert sale.realized_pnl == -dust.cost_basis["BTC"]
         assert arena.state().agents[agent].positions == {}
         assert arena.verify_capital_conservation().ok
+        assert_log_matches_state(arena)
+
+
+def test_a_kill_pays_the_brokers_fees_and_slippage_and_loses_nothing_else():
+    with open_arena() as arena:
+        agent = arena.spawn_agent()
+        arena.allocate_capital({agent: Decimal(100)})
+        arena.floor.execute_orders([(agent, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(50)}, FREE)
+        arena.floor.record_marks({"BTC": Decimal(60)})
+        nav_before = arena.nav()
+
+        arena.kill_agent(agent, "done")
+
+        sale = stored(arena, event_types=["TradeExecuted"])[-1]
+        assert sale.fee > 0
+        assert sale.slippage > 0
+        assert arena.nav() == nav_before - sale.fee - sale.slippage
 
 
 def test_kill_underperformers_kills_below_the_threshold_and_returns_their_capital():

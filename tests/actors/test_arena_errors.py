@@ -225,11 +225,54 @@ def test_killing_with_marks_missing_a_held_symbol_changes_nothing(arena):
     arena.floor.execute_orders([(agent, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(10)}, FREE)
     before = arena.head()
 
-    with pytest.raises(ValidationError, match=r"^marks: no price for 'BTC', held by agent 'a-000001'"):
+    with pytest.raises(
+        ValidationError,
+        match=(
+            r"^agent 'a-000001': cannot be killed: no price for 'BTC', which it holds, and value never "
+            r"leaves the books unsold; pass marks=\{symbol: price\} for every symbol it holds, or record "
+            r"marks first \(Arena.floor.record_marks\)$"
+        ),
+    ):
         arena.kill_agent(agent, "done", marks={"ETH": Decimal(1)})
 
     assert arena.head() == before
     assert arena.state().agents[agent].alive
+
+
+def test_killing_a_holder_with_no_mark_given_or_recorded_is_refused_and_changes_nothing(arena):
+    agent = arena.spawn_agent()
+    arena.allocate_capital({agent: Decimal(100)})
+    arena.floor.execute_orders([(agent, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(10)}, FREE)
+    before, state = arena.head(), arena.state()
+
+    with pytest.raises(ValidationError, match=r"^agent 'a-000001': cannot be killed: no price for 'BTC'"):
+        arena.kill_agent(agent, "done")
+
+    assert arena.head() == before
+    assert arena.state() == state
+
+
+def test_kill_underperformers_refuses_before_any_kill_when_one_victim_cannot_be_sold(arena):
+    first, second = arena.spawn_agent(), arena.spawn_agent()
+    arena.allocate_capital({first: Decimal(100), second: Decimal(100)})
+    arena.floor.execute_orders([(second, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(10)}, FREE)
+    before = arena.head()
+
+    with pytest.raises(ValidationError, match=r"^agent 'a-000002': cannot be killed: no price for 'BTC'"):
+        arena.kill_underperformers("sharpe", bottom_fraction=1.0)
+
+    assert arena.head() == before
+    assert arena.state().agents[first].alive
+
+
+@pytest.mark.parametrize("marks", [{}, {"BTC": Decimal(0)}, {"BTC": 1.5}, "BTC"])
+def test_recording_bad_marks_is_refused_and_changes_nothing(arena, marks):
+    before = arena.head()
+
+    with pytest.raises(ValidationError, match=r"^marks"):
+        arena.floor.record_marks(marks)
+
+    assert arena.head() == before
 
 
 def test_orders_for_a_symbol_without_a_price_fill_nothing(arena):

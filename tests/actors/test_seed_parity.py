@@ -154,7 +154,15 @@ class TestCapitalAllocationBreakdown:
             "by_tier",
             "agents_by_tier",
             "by_agent",
+            "funding",
+            "realized_pnl",
+            "fees_paid",
+            "unrealized_pnl",
+            "nav",
+            "nav_by_tier",
+            "equity_by_agent",
         }
+        assert all(field.description for field in type(breakdown).model_fields.values())
         assert breakdown.total_capital == Decimal(10_000)
         assert breakdown.by_tier[Tier.PROVING] == Decimal(400)
 

@@ -7,11 +7,11 @@ stored log must fold to the live state with every event stored exactly once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
@@ -22,8 +22,17 @@ from events import (
     Tier,
     UnknownAgentError,
     ValidationError,
+    cost_of_sale,
 )
 from tests.actors.support import FUNDING, assert_conserved, assert_log_matches_state, open_arena
+from trading import BrokerConfig, Order
+
+BROKER = BrokerConfig(slippage_bps=0, fee_bps=10)
+FEE_RATE = Decimal("0.001")
+Q = Decimal("0.00000001")
+SYMBOLS = ("BTC", "ETH")
+trade_prices = st.decimals(min_value=Decimal(1), max_value=Decimal(200), places=2)
+trade_quantities = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(2), places=2)
 
 amounts = st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal(400), places=8)
 bad_amounts = st.one_of(
@@ -43,6 +52,12 @@ class ModelAgent:
     tier: Tier = Tier.SIMULATION
     allocation: Decimal = Decimal(0)
     alive: bool = True
+    positions: dict[str, Decimal] = field(default_factory=dict)
+    cost: dict[str, Decimal] = field(default_factory=dict)
+
+
+def fee_of(notional: Decimal) -> Decimal:
+    return (notional * FEE_RATE).quantize(Q, rounding=ROUND_HALF_EVEN)
 
 
 class ArenaAgainstModel(RuleBasedStateMachine):
@@ -55,6 +70,9 @@ class ArenaAgainstModel(RuleBasedStateMachine):
         self.model: dict[str, ModelAgent] = {}
         self.seq = 1
         self.answered: list = []  # events the API handed back: each must be stored exactly once
+        self.marks: dict[str, Decimal] = {}
+        self.fees = Decimal(0)
+        self.realized = Decimal(0)
 
     def teardown(self) -> None:
         self.arena.close()
@@ -124,9 +142,62 @@ class ArenaAgainstModel(RuleBasedStateMachine):
             with pytest.raises(AgentNotAliveError):
                 self.arena.kill_agent(agent, "model says so")
             return
-        assert self.arena.kill_agent(agent, "model says so") == held.allocation
+        if any(symbol not in self.marks for symbol in held.positions):
+            with pytest.raises(ValidationError, match=r"cannot be killed: no price for"):
+                self.arena.kill_agent(agent, "model says so", broker=BROKER)
+            return
+        for symbol in sorted(held.positions):
+            self._sell(held, symbol, held.positions[symbol], self.marks[symbol])
+        assert self.arena.kill_agent(agent, "model says so", broker=BROKER) == held.allocation
         self.treasury += held.allocation
         held.allocation, held.alive = Decimal(0), False
+        self.seq += 1
+
+    @rule(agent=agents, symbol=st.sampled_from(SYMBOLS), quantity=trade_quantities, price=trade_prices)
+    def buy(self, agent, symbol, quantity, price):
+        held = self.model[agent]
+        notional = quantity * price
+        assume(held.alive and notional + fee_of(notional) <= held.allocation)
+        (trade,) = self.arena.floor.execute_orders(
+            [(agent, Order(symbol, "buy", quantity))], {symbol: price}, BROKER
+        )
+        self.answered.append(trade)
+        fee = fee_of(notional)
+        held.allocation -= notional + fee
+        held.positions[symbol] = held.positions.get(symbol, Decimal(0)) + quantity
+        held.cost[symbol] = held.cost.get(symbol, Decimal(0)) + notional
+        self.fees += fee
+        self.seq += 1
+
+    @rule(agent=agents, symbol=st.sampled_from(SYMBOLS), part=st.integers(1, 4), price=trade_prices)
+    def sell(self, agent, symbol, part, price):
+        held = self.model[agent]
+        assume(held.alive and held.positions.get(symbol))
+        quantity = (held.positions[symbol] / part).quantize(Q, rounding="ROUND_DOWN")
+        assume(quantity > 0)
+        (trade,) = self.arena.floor.execute_orders(
+            [(agent, Order(symbol, "sell", quantity))], {symbol: price}, BROKER
+        )
+        self.answered.append(trade)
+        self._sell(held, symbol, quantity, price)
+
+    def _sell(self, held, symbol, quantity, price):
+        notional = (quantity * price).quantize(Q, rounding=ROUND_HALF_EVEN)
+        fee = fee_of(notional)
+        cost = cost_of_sale(held.positions[symbol], held.cost[symbol], quantity)
+        held.allocation += notional - fee
+        held.positions[symbol] -= quantity
+        held.cost[symbol] -= cost
+        if not held.positions[symbol]:
+            del held.positions[symbol], held.cost[symbol]
+        self.fees += fee
+        self.realized += notional - cost
+        self.seq += 1
+
+    @rule(symbol=st.sampled_from(SYMBOLS), price=trade_prices)
+    def mark(self, symbol, price):
+        self.arena.floor.record_marks({symbol: price})
+        self.marks[symbol] = price
         self.seq += 1
 
     @rule(agent=agents, to_tier=st.sampled_from([Tier.PROVING, Tier.ARENA]))
@@ -187,7 +258,10 @@ class ArenaAgainstModel(RuleBasedStateMachine):
         for agent, held in self.model.items():
             record = state.agents[agent]
             assert (record.alive, record.tier, record.allocation) == (held.alive, held.tier, held.allocation)
+            assert (record.positions, record.cost_basis) == (held.positions, held.cost)
+        assert (state.fees_paid, state.realized_pnl, state.marks) == (self.fees, self.realized, self.marks)
         assert_conserved(state)
+        assert state.nav() == state.total_capital + state.unrealized_pnl()
 
     @invariant()
     def the_stored_log_folds_to_the_state_with_every_answered_event_once(self):

@@ -32,6 +32,8 @@ def every_kind(log):
     yield
     log.trade("a2", "buy", quantity="1.5", price="20", symbol="ABC")
     yield
+    log.mark({"ABC": "21"})
+    yield
     log.graduate("a1")
     yield
     log.graduate("a1")

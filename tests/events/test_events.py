@@ -74,7 +74,17 @@ def test_graduation_events_only_record_one_rung_up(from_tier, to_tier):
 def test_trade_cash_delta_must_match_its_own_fields():
     with pytest.raises(pydantic.ValidationError, match=r"cash_delta -100\.00000000 does not match buy"):
         TradeExecuted(
-            **envelope(agent_id="a", symbol="X", side="buy", quantity=1, price=100, fee=1, cash_delta=-100)
+            **envelope(
+                agent_id="a",
+                symbol="X",
+                side="buy",
+                quantity=1,
+                price=100,
+                market_price=100,
+                fee=1,
+                cash_delta=-100,
+                cost=100,
+            )
         )
 
 
@@ -86,17 +96,37 @@ def test_trade_cash_delta_includes_fee_and_rounds_notional_half_even():
             side="sell",
             quantity=Decimal("0.00000003"),
             price=Decimal("0.50000000"),
+            market_price=Decimal("0.50000000"),
             fee=Decimal("0.00000001"),
             cash_delta=Decimal("0.00000001"),
+            cost=Decimal("0.00000002"),
+            realized_pnl=Decimal(0),
         )
     )
 
     assert event.cash_delta == Decimal("0.00000001")  # 0.000000015 rounds half-even to 0.00000002
 
 
-def test_conservation_check_ok_flag_must_agree_with_its_amounts():
-    with pytest.raises(pydantic.ValidationError, match=r"ok=True contradicts"):
-        CapitalConservationCheck(**envelope(total=10, free=3, allocated=6, ok=True))
+@pytest.mark.parametrize(
+    ("figures", "ok"),
+    [
+        ({"total": 10, "free": 3, "allocated": 6, "funding": 10, "realized_pnl": 0, "fees": 0}, True),
+        ({"total": 10, "free": 3, "allocated": 7, "funding": 11, "realized_pnl": 0, "fees": 0}, True),
+        ({"total": 10, "free": 3, "allocated": 7, "funding": 10, "realized_pnl": 0, "fees": 0}, False),
+    ],
+)
+def test_conservation_check_ok_flag_must_agree_with_its_amounts(figures, ok):
+    with pytest.raises(pydantic.ValidationError, match=rf"ok={ok} contradicts"):
+        CapitalConservationCheck(**envelope(**figures, ok=ok))
+
+
+def test_a_trades_cost_and_realized_pnl_must_follow_its_side():
+    fields = {"agent_id": "a", "symbol": "X", "quantity": 1, "price": 10, "market_price": 10, "fee": 0}
+
+    with pytest.raises(pydantic.ValidationError, match=r"a buy's cost is its notional 10\.00000000"):
+        TradeExecuted(**envelope(**fields, side="buy", cash_delta=-10, cost=9))
+    with pytest.raises(pydantic.ValidationError, match=r"a sale realizes its notional 10\.00000000 minus"):
+        TradeExecuted(**envelope(**fields, side="sell", cash_delta=10, cost=8, realized_pnl=1))
 
 
 def test_mutation_subject_is_the_child():

@@ -17,6 +17,7 @@ from events import (
     CapitalAllocated,
     CapitalReleased,
     EventSourcingError,
+    MarksRecorded,
     Tier,
     TradeExecuted,
     apply,
@@ -110,8 +111,10 @@ def test_apply_is_pure():
                 side="buy",
                 quantity=1,
                 price=1,
+                market_price=1,
                 fee=0,
                 cash_delta=-1,
+                cost=1,
             ),
             r"trade needs 1\.00000000 but agent 'a' holds",
         ),
@@ -150,8 +153,9 @@ def test_the_log_must_start_with_arena_opened():
         fold([make(AgentSpawned, 1, agent_id="a", tier=Tier.SIMULATION)])
 
 
-def test_trades_change_total_capital_and_positions():
-    log = [
+def bought(quantity=2, price=10, fee=1):
+    notional = Decimal(quantity) * Decimal(price)
+    return [
         *opened_with_agent(),
         make(CapitalAllocated, 3, agent_id="a", amount=50),
         make(
@@ -160,19 +164,81 @@ def test_trades_change_total_capital_and_positions():
             agent_id="a",
             symbol="S",
             side="buy",
-            quantity=2,
-            price=10,
-            fee=1,
-            cash_delta=-21,
+            quantity=quantity,
+            price=price,
+            market_price=price,
+            fee=fee,
+            cash_delta=-(notional + fee),
+            cost=notional,
         ),
     ]
 
-    state = fold(log)
 
-    assert state.total_capital == Decimal(79)
+def sale(seq, quantity, price, cost, fee=0):
+    notional = Decimal(quantity) * Decimal(price)
+    return make(
+        TradeExecuted,
+        seq,
+        agent_id="a",
+        symbol="S",
+        side="sell",
+        quantity=quantity,
+        price=price,
+        market_price=price,
+        fee=fee,
+        cash_delta=notional - fee,
+        cost=cost,
+        realized_pnl=notional - Decimal(cost),
+    )
+
+
+def test_a_buy_swaps_cash_for_a_holding_at_cost_and_only_the_fee_leaves_the_capital():
+    state = fold(bought())
+
+    assert state.total_capital == Decimal(99)
+    assert state.fees_paid == Decimal(1)
     assert state.agents["a"].allocation == Decimal(29)
     assert state.agents["a"].positions == {"S": Decimal(2)}
+    assert state.agents["a"].cost_basis == {"S": Decimal(20)}
+    assert state.treasury + state.allocated_capital == state.total_capital
     assert state.tier_counts() == {Tier.SIMULATION: 1, Tier.PROVING: 0, Tier.ARENA: 0}
+
+
+def test_a_sale_takes_out_the_average_cost_and_realizes_the_difference():
+    state = fold([*bought(quantity=4, price=10, fee=0), sale(5, 1, 13, cost=10)])
+
+    assert state.agents["a"].cost_basis == {"S": Decimal(30)}
+    assert state.agents["a"].positions == {"S": Decimal(3)}
+    assert (state.realized_pnl, state.agents["a"].realized_pnl) == (Decimal(3), Decimal(3))
+    assert state.total_capital == state.funding + state.realized_pnl - state.fees_paid == Decimal(103)
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        (sale(5, 3, 10, cost=30), r"sells 3\.00000000 S but agent 'a' holds 2\.00000000"),
+        (
+            sale(5, 1, 10, cost=9),
+            r"takes out cost 9\.00000000; average cost of the units sold is 10\.00000000",
+        ),
+        (
+            make(AgentKilled, 5, agent_id="a", reason="r", capital_released=29),
+            r"agent 'a' still holds S; sell its positions before the kill",
+        ),
+    ],
+)
+def test_the_fold_refuses_short_sales_other_cost_rules_and_killing_a_holder(event, problem):
+    with pytest.raises(EventSourcingError, match=rf"^event seq 5 \({event.event_type}\): {problem}"):
+        fold([*bought(), event])
+
+
+def test_marks_value_the_holdings_and_nav_is_capital_at_cost_plus_unrealized_pnl():
+    state = fold([*bought(), make(MarksRecorded, 5, marks={"S": 12})])
+
+    assert state.marks == {"S": Decimal(12)}
+    assert state.equity("a") == Decimal(29 + 24)
+    assert state.unrealized_pnl() == Decimal(4)
+    assert state.nav() == state.treasury + state.equity("a") == state.total_capital + state.unrealized_pnl()
 
 
 def test_a_working_entry_has_exactly_the_fields_of_a_frozen_record():

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from store import SQLiteEventStore
-from tests.store.arena_log import ArenaLog
+from tests.store.arena_log import LAST, ArenaLog
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,3 +47,11 @@ def raw(path: Path) -> Iterator[sqlite3.Connection]:
     connection = sqlite3.connect(path, isolation_level=None)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def closed(filled: SQLiteEventStore, path: Path) -> Path:
+    """The ``filled`` store's file, its writer closed (so the WAL is checkpointed into it)."""
+    assert filled.head().seq == LAST
+    filled.close()
+    return path

@@ -7,6 +7,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from events import GENESIS_HASH, chain_hash
+from store import verify
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,3 +83,11 @@ def corrupt_pages(path: Path) -> None:
         for offset in range(page, path.stat().st_size, page):
             file.seek(offset)
             file.write(b"\x0d\xff\xff\xff\xff\xff\xff\xff")
+
+
+def failing(path: Path, **kwargs: object) -> tuple[int | None, str]:
+    """Return where and why ``verify`` fails the file, asserting that it does."""
+    report = verify(path, **kwargs)  # type: ignore[arg-type]  (tests pass expected_head through)
+    assert not report.ok
+    assert report.reason is not None
+    return report.first_failing_seq, report.reason

@@ -14,6 +14,7 @@ from events import (
     EventSourcingError,
     StoreError,
     Tier,
+    TradeExecuted,
     canonical_json,
 )
 from store import Head, SQLiteEventStore
@@ -28,9 +29,13 @@ def snapshot_of_store(store):
     )
 
 
+NO_BALANCES = {"external": Decimal(0), "fees": Decimal(0), "pnl": Decimal(0), "treasury": Decimal(0)}
+"""What ``balances()`` says before anything is posted: the arena's own accounts, at zero."""
+
+
 def test_an_empty_store_has_the_genesis_head(store):
     assert store.head() == Head(0, GENESIS_HASH)
-    assert store.balances() == {"external": Decimal(0), "treasury": Decimal(0)}
+    assert store.balances() == NO_BALANCES
 
 
 def test_append_returns_the_head_that_the_shared_fold_computes(store, log):
@@ -81,31 +86,66 @@ def test_columns_repeat_the_fields_of_data(filled, raw, log):
     ]
 
 
-def test_each_posting_is_one_ledger_row_with_its_running_balance(store, log, raw):
+def test_each_posting_is_one_ledger_row_with_its_account_unit_and_running_balance(store, log, raw):
     log.open(capital="1000")
     log.spawn("a1")
-    allocated = log.allocate("a1", "300")
+    log.allocate("a1", "300")
     log.trade("a1", "buy", quantity="2", price="10", fee="0.5")
+    sale = log.trade("a1", "sell", quantity="1", price="12", fee="0.25")
 
     store.append(log.take())
 
     rows = raw.execute(
-        "SELECT seq, event_id, account, agent_id, operation, amount, balance_after FROM "
-        "capital_ledger ORDER BY entry_id"
+        "SELECT seq, account, agent_id, symbol, unit, operation, amount, balance_after FROM capital_ledger "
+        "ORDER BY entry_id"
     ).fetchall()
-    assert rows[2:4] == [
-        (3, str(allocated.event_id), "treasury", "a1", "CapitalAllocated", -300 * 10**8, 700 * 10**8),
-        (3, str(allocated.event_id), "agent:a1", "a1", "CapitalAllocated", 300 * 10**8, 300 * 10**8),
+    minor = 10**8
+    assert rows[2:] == [
+        (3, "treasury", None, None, "money", "CapitalAllocated", -300 * minor, 700 * minor),
+        (3, "agent:a1", "a1", None, "money", "CapitalAllocated", 300 * minor, 300 * minor),
+        (4, "agent:a1", "a1", None, "money", "TradeExecuted", -2050000000, 27950000000),
+        (4, "position:a1:XYZ", "a1", "XYZ", "money", "TradeExecuted", 20 * minor, 20 * minor),
+        (4, "fees", None, None, "money", "TradeExecuted", 50000000, 50000000),
+        (4, "units:a1:XYZ", "a1", "XYZ", "quantity", "TradeExecuted", 2 * minor, 2 * minor),
+        (4, "market:XYZ", None, "XYZ", "quantity", "TradeExecuted", -2 * minor, -2 * minor),
+        (5, "agent:a1", "a1", None, "money", "TradeExecuted", 1175000000, 29125000000),
+        (5, "position:a1:XYZ", "a1", "XYZ", "money", "TradeExecuted", -10 * minor, 10 * minor),
+        (5, "fees", None, None, "money", "TradeExecuted", 25000000, 75000000),
+        (5, "pnl", None, None, "money", "TradeExecuted", -2 * minor, -2 * minor),
+        (5, "units:a1:XYZ", "a1", "XYZ", "quantity", "TradeExecuted", -minor, minor),
+        (5, "market:XYZ", None, "XYZ", "quantity", "TradeExecuted", minor, -minor),
     ]
-    assert [row[2:] for row in rows[4:]] == [
-        ("external", "a1", "TradeExecuted", 2050000000, -97950000000),
-        ("agent:a1", "a1", "TradeExecuted", -2050000000, 27950000000),
-    ]
+    assert (sale.cost, sale.realized_pnl) == (Decimal(10), Decimal(2))
+
+
+def test_balances_hold_every_account_of_both_units(store, log):
+    log.open(capital="1000")
+    log.spawn("a1")
+    log.allocate("a1", "300")
+    log.trade("a1", "buy", quantity="2", price="10", fee="0.5")
+    log.trade("a1", "sell", quantity="1", price="12", fee="0.25")
+
+    store.append(log.take())
+
     assert store.balances() == {
-        "agent:a1": Decimal("279.5"),
-        "external": Decimal("-979.5"),
+        "agent:a1": Decimal("291.25"),
+        "external": Decimal(-1000),
+        "fees": Decimal("0.75"),
+        "market:XYZ": Decimal(-1),
+        "pnl": Decimal(-2),
+        "position:a1:XYZ": Decimal(10),
         "treasury": Decimal(700),
+        "units:a1:XYZ": Decimal(1),
     }
+
+
+def test_the_ledger_sums_to_zero_in_money_and_in_each_symbols_units(filled, raw):
+    sums = raw.execute(
+        "SELECT unit, CASE unit WHEN 'quantity' THEN symbol END, sum(amount) FROM capital_ledger "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+
+    assert sums == [("money", None, 0), ("quantity", "XYZ", 0)]
 
 
 def test_a_batch_that_does_not_start_at_head_plus_one_is_refused_and_nothing_is_written(store, log):
@@ -231,15 +271,53 @@ def test_an_overdraft_later_in_a_batch_refuses_the_whole_batch(store, log):
         store.append([*good, greedy])
 
     assert store.head().seq == 0
-    assert store.balances() == {"external": Decimal(0), "treasury": Decimal(0)}
+    assert store.balances() == NO_BALANCES
 
 
-def test_the_external_account_goes_negative_by_design(store, log):
+def test_a_sale_of_more_than_the_holding_is_refused(store, log):
     log.open(capital="100")
+    log.spawn("a1")
+    log.allocate("a1", "60")
+    log.trade("a1", "buy", quantity="2", price="10", fee="0")
+    store.append(log.take())
+    oversold = log.make(
+        TradeExecuted,
+        agent_id="a1",
+        symbol="XYZ",
+        side="sell",
+        quantity=Decimal(3),
+        price=Decimal(10),
+        market_price=Decimal(10),
+        fee=Decimal(0),
+        cash_delta=Decimal(30),
+        cost=Decimal(20),
+        realized_pnl=Decimal(10),
+    )
+
+    with pytest.raises(
+        EventSourcingError,
+        match=(
+            r"^append: event seq 5 \(TradeExecuted\): would take account 'units:a1:XYZ' to -1\.00000000 "
+            r"\(balance 2\.00000000, posting -3\.00000000\); only the mirror accounts \(external, pnl, "
+            r"market:<symbol>\) may go below zero"
+        ),
+    ):
+        store.append([oversold])
+
+    assert store.balances()["units:a1:XYZ"] == Decimal(2)
+
+
+def test_the_mirror_accounts_go_negative_by_design(store, log):
+    log.open(capital="100")
+    log.spawn("a1")
+    log.allocate("a1", "60")
+    log.trade("a1", "buy", quantity="2", price="10", fee="0")
+    log.trade("a1", "sell", quantity="1", price="15", fee="0")
 
     store.append(log.take())
 
-    assert store.balances()["external"] == Decimal(-100)
+    balances = store.balances()
+    assert (balances["external"], balances["pnl"], balances["market:XYZ"]) == (-100, -5, -1)
 
 
 def test_the_log_must_start_with_arena_opened(store, log):

@@ -9,6 +9,7 @@ import pytest
 
 from events import AgentSpawned, EventSourcingError, StoreError, Tier, ValidationError
 from store import SCHEMA_VERSION, SQLiteEventStore, verify
+from tests.store.arena_log import LAST
 from tests.store.tampering import corrupt_pages, tamper
 
 
@@ -132,7 +133,7 @@ def test_an_existing_store_opens_with_create_false(filled, path):
     filled.close()
 
     with SQLiteEventStore.open(path, create=False) as store:
-        assert store.head().seq == 31
+        assert store.head().seq == LAST
 
 
 @pytest.mark.parametrize("where", ["/proc/arena.db", "/sys/arena.db"])
@@ -218,7 +219,8 @@ def test_a_full_disk_rolls_the_batch_back_and_leaves_the_store_as_it_was(store, 
     with pytest.raises(
         StoreError,
         match=(
-            r"^store '.*arena.db': appending seq 32..331 \(rolled back, nothing written\) failed "
+            rf"^store '.*arena.db': appending seq {LAST + 1}..{LAST + 300} \(rolled back, nothing written\) "
+            r"failed "
             r"\(SQLITE_FULL: database or disk is full\); the disk is full or the database reached its "
             r"size limit; free space \(or raise the limit\) and retry"
         ),
@@ -226,11 +228,11 @@ def test_a_full_disk_rolls_the_batch_back_and_leaves_the_store_as_it_was(store, 
         store.append(batch)
 
     assert isinstance(caught.value, EventSourcingError)
-    assert (caught.value.path, caught.value.seq) == (path, 32)
+    assert (caught.value.path, caught.value.seq) == (path, LAST + 1)
     assert (store.head(), store.balances(), store.load_state()) == (head, balances, state)
-    assert [e.seq for e in store.read(from_seq=31)] == [31]
+    assert [e.seq for e in store.read(from_seq=LAST)] == [LAST]
     store._connection.execute("PRAGMA max_page_count = 1073741823")
-    assert store.append(batch).seq == 331
+    assert store.append(batch).seq == LAST + 300
     assert verify(path).ok
 
 

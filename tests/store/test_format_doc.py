@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.arena_log import LAST
 from tests.store.tampering import tamper
 
 FORMAT = Path(__file__).parents[2] / "docs" / "FORMAT.md"
@@ -49,20 +50,67 @@ def test_the_auditor_snippet_confirms_a_real_store(filled, path, log):
 
 
 @pytest.mark.parametrize(
-    ("statements", "seq"),
+    ("statements", "failure"),
     [
-        (["UPDATE events SET data = replace(data, '1000.00000000', '999.00000000') WHERE seq = 6"], 6),
-        (["DELETE FROM events WHERE seq = 9"], 9),
+        (
+            ["UPDATE events SET data = replace(data, '1000.00000000', '999.00000000') WHERE seq = 6"],
+            "chain broken at seq 6",
+        ),
+        (["DELETE FROM events WHERE seq = 9"], "chain broken at seq 9"),
+        (
+            ["UPDATE capital_ledger SET amount = amount + 1 WHERE entry_id = 9"],
+            "postings do not balance at seq 8",
+        ),
+        (
+            ["UPDATE capital_ledger SET amount = amount + 1 WHERE seq = 9 AND unit = 'quantity'"],
+            "postings do not balance at seq 9",
+        ),
     ],
 )
-def test_the_auditor_snippet_names_the_first_broken_seq(filled, path, statements, seq):
+def test_the_auditor_snippet_names_the_first_broken_seq(filled, path, statements, failure):
     filled.close()
     tamper(path, *statements)
 
     done = run_snippet(path.parent)
 
     assert done.returncode == 1
-    assert done.stderr == f"chain broken at seq {seq}\n"
+    assert done.stderr == f"{failure}\n"
+
+
+def documented_queries() -> list[tuple[str, str]]:
+    """The ``(comment, statement)`` pairs of the SQL block under "Auditing"."""
+    block = re.search(r"```sql\n(.*?)```", FORMAT.read_text().split("## Auditing", 1)[1], re.DOTALL).group(1)
+    pairs = []
+    for chunk in filter(str.strip, block.split(";")):
+        lines = chunk.strip().splitlines()
+        pairs.append((lines[0].removeprefix("-- "), "\n".join(lines[1:])))
+    return pairs
+
+
+def test_the_documented_queries_say_what_they_promise_of_a_real_store(closed, log):
+    connection = sqlite3.connect(f"file:{closed}?mode=ro", uri=True)
+    try:
+        results = {
+            comment: connection.execute(
+                sql, {"seq": LAST, "event_id": str(log.events[0].event_id)}
+            ).fetchall()
+            for comment, sql in documented_queries()
+        }
+    finally:
+        connection.close()
+    total = int(log.fold.total_capital * 10**8)
+
+    expected = {"(expect no rows)": [], "(expect NULL)": [(None,)]}
+    assert len(results) == 6
+    for comment, rows in results.items():
+        promise = next((rows for suffix, rows in expected.items() if comment.endswith(suffix)), None)
+        assert promise is None or rows == promise, comment
+    assert results[
+        "capital at cost as of :seq, and funding + realized P&L - fees: the two columns are equal"
+    ] == [(total, total)]
+    balances = results["every account's balance as of :seq, in its unit (minor units)"]
+    assert ("units:a1:XYZ", "quantity", 2 * 10**8) in balances
+    assert len(results["everything caused, transitively, by one event"]) > 1
 
 
 def test_the_document_names_every_table_column_index_trigger_and_meta_key(filled, raw):

@@ -25,6 +25,8 @@ EXPECTED_COLUMNS = {
         ("timestamp", "TEXT", 1, 0),
         ("account", "TEXT", 1, 0),
         ("agent_id", "TEXT", 0, 0),
+        ("symbol", "TEXT", 0, 0),
+        ("unit", "TEXT", 1, 0),
         ("operation", "TEXT", 1, 0),
         ("amount", "INTEGER", 1, 0),
         ("balance_after", "INTEGER", 1, 0),
@@ -141,6 +143,34 @@ def test_per_agent_and_per_type_reads_use_an_index_without_sorting(filled, raw, 
 def test_store_connections_enforce_foreign_keys(store):
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
         store._connection.execute(
-            "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, operation, amount, "
-            "balance_after) VALUES (99, 'x', 't', 'treasury', NULL, 'op', 1, 1)"
+            "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, unit, operation, "
+            "amount, balance_after) VALUES (99, 'x', 't', 'treasury', NULL, 'money', 'op', 1, 1)"
         )
+
+
+@pytest.mark.parametrize(("unit", "error"), [("apples", "CHECK constraint failed"), (None, "NOT NULL")])
+def test_a_posting_is_in_money_or_in_quantity_and_nothing_else(filled, raw, unit, error):
+    with pytest.raises(sqlite3.IntegrityError, match=error):
+        raw.execute(
+            "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, unit, operation, "
+            "amount, balance_after) VALUES (1, 'x', 't', 'treasury', NULL, ?, 'op', 1, 1)",
+            (unit,),
+        )
+
+
+def test_only_the_accounts_of_a_holding_name_a_symbol(filled, raw):
+    rows = raw.execute(
+        "SELECT DISTINCT substr(account, 1, instr(account || ':', ':') - 1), symbol IS NOT NULL, unit "
+        "FROM capital_ledger ORDER BY 1"
+    ).fetchall()
+
+    assert rows == [
+        ("agent", 0, "money"),
+        ("external", 0, "money"),
+        ("fees", 0, "money"),
+        ("market", 1, "quantity"),
+        ("pnl", 0, "money"),
+        ("position", 1, "money"),
+        ("treasury", 0, "money"),
+        ("units", 1, "quantity"),
+    ]

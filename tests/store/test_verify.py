@@ -1,7 +1,7 @@
 """Tamper tests: damage a real store file with the triggers dropped, and check ``verify`` names the seq.
 
-The ``filled`` store holds ``ArenaLog.scenario()``: 31 events, seq 5-7 allocations, 8-19 trades, a
-snapshot at seq 20, an evolution cycle at 24-28 and a conservation check last.
+The ``closed`` store is ``ArenaLog.scenario()`` (its shape is described in ``tests/store/arena_log.py``);
+``test_verify_value.py`` tampers with what the ledger values.
 """
 
 from __future__ import annotations
@@ -21,32 +21,19 @@ from events import (
     format_timestamp,
 )
 from store import Head, SQLiteEventStore, VerificationReport, verify
-from tests.store.arena_log import ArenaLog
-from tests.store.tampering import column, corrupt_pages, edit_data, rechain, tamper
-
-LAST = 31
-SNAPSHOT = 20
-
-
-@pytest.fixture
-def closed(filled, path, log):
-    assert filled.head().seq == LAST
-    filled.close()
-    return path
-
-
-def failing(path, **kwargs) -> tuple[int | None, str]:
-    report = verify(path, **kwargs)
-    assert not report.ok
-    assert report.reason is not None
-    return report.first_failing_seq, report.reason
+from tests.store.arena_log import ENTRIES, LAST, SNAPSHOT, ArenaLog
+from tests.store.tampering import column, corrupt_pages, edit_data, failing, rechain, tamper
 
 
 def test_a_clean_store_verifies(closed, log):
     report = verify(closed)
 
     assert report.ok
-    assert (report.events_checked, report.snapshots_checked, report.ledger_entries_checked) == (LAST, 1, 38)
+    assert (report.events_checked, report.snapshots_checked, report.ledger_entries_checked) == (
+        LAST,
+        1,
+        ENTRIES,
+    )
     assert report.head == Head(log.fold.seq, log.fold.head_hash)
     assert report.first_failing_seq is None
     assert report.reason is None
@@ -61,7 +48,7 @@ def test_the_report_prints_as_one_line(closed, log):
     text = str(verify(closed))
 
     assert text == (
-        f"{closed}: ok: {LAST} events, 38 ledger entries and 1 snapshots check out; head seq "
+        f"{closed}: ok: {LAST} events, {ENTRIES} ledger entries and 1 snapshots check out; head seq "
         f"{LAST} {log.fold.head_hash}"
     )
     assert "\n" not in text
@@ -115,7 +102,7 @@ def test_an_edited_ledger_amount_is_reported_at_its_seq(closed):
 def test_an_edited_balance_after_is_reported_at_its_seq(closed):
     tamper(
         closed,
-        "UPDATE capital_ledger SET balance_after = balance_after - 1 WHERE seq = 10 AND account = 'external'",
+        "UPDATE capital_ledger SET balance_after = balance_after - 1 WHERE seq = 10 AND account = 'fees'",
     )
 
     seq, reason = failing(closed)
@@ -139,23 +126,23 @@ def test_a_deleted_ledger_row_is_reported_at_its_seq(closed):
 
     assert failing(closed) == (
         10,
-        "1 ledger rows, but the event posts 2: a ledger row was deleted, inserted or moved",
+        "4 ledger rows, but the event posts 5: a ledger row was deleted, inserted or moved",
     )
 
 
 def test_an_inserted_ledger_row_is_reported_at_the_seq_it_names(closed):
     tamper(
         closed,
-        "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, operation, "
-        "amount, balance_after) "
-        "SELECT seq, event_id, timestamp, 'agent:a1', agent_id, operation, 1, 1 FROM "
+        "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, symbol, unit, "
+        "operation, amount, balance_after) "
+        "SELECT seq, event_id, timestamp, 'agent:a1', 'a1', NULL, 'money', operation, 1, 1 FROM "
         "capital_ledger WHERE seq = 5 LIMIT 1",
     )
 
     seq, reason = failing(closed)
 
     assert seq == 5
-    assert reason.endswith("comes after the rows of seq 30: an inserted or reordered row")
+    assert reason.endswith("comes after the rows of seq 32: an inserted or reordered row")
 
 
 def test_an_inserted_event_with_a_wrong_hash_breaks_the_chain(closed, log):
@@ -205,9 +192,9 @@ def test_a_forged_overdraft_with_matching_postings_is_caught(closed, log):
     minor = int((treasury + 1) * 10**8)
     stamp = format_timestamp(extra.timestamp)
     ledger = (
-        "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, operation, "
+        "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, unit, operation, "
         "amount, balance_after) "
-        "VALUES (?, ?, ?, ?, 'a1', 'CapitalAllocated', ?, ?)"
+        "VALUES (?, ?, ?, ?, ?, 'money', 'CapitalAllocated', ?, ?)"
     )
     tamper(
         closed,
@@ -215,7 +202,7 @@ def test_a_forged_overdraft_with_matching_postings_is_caught(closed, log):
             "INSERT INTO events VALUES (?, ?, 'CapitalAllocated', 'a1', ?, ?, NULL, ?)",
             (LAST + 1, str(extra.event_id), stamp, data, chain_hash(log.fold.head_hash, data)),
         ),
-        (ledger, (LAST + 1, str(extra.event_id), stamp, "treasury", -minor, -(10**8))),
+        (ledger, (LAST + 1, str(extra.event_id), stamp, "treasury", None, -minor, -(10**8))),
         (
             ledger,
             (
@@ -223,6 +210,7 @@ def test_a_forged_overdraft_with_matching_postings_is_caught(closed, log):
                 str(extra.event_id),
                 stamp,
                 "agent:a1",
+                "a1",
                 minor,
                 column(
                     closed,
@@ -255,13 +243,13 @@ def test_reordered_ledger_rows_are_reported_at_the_first_seq_they_touch(closed):
     tamper(
         closed,
         "UPDATE capital_ledger SET entry_id = entry_id + 1000 WHERE seq = 8",
-        "UPDATE capital_ledger SET entry_id = entry_id - 2 WHERE seq = 9",
-        "UPDATE capital_ledger SET entry_id = entry_id - 1000 + 2 WHERE seq = 8",
+        "UPDATE capital_ledger SET entry_id = entry_id - 5 WHERE seq = 9",
+        "UPDATE capital_ledger SET entry_id = entry_id - 1000 + 6 WHERE seq = 8",
     )
 
     assert failing(closed) == (
         8,
-        "0 ledger rows, but the event posts 2: a ledger row was deleted, inserted or moved",
+        "0 ledger rows, but the event posts 5: a ledger row was deleted, inserted or moved",
     )
 
 
@@ -340,17 +328,17 @@ def test_a_wrong_arena_id_in_meta_is_reported_at_seq_1(closed):
 
 def test_a_log_cut_off_at_its_end_needs_the_recorded_head_to_be_seen(closed, log):
     recorded = Head(log.fold.seq, log.fold.head_hash)
-    tamper(closed, "DELETE FROM capital_ledger WHERE seq >= 29", "DELETE FROM events WHERE seq >= 29")
+    tamper(closed, "DELETE FROM capital_ledger WHERE seq >= 31", "DELETE FROM events WHERE seq >= 31")
 
     alone = verify(closed)
     seq, reason = failing(closed, expected_head=recorded)
 
     assert alone.ok
-    assert alone.head.seq == 28
-    assert seq == 29
+    assert alone.head.seq == 30
+    assert seq == 31
     assert (
         reason
-        == "truncated: the log ends at seq 28, but the recorded head is seq 31; 3 events were cut off the end"
+        == "truncated: the log ends at seq 30, but the recorded head is seq 33; 3 events were cut off the end"
     )
 
 
@@ -483,12 +471,12 @@ def test_a_forged_event_that_contradicts_the_log_is_caught_by_the_fold(closed, l
 def test_a_ledger_row_for_a_seq_without_an_event_is_reported(closed):
     tamper(
         closed,
-        "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, operation, "
+        "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, unit, operation, "
         "amount, balance_after) "
-        "VALUES (99, 'x', 't', 'treasury', NULL, 'Forged', 1, 1)",
+        "VALUES (99, 'x', 't', 'treasury', NULL, 'money', 'Forged', 1, 1)",
     )
 
-    assert failing(closed) == (99, "ledger row entry_id 39 names seq 99, which has no event")
+    assert failing(closed) == (99, f"ledger row entry_id {ENTRIES + 1} names seq 99, which has no event")
 
 
 def test_a_snapshot_at_seq_0_is_reported(closed):

@@ -36,6 +36,8 @@ def test_buy_fills_above_the_open_and_pays_notional_plus_fee():
         price=Decimal("100.05000000"),
         fee=Decimal("0.10005000"),
         cash_delta=Decimal("-100.15005000"),
+        market_price=Decimal("100.00000000"),
+        cost=Decimal("100.05000000"),
     )
     assert fill.notional == Decimal("100.05000000")
 
@@ -132,19 +134,44 @@ def test_a_sell_with_nothing_held_is_rejected():
         "BTC",
         "sell",
         Decimal(1),
-        "sell BTC: nothing is held (position 0.00000000) and shorting is disabled; "
-        "buy first or enable allow_short",
+        "sell BTC: nothing is held (position 0.00000000) and agents cannot sell short; buy first",
     )
 
 
-def test_a_sell_with_nothing_held_opens_a_short_when_shorting_is_allowed():
-    config = BrokerConfig(allow_short=True)
+def test_shorting_cannot_be_switched_on_because_no_agent_may_hold_a_negative_quantity():
+    with pytest.raises(ValidationError, match=r"^BrokerConfig field 'allow_short': extra inputs are not"):
+        BrokerConfig(allow_short=True)
 
-    fill = execute(sell("2"), open_price=Decimal(100), cash=Decimal(0), position=Decimal(0), config=config)
+
+def test_a_sale_takes_out_the_average_cost_of_the_units_sold_and_realizes_the_rest():
+    config = BrokerConfig(slippage_bps=0, fee_bps=0)
+
+    fill = execute(
+        sell("1"),
+        open_price=Decimal(120),
+        cash=Decimal(0),
+        position=Decimal(3),
+        cost_basis=Decimal(300),
+        config=config,
+    )
 
     assert isinstance(fill, Fill)
-    assert fill.quantity == Decimal(2)
-    assert fill.cash_delta == Decimal("199.7001")
+    assert (fill.cost, fill.realized_pnl, fill.market_price) == (Decimal(100), Decimal(20), Decimal(120))
+
+
+def test_a_buy_carries_its_notional_as_cost_and_realizes_nothing():
+    fill = execute(
+        Order("BTC", "buy", Decimal(1)),
+        open_price=Decimal(100),
+        cash=Decimal(1000),
+        position=Decimal(0),
+        config=DEFAULT,
+    )
+
+    assert isinstance(fill, Fill)
+    assert fill.cost == fill.notional
+    assert fill.realized_pnl == 0
+    assert fill.market_price == Decimal(100)
 
 
 def test_an_order_whose_notional_rounds_to_zero_is_rejected():
@@ -176,7 +203,7 @@ def test_an_order_whose_notional_rounds_to_zero_is_rejected():
         ),
         (
             {"position": Decimal(-1)},
-            r"^execute: position -1\.00000000 is short but the broker forbids shorting;",
+            r"^execute: position -1\.00000000 is short, but agents never hold a negative quantity;",
         ),
     ],
 )
@@ -224,12 +251,11 @@ bps = st.decimals(min_value=Decimal(0), max_value=Decimal(1000), places=2)
     position=amounts,
     slippage=bps,
     fee_bps=bps,
-    allow_short=st.booleans(),
 )
 def test_fills_never_overdraw_cash_and_their_arithmetic_is_exact(
-    *, side, quantity, open_price, cash, position, slippage, fee_bps, allow_short
+    *, side, quantity, open_price, cash, position, slippage, fee_bps
 ):
-    config = BrokerConfig(slippage_bps=slippage, fee_bps=fee_bps, allow_short=allow_short)
+    config = BrokerConfig(slippage_bps=slippage, fee_bps=fee_bps)
 
     result = execute(
         Order("X", side, quantity), open_price=open_price, cash=cash, position=position, config=config
@@ -253,6 +279,6 @@ def test_fills_never_overdraw_cash_and_their_arithmetic_is_exact(
     else:
         assert result.price == money(open_price * (1 - slip))
         assert result.cash_delta == notional - result.fee
-        assert allow_short or result.quantity <= position
+        assert result.quantity <= position
     for value in (result.price, result.fee, result.cash_delta):
         assert value == value.quantize(Q)

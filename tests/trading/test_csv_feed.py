@@ -516,6 +516,11 @@ def test_trailing_empty_fields_and_short_rows_missing_only_ignored_columns_are_f
         ("2024-01-02,1,1,NaN,1,1", "low", "'NaN' is not a finite number"),
         ("2024-01-02,1,1,1,inf,1", "close", "'inf' is not a finite number"),
         ("2024-01-02,1,1,1,1,-Infinity", "volume", "'-Infinity' is not a finite number"),
+        (
+            "2024-01-02,1,1,1,1.000000001,1",
+            "close",
+            "'1.000000001' has more than 8 decimal places; prices and volumes are exact at 8 places",
+        ),
         ("2024-01-02,0,1,0,1,1", "open", "price 0 is not positive; expected a price > 0"),
         ("2024-01-02,1,1,-2,1,1", "low", "price -2 is not positive"),
         ("2024-01-02,1,1,1,1,-5", "volume", "volume -5 is negative; expected a volume >= 0"),
