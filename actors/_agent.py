@@ -5,9 +5,13 @@ against the ledger. Its portfolio arrives with every step (the ledger's cash and
 cannot drift from the books; what it keeps itself is what the ledger does not: the strategy's rolling
 windows, average entry prices (for stop losses and win rates) and the ``PerformanceTracker``.
 
-Crash isolation: an exception from the strategy (or anything else while handling a step) is caught here
-and told to the supervisor as ``AgentCrashed``; the step answers no orders, and the supervisor records
-``AgentFailed`` and kills or restarts the agent. Other agents and the arena carry on.
+Crash isolation: anything the strategy does wrong while handling a step is caught here and told to the
+supervisor as ``AgentCrashed`` — an exception of any kind (``SystemExit`` and ``KeyboardInterrupt``
+included: escaping ``on_receive`` they would make pykka stop every actor of every arena in the process),
+or an answer that is not an ``Order`` (or None). The step answers no orders, and
+the supervisor records ``AgentFailed`` and applies its policy. Other agents and the arena carry on.
+
+Agent threads are daemon threads, so a process that forgets ``Arena.close()`` can still exit.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class AgentActor(pykka.ThreadingActor):
 
     """
 
+    use_daemon_thread = True  # a stuck strategy must never keep the process alive
+
     def __init__(
         self,
         agent_id: str,
@@ -84,7 +90,7 @@ class AgentActor(pykka.ThreadingActor):
         """Build the strategy in the agent's own thread (a factory that raises is a crash, reported)."""
         try:
             self._strategy = self._factory(self.genome)
-        except Exception as e:  # noqa: BLE001  (any failure of user strategy code is isolated and reported)
+        except BaseException as e:  # noqa: BLE001  (user strategy code: SystemExit included, it is a crash)
             self._crash(e)
 
     def on_receive(self, message: Any) -> Any:  # noqa: ANN401  (pykka's signature: replies are any value)
@@ -107,7 +113,7 @@ class AgentActor(pykka.ThreadingActor):
         traceback: TracebackType | None,  # noqa: ARG002  (pykka already logged it)
     ) -> None:
         """Report an error that escaped a told message, so the supervisor applies the failure policy."""
-        if isinstance(exception_value, Exception):
+        if exception_value is not None:
             self._crash(exception_value)
 
     def _step(self, message: OnBars) -> tuple[Order, ...]:
@@ -115,7 +121,7 @@ class AgentActor(pykka.ThreadingActor):
             return ()
         try:
             return self._trade(message)
-        except Exception as e:  # noqa: BLE001  (crash isolation: report, answer no orders, stay answerable)
+        except BaseException as e:  # noqa: BLE001  (crash isolation: report, answer no orders, stay answerable)
             self._crash(e)
             return ()
 
@@ -143,8 +149,12 @@ class AgentActor(pykka.ThreadingActor):
         for bar in message.bars:
             self._closes[bar.symbol] = bar.close
             order = strategy.on_bar(bar, portfolio)
-            if order is not None:
-                orders.append(order)
+            if order is None:
+                continue
+            if not isinstance(order, Order):
+                msg = f"strategy answered {order!r} for the bar of {bar.symbol!r}; expected an Order or None"
+                raise TypeError(msg)
+            orders.append(order)
         # the ledger's rounding (half-even per holding), so the agent's equity is the books' to the digit
         equity = given.cash + sum(
             (value_at(units, self._closes.get(symbol, _ZERO)) for symbol, units in given.positions.items()),
@@ -172,7 +182,7 @@ class AgentActor(pykka.ThreadingActor):
             if units <= 0:
                 self._entry.pop(symbol, None)
 
-    def _crash(self, error: Exception) -> None:
+    def _crash(self, error: BaseException) -> None:
         self._crashed = True
         logger.warning("agent %s: strategy raised %s: %s", self.agent_id, type(error).__name__, error)
         report = AgentCrashed(self.agent_id, type(error).__name__, str(error), self._incarnation)

@@ -62,6 +62,10 @@ class AgentPool:
         """Whether ``incarnation`` is the running actor of ``agent_id`` (not one stopped or replaced)."""
         return agent_id in self._refs and self._incarnations.get(agent_id) == incarnation
 
+    def incarnation(self, agent_id: str) -> int | None:
+        """Return the incarnation of the running actor of ``agent_id``, or None if it has none."""
+        return self._incarnations.get(agent_id) if agent_id in self._refs else None
+
     def stop(self, agent_id: str) -> None:
         """Stop the actor of ``agent_id`` if it has one, without waiting."""
         ref = self._refs.pop(agent_id, None)

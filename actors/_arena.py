@@ -8,15 +8,19 @@ run one at a time, which is what makes every command atomic without a lock.
 Durability: a command's events are in the live state when the call returns, and durable after the next
 ``flush()`` (which ``close()`` and ``replay_events()`` do); with ``synchronous="full"`` what ``flush()``
 acknowledged survives power loss too.
+
+Exit: every actor runs on a daemon thread, so a script that forgets ``close()`` still exits; an exit
+hook closes every arena still open first (flushing it), so nothing it answered is lost either.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from typing import TYPE_CHECKING
 
-from events import ArenaError
+from events import ArenaError, ValidationError
 from trading import BrokerConfig, check_selection
 
 from ._checks import (
@@ -78,6 +82,27 @@ __all__ = ["Arena"]
 logger = logging.getLogger(__name__)
 
 
+def _flag(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        msg = f"{field}: {value!r} is not a flag; pass True or False"
+        raise ValidationError(msg, field=field, value=value)
+    return value
+
+
+_OPEN: set[Arena] = set()
+"""Arenas not closed yet, for the exit hook; held strongly, as their running actors are."""
+
+
+@atexit.register
+def _close_forgotten() -> None:
+    """Close (and so flush) every arena its caller never closed, as the interpreter exits."""
+    for arena in list(_OPEN):
+        try:
+            arena.close()
+        except ArenaError:
+            logger.exception("arena: closing a forgotten arena at exit failed")
+
+
 class Arena:
     """A running arena: its supervisor, event writer and agents. Open one with ``Arena.open``.
 
@@ -92,6 +117,7 @@ class Arena:
         self._floor = TradingFloor(client)
         self._path = path
         self._closing = threading.Lock()  # close() is idempotent across threads; no domain state here
+        _OPEN.add(self)
 
     @classmethod
     def open(
@@ -110,6 +136,7 @@ class Arena:
         max_batch: int = 1000,
         max_delay: float = 0.05,
         sink_factory: Callable[[], EventSink] | None = None,
+        accept_loss: bool = False,
     ) -> Arena:
         """Create a new arena, or recover an existing one from its store and continue its log gaplessly.
 
@@ -134,6 +161,8 @@ class Arena:
             max_delay: The writer commits once the oldest buffered event waited this many seconds.
             sink_factory: Replaces the SQLite store (benchmarks use ``NullSink``); ``path`` must be None,
                 and ``replay_events`` is unavailable.
+            accept_loss: Reopen a store whose log lost events a flush had acknowledged (its receipt says
+                how many), continuing from what is left; refused by default.
 
         Raises:
             ValidationError: an option is malformed, or ``total_capital`` is missing for a new arena or
@@ -160,6 +189,7 @@ class Arena:
             clock=clock,
             ids=ids,
             sink_factory=sink_factory,
+            accept_loss=_flag(accept_loss, "accept_loss"),
         )
         return cls(client, path=path)
 
@@ -211,6 +241,7 @@ class Arena:
             finally:
                 self._client.closed = True
                 self._client.stop()
+                _OPEN.discard(self)
 
     def flush(self) -> Head:
         """Wait until every event of every command answered so far is durable; return the durable head.

@@ -3,6 +3,10 @@
 A malformed argument is the caller's bug, so it gets a ``ValidationError`` naming the argument, the bad
 value and the fix (never an internal exception from deep inside an actor), and the arena never sees it.
 Amounts go through ``money``: exact decimals only, floats refused rather than rounded.
+
+Every int argument, whatever its own lower bound, lies within ``INT_MIN`` to ``INT_MAX``: SQLite's signed
+64-bit INTEGER. A seed, a count or a size past it means nothing here, and would surface far from the call
+as an ``OverflowError`` (bound into SQL, or into a ``timedelta``) instead of as the caller's bug.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Final
 
 from events import MAX_MONEY, REASON_LIMIT, Tier, ValidationError, money
 from trading import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
 
 __all__ = [
+    "INT_MAX",
+    "INT_MIN",
     "agent_id_arg",
     "allocations_arg",
     "amount_arg",
@@ -28,8 +35,19 @@ __all__ = [
     "orders_arg",
     "policy_arg",
     "reason_arg",
+    "shown",
+    "span",
     "tier_arg",
 ]
+
+INT_MIN: Final = -(2**63)
+"""The smallest int any argument may be: SQLite's smallest INTEGER."""
+
+INT_MAX: Final = 2**63 - 1
+"""The largest int any argument may be: SQLite's largest INTEGER."""
+
+_SHOWN_LIMIT: Final = 60  # characters of a bad value quoted in a message
+_SHOWN_BITS: Final = 128  # a longer int is named by its size: repr() refuses ints past 4300 digits
 
 
 def agent_id_arg(value: object, field: str = "agent_id") -> str:
@@ -138,15 +156,36 @@ def broker_arg(broker: object) -> BrokerConfig | None:
     return broker
 
 
-def int_arg(value: object, field: str, *, minimum: int | None = None, optional: bool = False) -> int | None:
-    """Return ``value`` if it is an int (not a bool) at least ``minimum``, or None when ``optional``."""
+def int_arg(
+    value: object, field: str, *, minimum: int = INT_MIN, maximum: int = INT_MAX, optional: bool = False
+) -> int | None:
+    """Return ``value`` if it is an int (not a bool) from ``minimum`` to ``maximum``; None if ``optional``.
+
+    Raises:
+        ValidationError: ``value`` is no int, or out of range; the message states the range.
+
+    """
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
-        bound = f" >= {minimum}" if minimum is not None else ""
-        msg = f"{field}: {value!r} is not an int{bound}; pass an int{bound}"
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        bounds = span(minimum, maximum)
+        msg = f"{field}: {shown(value)} is not an int {bounds}; pass one in that range"
         raise ValidationError(msg, field=field, value=value)
     return value
+
+
+def span(minimum: int, maximum: int) -> str:
+    """Return the range ``minimum`` to ``maximum`` in words, the 64-bit limits as powers of two."""
+    names = {INT_MIN: "-2**63", INT_MAX: "2**63 - 1"}
+    return f"from {names.get(minimum, str(minimum))} to {names.get(maximum, str(maximum))}"
+
+
+def shown(value: object) -> str:
+    """Return ``repr(value)`` for a message, cut short when long: it names the value, need not hold it."""
+    if isinstance(value, int) and value.bit_length() > _SHOWN_BITS:
+        return f"an int of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_LIMIT else f"{text[: _SHOWN_LIMIT - 10]}... ({len(text)} characters)"
 
 
 def float_arg(value: object, field: str, *, minimum: float = 0.0) -> float:

@@ -19,9 +19,10 @@ import pykka
 
 from events import ArenaError, EventSourcingError
 
+from . import _timeouts
 from ._messages import AgentRefs, FlushLog, GetMetrics, Shutdown
 from ._supervisor import CLOSED_MESSAGE
-from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT, STEP_TIMEOUT, STOP_TIMEOUT, ask, stop_and_wait
+from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT, STEP_TIMEOUT, ask, stop_and_wait
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -155,8 +156,8 @@ class ArenaClient:
             self.supervisor.ask(Shutdown(), block=True, timeout=ASK_TIMEOUT)
         except (pykka.ActorDeadError, pykka.Timeout):
             logger.debug("arena: the supervisor was gone or stuck at shutdown; stopping it anyway")
-        # it waits for its agents, then for its writer, each up to STOP_TIMEOUT
-        stop_and_wait([self.supervisor], timeout=3 * STOP_TIMEOUT)
+        # it waits for its agents, then for its writer, each group within STOP_TIMEOUT
+        stop_and_wait([self.supervisor], timeout=2 * _timeouts.STOP_TIMEOUT + ASK_TIMEOUT)
 
 
 def _stopped() -> ArenaError:

@@ -36,12 +36,13 @@ from typing import TYPE_CHECKING
 
 import pykka
 
-from events import AgentError, AgentNotAliveError, TradeExecuted, ValidationError, from_minor, to_minor
+from events import AgentNotAliveError, TradeExecuted, ValidationError, from_minor, to_minor
 from trading import BrokerConfig, EvolutionPolicy, random_genome, steps
 
+from . import _timeouts
+from ._checks import INT_MAX, INT_MIN, shown, span
 from ._messages import OnBars
 from ._run_report import Progress, SimulationReport, top_agents
-from ._timeouts import STEP_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -64,6 +65,9 @@ TOP_AGENTS = 5
 PROGRESS_EVERY = 24
 """Steps between two progress reports: a day of hourly bars, about one redraw per 1,000 agent-steps at 50
 agents (asking the arena for its head costs one supervisor round trip)."""
+
+
+_MINIMUMS = {"agents": 0, "top": 0, "progress_every": 1, "total_steps": 0}  # seed: any int in range
 
 
 def derive_seed(seed: int, purpose: str) -> int:
@@ -123,13 +127,14 @@ def run_simulation(
     Raises:
         ValidationError: an argument is malformed, the feed has no bar after the arena's last event, or
             the arena's clock is not a ``SimClock``.
-        AgentError: an agent did not answer a step within ``STEP_TIMEOUT``.
         ArenaError: the arena refused a command (its message says why).
 
     """
     policy = policy if policy is not None else EvolutionPolicy()
     broker = broker if broker is not None else BrokerConfig()
-    _check_arguments(seed=seed, agents=agents, top=top, progress_every=progress_every)
+    _check_arguments(
+        seed=seed, agents=agents, top=top, progress_every=progress_every, total_steps=total_steps
+    )
     start_seq = arena.head().seq
     after, last_cycle = _history(arena)
     stream = _after(steps(feed), after)
@@ -175,15 +180,26 @@ def run_simulation(
     return _report(arena, run, start_seq=start_seq, cycles=cycles, policy=policy, top=top)
 
 
-def _check_arguments(*, seed: object, agents: object, top: object, progress_every: object) -> None:
-    for name, value, minimum in (("seed", seed, None), ("agents", agents, 0), ("top", top, 0)):
+def _check_arguments(**arguments: object) -> None:
+    """Refuse a malformed int argument of ``run_simulation`` before anything runs.
+
+    Ranges: ``seed`` any int from -2**63 to 2**63 - 1; ``agents``, ``top`` and ``total_steps`` (or None)
+    from 0, ``progress_every`` from 1, each to 2**63 - 1 (``INT_MIN``, ``INT_MAX``: the arena's one int
+    range). ``agents`` is not capped lower here, though each agent is an OS thread: the caller knows what
+    its machine holds (the command line allows 2,000).
+    """
+    for name, value in arguments.items():
+        if name == "total_steps" and value is None:
+            continue
+        minimum = _MINIMUMS.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
             bound = "" if minimum is None else f" >= {minimum}"
-            msg = f"simulation: {name} must be an int{bound}, got {value!r}; pass e.g. {name}=1"
+            msg = f"simulation: {name} must be an int{bound}, got {shown(value)}; pass e.g. {name}=1"
             raise ValidationError(msg, field=name, value=value)
-    if isinstance(progress_every, bool) or not isinstance(progress_every, int) or progress_every < 1:
-        msg = f"simulation: progress_every must be an int >= 1, got {progress_every!r}; pass e.g. 24"
-        raise ValidationError(msg, field="progress_every", value=progress_every)
+        if not INT_MIN <= value <= INT_MAX:
+            bounds = span(INT_MIN if minimum is None else minimum, INT_MAX)
+            msg = f"simulation: {name} must be an int {bounds}, got {shown(value)}; pass one in that range"
+            raise ValidationError(msg, field=name, value=value)
 
 
 def _history(arena: Arena) -> tuple[datetime | None, datetime | None]:
@@ -283,22 +299,24 @@ def _step(
         (agent_id, refs[agent_id].ask(OnBars(bars, accounts[agent_id], fills.get(agent_id, ())), block=False))
         for agent_id in asked
     ]
-    deadline = time.monotonic() + STEP_TIMEOUT  # wall-clock only bounds the wait; it never reaches the log
+    deadline = time.monotonic() + _timeouts.STEP_TIMEOUT  # wall-clock only bounds the wait, never the log
     orders: list[tuple[str, Order]] = []
+    stuck: list[str] = []
     for agent_id, future in futures:
         try:
             answer: tuple[Order, ...] = future.get(timeout=max(0.0, deadline - time.monotonic()))
         except pykka.ActorDeadError:
             continue  # killed or restarted after a crash since the refs were read: it sits this step out
         except pykka.Timeout:
-            moment = bars[0].timestamp.isoformat() if bars else "?"
-            msg = (
-                f"agent {agent_id!r}: did not answer the step at {moment} within {STEP_TIMEOUT} s; its "
-                "strategy is stuck or far too slow; fix the strategy, or run fewer agents per core"
-            )
-            raise AgentError(msg, agent_id=agent_id) from None
+            stuck.append(agent_id)
+            continue
         run.agent_steps += 1
         orders.extend((agent_id, order) for order in answer)
+    for agent_id in stuck:  # its failure, not the run's: the failure policy applies, the others go on
+        moment = bars[0].timestamp.isoformat() if bars else "?"
+        arena.floor.report_stuck(
+            agent_id, f"did not answer the step at {moment} within {_timeouts.STEP_TIMEOUT} s"
+        )
     return orders, len(asked)
 
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from events import ValidationError
 from trading import BrokerConfig
 
-from ._checks import broker_arg, marks_arg, orders_arg
-from ._messages import AgentRefs, ExecuteOrders, Portfolios, RecordMarks, SetTime
+from ._checks import agent_id_arg, broker_arg, marks_arg, orders_arg, reason_arg
+from ._messages import AgentRefs, ExecuteOrders, Portfolios, RecordMarks, ReportStuck, SetTime
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -89,6 +89,18 @@ class TradingFloor:
             msg = f"marks: {marks!r} names no symbol; pass {{symbol: Decimal price}} with at least one price"
             raise ValidationError(msg, field="marks", value=marks)
         self._client.ask(RecordMarks(checked))
+
+    def report_stuck(self, agent_id: str, problem: str) -> None:
+        """Report that ``agent_id`` did not answer a step in time: it failed, and its policy applies.
+
+        Its actor is stuck in its strategy and cannot be stopped, so it is abandoned (a daemon thread);
+        under the ``kill`` policy the agent is killed and its holdings sold, as for any failure.
+
+        Raises:
+            UnknownAgentError: no such agent.
+
+        """
+        self._client.ask(ReportStuck(agent_id_arg(agent_id), reason_arg(problem)))
 
     def set_time(self, moment: datetime) -> None:
         """Move the arena's ``SimClock`` to ``moment`` (never backwards)."""

@@ -44,6 +44,7 @@ __all__ = [
     "Portfolios",
     "RecordMarks",
     "ReleaseCapital",
+    "ReportStuck",
     "RunEvolutionCycle",
     "SetTime",
     "Shutdown",
@@ -181,6 +182,17 @@ class AgentCrashed:
     error_type: str
     message: str
     incarnation: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStuck:
+    """Asked by a driver whose step an agent did not answer in time: that agent failed (the policy applies).
+
+    Its actor is stuck inside its strategy and cannot be stopped; it is abandoned (a daemon thread).
+    """
+
+    agent_id: str
+    problem: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,20 @@
 
 Recovery reads the store on a connection of its own, in the caller's thread, and closes it before the
 event writer opens the store for writing in its thread: SQLite connections belong to the thread that
-opened them, and a store has one writer. An in-memory arena gets a named in-memory database of its own,
-so that a replay can open a reader on it just as it would on a file.
+opened them. An in-memory arena gets a named in-memory database of its own, so that a replay can open a
+reader on it just as it would on a file.
+
+One writer per file, for the arena's whole life. Recovery opens the store as a writer, which takes the
+file's writer lock (``store.WriterLock``) before anything is read, and closes it with ``hand_over()``,
+keeping the lock held; the writer's store adopts that lock (``SQLiteEventStore.open(path, lock=...)``)
+and releases it when the writer closes it, after the arena's last commit. So from before recovery to
+after the writer has closed, no other process (and no other arena of this process) can write the file;
+a second ``Arena.open`` on it is refused at once, naming the holder's pid. Until the writer's thread
+has opened the store, the lock belongs to ``start``, which releases it if the arena fails to start.
+
+No half-made files: a refused ``Arena.open`` leaves nothing behind. Options are checked before the store
+is touched; a new store that ``start`` created is removed again if the arena then fails to start (a
+missing or bad ``total_capital``, a writer that cannot open it) while its log is still empty.
 """
 
 from __future__ import annotations
@@ -13,10 +25,11 @@ import random
 import uuid
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
-from events import ArenaOpened, StoreError, ValidationError, money
-from store import SQLiteEventStore
+from events import ArenaError, ArenaOpened, StoreError, ValidationError, money
+from store import SQLiteEventStore, WriterLock, remove_store
 
 from ._checks import float_arg, int_arg
 from ._client import ArenaClient
@@ -58,25 +71,42 @@ class Recovered:
     """``total_capital`` of its ``ArenaOpened``."""
 
 
-def recover(path: str | os.PathLike[str], *, synchronous: Synchronous) -> Recovered | None:
-    """Return what the store at ``path`` holds, or None if it holds no events yet (a new arena).
+def recover(
+    path: str | os.PathLike[str], *, synchronous: Synchronous, accept_loss: bool = False
+) -> tuple[Recovered | None, WriterLock]:
+    """Return what the store at ``path`` holds (None if no events yet: a new arena) and its writer lock.
+
+    The lock is held: pass it to the writer's ``SQLiteEventStore.open(path, lock=...)``, or release it.
 
     Raises:
-        StoreError: the file is not an Arena store, is damaged, or cannot be opened.
+        StoreError: another writer holds the file; its log lost acknowledged events (and ``accept_loss``
+            is False); the file is not an Arena store, is damaged, or cannot be opened.
 
     """
-    with SQLiteEventStore.open(path, synchronous=synchronous) as store:
-        if store.head().seq == 0:
-            return None
-        state = store.load_state()
-        opened = next(iter(store.read(to_seq=1)), None)
-        if not isinstance(opened, ArenaOpened):
-            msg = (
-                f"store {str(path)!r}: its first event is not ArenaOpened; the file was not written by an "
-                "arena; pass the path of an Arena store or a new path"
-            )
-            raise StoreError(msg, path=str(path), seq=1)
-    logger.info("recovered arena %s at seq %d from %s", state.arena_id, state.seq, path)
+    store = SQLiteEventStore.open(path, synchronous=synchronous, accept_loss=accept_loss)
+    try:
+        recovered = _recovered(store, path)
+    except BaseException:
+        store.close()
+        raise
+    lock = store.hand_over()
+    if recovered is not None:
+        state = recovered.state
+        logger.info("recovered arena %s at seq %d from %s", state.arena_id, state.seq, path)
+    return recovered, lock
+
+
+def _recovered(store: SQLiteEventStore, path: str | os.PathLike[str]) -> Recovered | None:
+    if store.head().seq == 0:
+        return None
+    state = store.load_state()
+    opened = next(iter(store.read(to_seq=1)), None)
+    if not isinstance(opened, ArenaOpened):
+        msg = (
+            f"store {str(path)!r}: its first event is not ArenaOpened; the file was not written by an "
+            "arena; pass the path of an Arena store or a new path"
+        )
+        raise StoreError(msg, path=str(path), seq=1)
     return Recovered(state=state, funding=opened.total_capital)
 
 
@@ -165,21 +195,93 @@ def start(
     clock: Clock | None,
     ids: IdGenerator | None,
     sink_factory: Callable[[], EventSink] | None,
+    accept_loss: bool = False,
 ) -> ArenaClient:
     """Recover or fund the arena, start its supervisor (which starts the writer) and flush once.
 
     Flushing surfaces a store the writer cannot open here, rather than at the first command, and makes
-    ``ArenaOpened`` durable. If anything fails, every actor started is stopped again before the error is
-    raised.
+    ``ArenaOpened`` durable. If anything fails, every actor started is stopped again, the writer lock is
+    released and a store created here is removed (module docstring) before the error is raised.
+
+    The accept_loss option reopens a store whose log lost acknowledged events (as in
+    ``SQLiteEventStore.open``); the other arguments are ``Arena.open``'s, checked already.
     """
     if sink_factory is not None and path is not None:
         msg = (
             f"sink_factory: given together with path {str(path)!r}; pass one of them (path=None with a sink)"
         )
         raise ValidationError(msg, field="sink_factory", value=sink_factory)
-    recovered = recover(path, synchronous=synchronous) if path is not None else None
-    funding = check_funding(total_capital, recovered, path)
-    factory, open_reader = _store_openers(path, synchronous=synchronous, sink_factory=sink_factory)
+    launch = partial(_launch, synchronous=synchronous, config=config, clock=clock, ids=ids)
+    if path is None:
+        funding = check_funding(total_capital, None, None)
+        if sink_factory is not None:
+            name = getattr(sink_factory, "__name__", type(sink_factory).__name__)
+            return launch(sink_factory, None, recovered=None, funding=funding, sink_name=name)
+        memory = f"arena-{uuid.uuid4().hex}"  # private to this arena, so two in-memory arenas never share one
+        return launch(
+            partial(SQLiteEventStore.open, None, memory_name=memory),
+            partial(SQLiteEventStore.open, None, memory_name=memory, readonly=True),
+            recovered=None,
+            funding=funding,
+        )
+    created = not Path(path).exists()
+    try:
+        recovered, lock = recover(path, synchronous=synchronous, accept_loss=accept_loss)
+    except BaseException:
+        if created and Path(path).exists():
+            _forget(path, None)  # e.g. the disk filled up while the schema was created
+        raise
+    writer = _WriterOpener(path, synchronous=synchronous, lock=lock)
+    try:
+        funding = check_funding(total_capital, recovered, path)
+        return launch(
+            writer,
+            partial(SQLiteEventStore.open, path, readonly=True),
+            recovered=recovered,
+            funding=funding,
+        )
+    except BaseException:
+        if writer.called:  # the writer's store adopted the lock, and released it as the writer stopped
+            if created:
+                _forget(path, None)
+        else:
+            if created:
+                _forget(path, lock)
+            lock.release()
+        raise
+
+
+class _WriterOpener:
+    """Opens the writer's store with the lock recovery handed over; remembers whether it was called.
+
+    Called in the writer's thread. From that call on the store owns the lock (it releases it when it
+    closes, or at once if opening fails), so ``start`` releases it only if the call never came.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: Synchronous, lock: WriterLock) -> None:
+        self.path = path
+        self._synchronous: Synchronous = synchronous
+        self._lock = lock
+        self.called = False
+
+    def __call__(self) -> SQLiteEventStore:
+        self.called = True
+        return SQLiteEventStore.open(self.path, synchronous=self._synchronous, lock=self._lock)
+
+
+def _launch(
+    factory: Callable[[], EventSink],
+    open_reader: Callable[[], SQLiteEventStore] | None,
+    *,
+    recovered: Recovered | None,
+    funding: Decimal | None,
+    synchronous: Synchronous,
+    config: SupervisorConfig,
+    clock: Clock | None,
+    ids: IdGenerator | None,
+    sink_name: str = "sink",
+) -> ArenaClient:
+    """Start the supervisor on ``factory``, flush once, and open the arena if it is new."""
     supervisor = ArenaSupervisor.start(
         factory,
         state=recovered.state if recovered is not None else None,
@@ -187,7 +289,6 @@ def start(
         clock=clock if clock is not None else SystemClock(),
         ids=ids,
     )
-    sink_name = getattr(sink_factory, "__name__", type(sink_factory).__name__)
     client = ArenaClient(supervisor, open_reader=open_reader, sink_name=sink_name)
     try:
         client.flush()  # a store the writer cannot open fails here, with the writer's own words
@@ -210,22 +311,24 @@ def start(
     return client
 
 
-def _store_openers(
-    path: str | os.PathLike[str] | None,
-    *,
-    synchronous: Synchronous,
-    sink_factory: Callable[[], EventSink] | None,
-) -> tuple[Callable[[], EventSink], Callable[[], SQLiteEventStore] | None]:
-    """Return how the writer opens the arena's sink, and how a replay opens a reader on it (if it can)."""
-    if sink_factory is not None:
-        return sink_factory, None
-    if path is not None:
-        return (
-            partial(SQLiteEventStore.open, path, synchronous=synchronous),
-            partial(SQLiteEventStore.open, path, readonly=True),
-        )
-    name = f"arena-{uuid.uuid4().hex}"  # private to this arena, so two in-memory arenas never share one
-    return (
-        partial(SQLiteEventStore.open, None, memory_name=name),
-        partial(SQLiteEventStore.open, None, memory_name=name, readonly=True),
-    )
+def _forget(path: str | os.PathLike[str], lock: WriterLock | None) -> None:
+    """Remove a store this failed ``Arena.open`` created, if its log is still empty; never raise.
+
+    ``lock`` is the writer lock when the caller still holds it; otherwise it is taken here, so a store
+    another writer opened in the meantime is left alone.
+    """
+    try:
+        held = lock if lock is not None else WriterLock.acquire(path)
+    except StoreError as e:  # another writer has it now: it is theirs
+        logger.debug("arena: leaving %s to the writer that holds it: %s", str(path), e)
+        return
+    try:
+        with SQLiteEventStore.open(path, readonly=True) as store:
+            empty = store.head().seq == 0
+        if empty:
+            remove_store(path, lock=held)
+    except ArenaError as e:
+        logger.warning("arena: the store %s made by a failed open is left behind: %s", str(path), e)
+    finally:
+        if lock is None:
+            held.release()

@@ -32,6 +32,10 @@ class EventSink(Protocol):
         """Return the seq and hash of the last durable event."""
         ...
 
+    def acknowledge(self, head: Head) -> None:
+        """Record that ``head`` (the last ``append``'s) was acknowledged to a flush; raise if it cannot be."""
+        ...
+
     def close(self) -> None:
         """Release the sink; idempotent."""
         ...
@@ -65,6 +69,9 @@ class NullSink:
     def head(self) -> Head:
         """Return the head after the last append."""
         return self._head
+
+    def acknowledge(self, head: Head) -> None:
+        """Nothing to record: a null sink keeps no receipt."""
 
     def close(self) -> None:
         """Nothing to release."""

@@ -62,6 +62,7 @@ from ._messages import (
     Portfolios,
     RecordMarks,
     ReleaseCapital,
+    ReportStuck,
     RunEvolutionCycle,
     SetTime,
     Shutdown,
@@ -123,6 +124,8 @@ class ArenaSupervisor(pykka.ThreadingActor):
         ids: Agent and event ids; by default ``SequentialIds`` continuing the state, seeded by the config.
 
     """
+
+    use_daemon_thread = True  # an arena its caller forgot to close must not keep the process alive
 
     def __init__(
         self,
@@ -287,6 +290,11 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 return execute_orders(em, orders, dict(prices), broker)
             case CheckConservation():
                 return check_conservation(em)
+            case ReportStuck(agent_id=agent_id, problem=problem):
+                incarnation = self._pool.incarnation(em.existing(agent_id).agent_id)
+                if incarnation is not None:
+                    self._agent_crashed(AgentCrashed(agent_id, "StepTimeout", problem, incarnation))
+                return None
             case RecordMarks(marks=marks):
                 em.emit(MarksRecorded, marks=dict(marks))
                 return None

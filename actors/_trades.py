@@ -8,18 +8,20 @@ for it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING, Final
 
-from events import ZERO, TradeExecuted, TradeRejected, ValidationError, value_at
+from events import MAX_MONEY, ZERO, TradeExecuted, TradeRejected, ValidationError, value_at
 from trading import BrokerConfig, Fill, Order, Portfolio, execute
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from decimal import Decimal
 
     from ._emitter import Chain, Emitter
 
 __all__ = ["execute_orders", "fill", "liquidate", "liquidation_prices", "portfolios"]
+
+_UNIT: Final = Decimal("0.00000001")
 
 
 def liquidation_prices(
@@ -58,20 +60,25 @@ def liquidate(
     realized as a loss, so the agent holds nothing when it is killed.
     """
     config = broker if broker is not None else BrokerConfig()
-    agent = em.alive(agent_id)
     sales = 0
-    for symbol, units in sorted(agent.positions.items()):
-        cost = agent.cost_basis.get(symbol, ZERO)
+    for symbol in sorted(em.alive(agent_id).positions):
         price = prices[symbol]
-        order = Order(symbol, "sell", units)
-        result = execute(
-            order, open_price=price, cash=agent.allocation, position=units, cost_basis=cost, config=config
-        )
-        if not isinstance(result, Fill):  # dust: after slippage, worth less than the smallest amount
-            notional = value_at(units, price)
-            result = Fill(symbol, "sell", units, units, price, ZERO, notional, price, cost, notional - cost)
-        _executed(em, agent_id, result, chain)
-        sales += 1
+        # a holding worth more than one fill may move is sold in as many fills as it takes
+        most = max((MAX_MONEY / 2 / price).quantize(_UNIT, rounding=ROUND_DOWN), _UNIT)
+        while units := em.alive(agent_id).positions.get(symbol):
+            agent = em.alive(agent_id)
+            cost = agent.cost_basis.get(symbol, ZERO)
+            order = Order(symbol, "sell", min(units, most))
+            result = execute(
+                order, open_price=price, cash=agent.allocation, position=units, cost_basis=cost, config=config
+            )
+            if not isinstance(result, Fill):  # dust: after slippage, worth less than the smallest amount
+                notional = value_at(units, price)
+                result = Fill(
+                    symbol, "sell", units, units, price, ZERO, notional, price, cost, notional - cost
+                )
+            _executed(em, agent_id, result, chain)
+            sales += 1
     return sales
 
 

@@ -20,9 +20,18 @@ past ``head.seq``; when that backlog passes its high-water mark it asks ``Flush`
 mark plus one command's events. The writer never asks its listener anything, so that wait cannot
 deadlock.
 
-Fail-stop. Any exception from ``append`` (disk full, file gone, a broken chain) leaves nothing half
-written (the store rolls the transaction back) and puts the writer in a failed state: it closes the sink,
-tells the listener ``WriterFailed`` once, drops every later ``Submit`` and answers every ``Flush`` with an
+Acknowledgement. Answering a ``Flush`` is what acknowledges events as durable, so before it answers, the
+writer asks the sink to ``acknowledge`` the head it answers with (the store records it in its receipt,
+``store/_receipt.py``): whatever a flush acknowledged is then findable, and a log that later lost it is
+reported as loss instead of being read as shorter. Only ``Flush`` acknowledges (and the stop, after the
+last commit), never a plain commit: a receipt costs two fsyncs, and flushes are rare (a caller's, or
+back-pressure past the high-water mark). A sink that cannot acknowledge fails the writer like a failed
+append: the events are committed, but the flush raises instead of answering.
+
+Fail-stop. Any exception from ``append`` or ``acknowledge`` (disk full, file gone, a broken chain)
+leaves nothing half written (the store rolls the transaction back) and puts the writer in a failed
+state: it closes the sink (a store releases its writer lock then: it will write nothing more), tells the
+listener ``WriterFailed`` once, drops every later ``Submit`` and answers every ``Flush`` with an
 ``EventSourcingError`` naming the cause and the last durable seq. Whatever an earlier ``Flush``
 acknowledged is in the store; nothing after it will be, so the run cannot go on without its audit trail.
 """
@@ -75,6 +84,8 @@ class EventWriter(pykka.ThreadingActor):
             the caller's thread).
 
     """
+
+    use_daemon_thread = True  # an unclosed arena must not keep the process alive; the exit hook flushes
 
     def __init__(
         self,
@@ -137,9 +148,10 @@ class EventWriter(pykka.ThreadingActor):
         return reply
 
     def on_stop(self) -> None:
-        """Commit what is buffered (unless failed) and close the sink."""
+        """Commit what is buffered (unless failed), acknowledge the head and close the sink."""
         if self._sink is not None:
             self._commit()
+            self._acknowledge()
         self._close_sink()
 
     def on_failure(
@@ -175,8 +187,18 @@ class EventWriter(pykka.ThreadingActor):
     def _flush(self) -> Head:
         self._raise_if_failed()
         self._commit()
+        self._acknowledge()
         self._raise_if_failed()
         return self._head
+
+    def _acknowledge(self) -> None:
+        sink = self._sink
+        if sink is None:
+            return  # failed already: the flush is answered with the failure
+        try:
+            sink.acknowledge(self._head)
+        except Exception as e:  # noqa: BLE001  (fail-stop: whatever stops the receipt ends the log)
+            self._fail(e)
 
     def _commit(self, snapshot: ArenaState | None = None) -> None:
         sink = self._sink

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from events import StoreError, ValidationError
 
+from ._readonly import Opened, open_reader
 from ._translate import describe, store_error
 
 if TYPE_CHECKING:
@@ -21,10 +22,11 @@ Synchronous = Literal["normal", "full"]
 """``normal`` survives a process crash (WAL); ``full`` also survives power loss, at one fsync per commit."""
 
 
-def connect(
-    path: Path | None, *, readonly: bool, create: bool, memory_name: str | None = None
-) -> sqlite3.Connection:
+def connect(path: Path | None, *, readonly: bool, create: bool, memory_name: str | None = None) -> Opened:
     """Open the connection: ``mode=ro`` for readers, ``rw`` when ``create`` is False, ``rwc`` otherwise.
+
+    A reader of a file goes through ``open_reader``, which reads a store on read-only media or with a
+    leftover rollback journal without writing anything beside it (``store/_readonly.py``).
 
     Without a path, ``memory_name`` names an in-memory database that every connection of this process
     opening the same name shares (SQLite's ``memdb`` VFS); it lives until its last connection closes.
@@ -36,7 +38,7 @@ def connect(
 
     """
     if path is None and memory_name is not None:
-        return _connect_shared_memory(memory_name, readonly=readonly)
+        return Opened(_connect_shared_memory(memory_name, readonly=readonly), None)
     if path is None:
         if readonly:
             msg = (
@@ -44,7 +46,7 @@ def connect(
                 "pass a path"
             )
             raise ValidationError(msg, field="readonly", value=readonly)
-        return sqlite3.connect(":memory:", isolation_level=None)
+        return Opened(sqlite3.connect(":memory:", isolation_level=None), None)
     if (readonly or not create) and not path.exists():
         flag = "readonly=True" if readonly else "create=False"
         msg = (
@@ -52,12 +54,21 @@ def connect(
             "existing store, or open with create=True to start a new one"
         )
         raise StoreError(msg, path=path)
-    mode = "ro" if readonly else ("rwc" if create else "rw")
+    mode = "rwc" if create else "rw"
     try:
+        if readonly:
+            return open_reader(path)
         # check_same_thread stays on: the connection belongs to the thread that opened it.
-        return sqlite3.connect(f"{path.absolute().as_uri()}?mode={mode}", uri=True, isolation_level=None)
+        uri = f"{path.absolute().as_uri()}?mode={mode}"
+        return Opened(sqlite3.connect(uri, uri=True, isolation_level=None), None)
     except sqlite3.Error as e:
         raise store_error(e, path, "opening") from e
+    except OSError as e:
+        msg = (
+            f"store {describe(path)}: opening failed ({type(e).__name__}: {e}) while copying it to a "
+            "temporary directory to read it; free temporary space (or set TMPDIR) and retry"
+        )
+        raise StoreError(msg, path=path) from e
 
 
 def _connect_shared_memory(name: str, *, readonly: bool) -> sqlite3.Connection:

@@ -62,6 +62,9 @@ FIXED_ACCOUNTS: Final[Mapping[str, int]] = MappingProxyType({EXTERNAL: 0, FEES: 
 """The arena's own money accounts, in every answer of ``balances`` (zero until first posted to), so a
 caller can read them without asking whether anything was posted yet."""
 
+_MAX_SEQ: Final = 2**63 - 1
+_SHOWN_BITS: Final = 128  # a longer int is named by its size: repr() refuses ints past 4300 digits
+
 # Nearest first. `e.seq < chain.seq` bounds the walk even in a damaged file with a caused_by cycle.
 _ANCESTORS: Final = """
     WITH RECURSIVE chain(data, caused_by, seq, depth) AS (
@@ -227,9 +230,15 @@ def _event_types(event_types: Iterable[str]) -> list[str]:
 
 
 def check_seq(name: str, value: int) -> int:
-    """Return ``value`` if it is a seq (an int >= 0), else raise ``ValidationError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        msg = f"{name}: {value!r} is not a seq; pass an int >= 0"
+    """Return ``value`` if it is a seq, else raise ``ValidationError`` naming ``name``.
+
+    A seq is an int from 0 to ``2**63 - 1``: SQLite's largest INTEGER, past which a bound parameter
+    raises ``OverflowError`` rather than matching nothing.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_SEQ:
+        huge = isinstance(value, int) and value.bit_length() > _SHOWN_BITS
+        text = f"an int of {value.bit_length()} bits" if huge else repr(value)
+        msg = f"{name}: {text} is not a seq; pass an int from 0 to 2**63 - 1"
         raise ValidationError(msg, field=name, value=value)
     return value
 

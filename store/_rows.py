@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Final
 
-from events import ArenaState, EventSourcingError, Tier, to_minor
+from events import ArenaState, EventSourcingError, Tier, chain_hash, to_minor
 
 if TYPE_CHECKING:
     from events import Event
@@ -23,6 +23,7 @@ __all__ = [
     "SnapshotRow",
     "event_row",
     "parse_snapshot",
+    "snapshot_digest",
     "snapshot_json",
     "snapshot_row",
 ]
@@ -40,7 +41,7 @@ INSERT_POSTING: Final = (
 )
 INSERT_SNAPSHOT: Final = (
     "INSERT INTO arena_state (seq, timestamp, total_capital, allocated_capital, free_capital, "
-    "active_agents, proving_agents, simulation_agents, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "active_agents, proving_agents, simulation_agents, data, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 EventRow = tuple[int, str, str, str | None, str, str, str | None, str]
@@ -49,8 +50,8 @@ PostingRow = tuple[int, str, str, str, str | None, str | None, str, str, int, in
 """``(seq, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, balance_after)``: the
 account's agent, symbol and unit come from its ``Posting``, the rest from the event; amounts in minor
 units of money or of quantity, as ``unit`` says."""
-SnapshotRow = tuple[int, str, int, int, int, int, int, int, str]
-"""``(seq, timestamp, total, allocated, free, active, proving, simulation, data)``."""
+SnapshotRow = tuple[int, str, int, int, int, int, int, int, str, str]
+"""``(seq, timestamp, total, allocated, free, active, proving, simulation, data, digest)``."""
 
 
 def event_row(event: Event, data: str, digest: str, timestamp: str) -> EventRow:
@@ -78,12 +79,24 @@ def snapshot_json(state: ArenaState) -> str:
     )
 
 
+def snapshot_digest(head_hash: str, data: str) -> str:
+    r"""Return a snapshot's ``digest``: one step of the hash chain, from the head it follows over its data.
+
+    ``sha256(head_hash + "\n" + data)`` in lowercase hex, the recipe of the chain itself, so the digest
+    binds the state to the exact log position it claims: a row whose data was edited, or copied from
+    another seq, no longer matches. Anyone can recompute it; what a consistent forgery of data and digest
+    cannot also fake is the ledger the store cross-checks the snapshot against.
+    """
+    return chain_hash(head_hash, data)
+
+
 def snapshot_row(state: ArenaState, timestamp: str) -> SnapshotRow:
     """Return the ``arena_state`` row of ``state``; ``timestamp`` is that of the event at ``state.seq``.
 
     The event's time rather than the wall clock keeps the file a pure function of the log.
     """
     tiers = state.tier_counts()
+    data = snapshot_json(state)
     return (
         state.seq,
         timestamp,
@@ -93,7 +106,8 @@ def snapshot_row(state: ArenaState, timestamp: str) -> SnapshotRow:
         tiers[Tier.ARENA],
         tiers[Tier.PROVING],
         tiers[Tier.SIMULATION],
-        snapshot_json(state),
+        data,
+        snapshot_digest(state.head_hash, data),
     )
 
 

@@ -33,18 +33,28 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """Version of the file format; a file with a larger one was written by a newer release and is refused.
 
 3: the ledger counts value, not only cash: fills carry their market price, cost basis and realized P&L,
 holdings are accounts (at cost, and in units), and every posting row names its ``symbol`` and ``unit``.
-Versions 1 and 2 are refused by writers and readers alike. Their fills record neither cost basis nor
-market price, and their kills dropped holdings without selling them; filling that in would rewrite the
-events, and so the hash chain, which makes it another log rather than this one read exactly.
+4: snapshots are checked, not trusted: each ``arena_state`` row carries a ``digest`` bound to the chain,
+and the table is append-only like the log.
+
+Earlier versions are refused by writers and readers alike. Versions 1 and 2: their fills record neither
+cost basis nor market price, and their kills dropped holdings without selling them; filling that in
+would rewrite the events, and so the hash chain, which makes it another log rather than this one read
+exactly. Version 3: its log is version 4's, but its snapshots carry no digest and could be edited
+unseen; reading it would take a second way of loading snapshots for readers and ``verify``, and writing
+to it a migration that rewrites the file, for files that a re-run recreates.
 """
 
-_EARLIER: Final = frozenset({1, 2})
-"""Versions that earlier releases wrote, refused with the reason ``_earlier`` gives."""
+_EARLIER: Final = {
+    1: "whose fills record no cost basis",
+    2: "whose fills record no cost basis",
+    3: "whose snapshots carry no digest",
+}
+"""Versions that earlier releases wrote, and what they lack; refused with the reason ``_earlier`` gives."""
 
 FORMAT_NAME: Final = "arena-event-store"
 """``meta.format``: tells an Arena store apart from any other SQLite file."""
@@ -63,8 +73,10 @@ APPEND_ONLY_TRIGGERS: Final = (
     "events_no_delete",
     "capital_ledger_no_update",
     "capital_ledger_no_delete",
+    "arena_state_no_update",
+    "arena_state_no_delete",
 )
-"""Triggers that abort any UPDATE or DELETE of the log and its ledger."""
+"""Triggers that abort any UPDATE or DELETE of the log, its ledger and its snapshots."""
 
 _DDL: Final = (
     """
@@ -111,7 +123,8 @@ _DDL: Final = (
         active_agents INTEGER NOT NULL,
         proving_agents INTEGER NOT NULL,
         simulation_agents INTEGER NOT NULL,
-        data TEXT NOT NULL
+        data TEXT NOT NULL,
+        digest TEXT NOT NULL
     ) STRICT
     """,
     # seq is the rowid, so each of these indexes is ordered by seq within a key: per-agent and per-type
@@ -127,6 +140,12 @@ _DDL: Final = (
         f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} BEGIN SELECT RAISE(ABORT, "
         f"'{table} is append-only: a stored row cannot be {done}; append a correcting event instead'); END"
         for table in ("events", "capital_ledger")
+        for verb, done in (("UPDATE", "updated"), ("DELETE", "deleted"))
+    ),
+    *(
+        f"CREATE TRIGGER arena_state_no_{verb.lower()} BEFORE {verb} ON arena_state BEGIN SELECT "
+        f"RAISE(ABORT, 'arena_state is append-only: a stored snapshot cannot be {done}; a later snapshot "
+        "supersedes it'); END"
         for verb, done in (("UPDATE", "updated"), ("DELETE", "deleted"))
     ),
 )
@@ -242,15 +261,16 @@ def _earlier(version: str) -> str:
 
     One wording for the writer, the reader and ``verify``, so the three name the same fix.
     """
-    if int(version) not in _EARLIER:
+    lacking = _EARLIER.get(int(version))
+    if lacking is None:
         return (
             f"meta.schema_version is {version}, which no release wrote; the file is damaged, restore it "
             "from a backup"
         )
     return (
-        f"schema_version {version} was written by an earlier release whose fills record no cost basis; "
-        f"it cannot be read as version {SCHEMA_VERSION}; re-run the simulation with this release, or read "
-        "it with arena-runtime 0.1"
+        f"schema_version {version} was written by an earlier release {lacking}; it cannot be read as "
+        f"version {SCHEMA_VERSION}; re-run the simulation with this release, or read it with "
+        "arena-runtime 0.1"
     )
 
 

@@ -4,6 +4,17 @@ One writer per store, owned by one thread (the event writer actor opens it in ``
 open their own stores with ``readonly=True``. The writer keeps the head and every account's balance in
 memory, so an append checks a batch and builds its rows without a query, then writes them in one
 transaction: everything or nothing.
+
+Opening a file for writing, in this order, before anything is written:
+
+1. take custody of the file (``store/_custody.py``): its writer lock, so that a second writer is
+   refused at once, naming the holder's pid, and its receipt;
+2. check the format (``store/_schema.py``), set the pragmas, rebuild the state from the latest snapshot
+   that checks out (``store/_replay.py``);
+3. compare the log with the receipt: a log that lost acknowledged events is refused, unless
+   ``accept_loss=True``, which records the log's head in a new receipt and carries on with a warning.
+
+If any step fails, everything taken so far is given back: the connection closed, the lock released.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from events import (
 from ._batch import encode_batch, encode_snapshot
 from ._commit import commit
 from ._connection import Synchronous, configure, connect
+from ._custody import Custody, check_adoptable
 from ._head import Head
 from ._reads import (
     FIXED_ACCOUNTS,
@@ -38,8 +50,7 @@ from ._reads import (
     exact_balances,
     stream_events,
 )
-from ._replay import fold_tail
-from ._rows import parse_snapshot
+from ._replay import fold_tail, trusted_snapshot
 from ._schema import ensure_schema, read_meta
 from ._translate import describe, store_error
 
@@ -54,6 +65,8 @@ if TYPE_CHECKING:
 
     from events import AnyEvent, Event
 
+    from ._lock import WriterLock
+    from ._readonly import Opened
     from ._reads import Query
 
 __all__ = ["SQLiteEventStore"]
@@ -63,7 +76,7 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 _HEAD = "SELECT seq, hash, timestamp FROM events ORDER BY seq DESC LIMIT 1"
-_SNAPSHOT = "SELECT seq, data FROM arena_state WHERE seq <= ? ORDER BY seq DESC, snapshot_id DESC LIMIT 1"
+_HASH_AT = "SELECT hash FROM events WHERE seq = ?"
 
 
 class SQLiteEventStore:
@@ -75,10 +88,18 @@ class SQLiteEventStore:
     """
 
     def __init__(
-        self, connection: sqlite3.Connection, path: Path | None, *, readonly: bool, meta: dict[str, str]
+        self,
+        opened: Opened,
+        path: Path | None,
+        *,
+        readonly: bool,
+        meta: dict[str, str],
+        custody: Custody | None = None,
     ) -> None:
         """Wrap an open, configured connection; call ``open()`` instead, which also rebuilds the state."""
-        self._connection: sqlite3.Connection | None = connection
+        self._opened = opened
+        self._connection: sqlite3.Connection | None = opened.connection
+        self._custody = custody
         self._path = path
         self._readonly = readonly
         self._arena_id = meta.get("arena_id")
@@ -96,38 +117,62 @@ class SQLiteEventStore:
         readonly: bool = False,
         create: bool = True,
         memory_name: str | None = None,
+        lock: WriterLock | None = None,
+        accept_loss: bool = False,
     ) -> SQLiteEventStore:
         """Open (or create) the store at ``path`` and rebuild its state from the latest snapshot.
+
+        A writer (``readonly=False`` with a path) first takes the file's writer lock and, once open,
+        checks the log against its receipt (module docstring); a reader does neither.
 
         Args:
             path: The store file; ``None`` for a private in-memory database (tests, embedded arenas).
             synchronous: ``"normal"`` survives a crash of the process; ``"full"`` also a power loss, at the
                 cost of an fsync per commit.
-            readonly: Open a reader's connection (``mode=ro``) that refuses to append.
+            readonly: Open a reader's connection (``mode=ro``) that refuses to append. It takes no lock,
+                and reads a store on read-only media or with a leftover journal (``store/_readonly.py``).
             create: When False, refuse a path where no file exists instead of creating a store there.
             memory_name: With ``path=None``, share the in-memory database under this name with every
                 store of this process opened with the same name (a writer and its readers), instead of
                 a private one; it lives until the last of them closes.
+            lock: The writer lock on ``path``, held already (from ``hand_over()``): the store adopts it
+                instead of taking one, and releases it when it closes, or at once if opening fails.
+            accept_loss: Open a writer even when its log lost acknowledged events (it ends before the
+                receipt, or differs from it), or its receipt is unreadable: log a warning, record the log's
+                head as the new receipt and carry on from there. Never needed otherwise.
 
         Raises:
-            StoreError: the file is missing (with ``create=False`` or ``readonly``), not SQLite, another
-                program's database, of a newer schema, unreadable or unwritable, or its log is damaged.
-            ValidationError: an argument is malformed.
+            StoreError: another writer holds the file (naming its pid); the log lost acknowledged events
+                (with the counts) and ``accept_loss`` is False; the file is missing (with
+                ``create=False`` or ``readonly``), not SQLite, another program's database, of an older or
+                newer schema, unreadable or unwritable, or its log is damaged.
+            ValidationError: an argument is malformed, or ``lock`` is not a held lock on ``path``.
 
         """
         if synchronous not in get_args(Synchronous):
             msg = f"synchronous: {synchronous!r} is not a mode; pass 'normal' or 'full'"
             raise ValidationError(msg, field="synchronous", value=synchronous)
         location = None if path is None else Path(path)
-        connection = connect(location, readonly=readonly, create=create, memory_name=memory_name)
+        check_adoptable(lock, location, readonly=readonly)
+        custody = None
+        if location is not None and not readonly:
+            custody = Custody.take(location, lock, accept_loss=accept_loss)
         try:
-            # The format check comes first: switching a foreign file to WAL would already change it.
-            meta = ensure_schema(connection, location, readonly=readonly)
-            configure(connection, location, synchronous=synchronous, readonly=readonly)
-            store = cls(connection, location, readonly=readonly, meta=meta)
-            store._load()
+            opened = connect(location, readonly=readonly, create=create, memory_name=memory_name)
+            try:
+                # The format check comes first: switching a foreign file to WAL would already change it.
+                meta = ensure_schema(opened.connection, location, readonly=readonly)
+                configure(opened.connection, location, synchronous=synchronous, readonly=readonly)
+                store = cls(opened, location, readonly=readonly, meta=meta, custody=custody)
+                store._load()
+                if custody is not None:
+                    custody.check(store._head, store._hash_at, store._arena_id, accept_loss=accept_loss)
+            except BaseException:
+                opened.close()
+                raise
         except BaseException:
-            connection.close()
+            if custody is not None:
+                custody.release()
             raise
         logger.debug("opened store %s at seq %d", describe(location), store._head.seq)
         return store
@@ -261,21 +306,18 @@ class SQLiteEventStore:
         return decode(self._run("walking effects", lambda c: descendant_texts(c, key)))
 
     def snapshot(self, at_or_before: int | None = None) -> ArenaState | None:
-        """Return the latest stored snapshot at or before a seq (default: the latest), or None.
+        """Return the latest stored snapshot at or before a seq (default: the latest) that checks out.
+
+        Checked, not trusted (``store/_replay.py``): its digest, its seq and hash against the log, its
+        balances against the ledger. A newer snapshot that fails is skipped with a logged warning; None
+        when no snapshot is left.
 
         Raises:
-            StoreError: the stored snapshot does not decode (opening the store raises it too).
+            StoreError: the file cannot be read.
 
         """
         limit = (2**63 - 1) if at_or_before is None else check_seq("at_or_before", at_or_before)
-        row = self._one("reading a snapshot", _SNAPSHOT, limit)
-        if row is None:
-            return None
-        try:
-            return parse_snapshot(row[1], seq=row[0])
-        except EventSourcingError as e:
-            msg = f"store {describe(self._path)}: {e}"
-            raise StoreError(msg, path=self._path, seq=row[0]) from None
+        return trusted_snapshot(self._live(), self._path, at_or_before=limit)
 
     def load_state(self) -> ArenaState:
         """Return the state at the head: the latest snapshot plus a fold of the events after it.
@@ -292,10 +334,11 @@ class SQLiteEventStore:
         state = self._state
         if state.seq == head.seq and state.head_hash == head.hash:
             return state
-        latest = self.snapshot(at_or_before=head.seq)
-        if state.seq > head.seq or (latest is not None and latest.seq > state.seq):
-            state = latest or ArenaState()
-        self._state = fold_tail(self._live(), self._path, state, head.seq)
+        if state.seq > head.seq:
+            state = ArenaState()
+        connection = self._live()
+        newer = trusted_snapshot(connection, self._path, at_or_before=head.seq, after=state.seq)
+        self._state = fold_tail(connection, self._path, newer or state, head.seq)
         return self._state
 
     def balances(self, at_seq: int | None = None) -> dict[str, Decimal]:
@@ -331,16 +374,71 @@ class SQLiteEventStore:
         """Return the ``meta`` table: format, schema_version, money_scale, hash_algorithm, arena_id, ..."""
         return self._run("reading meta", read_meta)
 
-    def close(self) -> None:
-        """Close the connection; idempotent. A writer's close checkpoints the WAL into the file."""
-        connection = self._connection
-        if connection is None:
-            return
+    def acknowledge(self, head: Head) -> None:
+        """Record ``head`` in the receipt beside the store: these events were acknowledged as durable.
+
+        The event writer calls it when it answers a flush, after the commit. From then on a log that no
+        longer reaches ``head`` with its hash is reported as a loss by ``verify`` and refused by ``open``
+        (``docs/FORMAT.md``, "The receipt"). Costs two fsyncs (the receipt, its directory); a head
+        recorded already costs nothing; a no-op for an in-memory store.
+
+        Raises:
+            ValidationError: ``head`` is not the store's head.
+            StoreError: the store is read-only or closed, or the receipt cannot be written (disk full,
+                permissions): the flush is not acknowledged, and the old receipt stands.
+
+        """
+        self._writable()
+        if head != self._head:
+            msg = (
+                f"acknowledge: head {tuple(head)!r} is not the store's head (seq {self._head.seq}); pass "
+                "the head that append() returned"
+            )
+            raise ValidationError(msg, field="head", value=head)
+        if self._custody is not None:
+            self._custody.acknowledge(head, self._arena_id)
+
+    def hand_over(self) -> WriterLock:
+        """Close the store but keep its writer lock held, and return it for the next writer of this process.
+
+        ``SQLiteEventStore.open(path, lock=...)`` adopts it, so no other writer can take the file in
+        between: an arena recovers its state on one connection (in the caller's thread) and writes on
+        another (in the writer's thread), holding the file throughout.
+
+        Raises:
+            StoreError: the store holds no writer lock (a reader, an in-memory store, or closed).
+
+        """
+        custody = self._custody
+        if custody is None or self._connection is None:
+            msg = (
+                f"store {describe(self._path)}: hand_over() needs an open writer of a file, and this store "
+                "holds no writer lock (it is a reader, in memory, or closed); open it without readonly"
+            )
+            raise StoreError(msg, path=self._path)
+        lock = custody.hand_over()
         try:
-            connection.close()
+            self.close()
+        except BaseException:
+            lock.release()
+            raise
+        return lock
+
+    def close(self) -> None:
+        """Close the connection and release the writer lock; idempotent.
+
+        A writer's close checkpoints the WAL into the file, before the lock lets the next writer in.
+        """
+        if self._connection is None:
+            return
+        self._connection = None
+        try:
+            self._opened.close()
         except sqlite3.Error as e:
             raise store_error(e, self._path, "closing") from e
-        self._connection = None
+        finally:
+            if self._custody is not None:
+                self._custody.release()
 
     def __enter__(self) -> Self:
         return self
@@ -366,6 +464,10 @@ class SQLiteEventStore:
         except sqlite3.Error as e:
             raise store_error(e, self._path, "opening") from e
         self.load_state()
+
+    def _hash_at(self, seq: int) -> str | None:
+        row = self._one("reading the log", _HASH_AT, seq)
+        return None if row is None else str(row[0])
 
     def _existing(self, event_id: UUID | str) -> str:
         key = event_key(event_id)

@@ -4,8 +4,15 @@ It trusts nothing the writer kept in memory and nothing but the file: SQLite's o
 meta table, then one pass over the log in seq order that re-derives everything derivable (the hash
 chain, the decoded events, the postings, the running balances, the fold and every snapshot) and compares
 it with what is stored. A damaged file is the expected input here, so every failure is reported, never
-raised. What a self-consistent rewrite cannot reveal (a log cut at its end, or rebuilt wholesale) is
-caught by comparing with a head recorded elsewhere: ``verify(path, expected_head=(seq, hash))``.
+raised. A log cut at its end is caught by comparing it with the receipt beside the file (the head of
+the last acknowledged flush, ``store/_receipt.py``), read before the file so that a writer appending
+meanwhile cannot put the receipt ahead of the log verify reads. What a rewrite of the whole chain and the
+receipt cannot reveal is caught by comparing with a head recorded elsewhere: ``verify(path,
+expected_head=(seq, hash))``.
+
+The file is read as the next writer would find it, and never changed: a leftover rollback journal is
+rolled back in a temporary copy, and a store on read-only media is read with ``immutable=1`` or, with a
+``-wal`` beside it, through a temporary copy (``store/_readonly.py``); either is reported as a warning.
 
 After every event the books must say what the fold says (``docs/FORMAT.md``, "Auditing"):
 
@@ -54,8 +61,10 @@ from events import (
 )
 
 from ._head import Head
+from ._readonly import open_reader
+from ._receipt import Receipt, UnreadableReceiptError, find_loss
 from ._report import VerificationReport
-from ._rows import parse_snapshot, snapshot_row
+from ._rows import parse_snapshot, snapshot_digest, snapshot_row
 from ._schema import audit_format
 
 if TYPE_CHECKING:
@@ -80,7 +89,7 @@ _POSITIONS: Final = "positions"
 """The two kinds of money account an agent owns, as keys of ``_Audit.money`` (the others are named)."""
 _SNAPSHOTS: Final = (
     "SELECT snapshot_id, seq, timestamp, total_capital, allocated_capital, free_capital, active_agents, "
-    "proving_agents, simulation_agents, data FROM arena_state ORDER BY seq, snapshot_id"
+    "proving_agents, simulation_agents, data, digest FROM arena_state ORDER BY seq, snapshot_id"
 )
 _SNAPSHOT_COLUMNS: Final = (
     "seq",
@@ -100,7 +109,8 @@ def verify(
     """Audit the store at ``path`` and report; never raises on a damaged or foreign file.
 
     Args:
-        path: The store file. It is opened read-only (``mode=ro``) and never changed.
+        path: The store file. It is opened read-only (``mode=ro``) and never changed; its receipt
+            (``<path>.receipt``), when there is one, is compared with the log.
         expected_head: A ``(seq, hash)`` recorded elsewhere (e.g. ``store.head()`` after a run). The log
             must reach that seq with that hash: a shorter log was truncated, another hash means the log
             was rewritten at or before that seq. A longer log is fine (it grew since).
@@ -132,7 +142,9 @@ class _Audit:
         self.ledger_checked = 0
         self.snapshots_checked = 0
         self.warnings: list[str] = []
-        self.hash_at_expected: str | None = None
+        self.receipt: Receipt | None = None
+        self.hash_at: dict[int, str] = {}
+        """The log's hash at the seqs of ``expected`` and of the receipt, once the pass reaches them."""
         self.fold = Fold()
         self.balances: dict[str, int] = {}
         """Running balance of every account posted to, in minor units of its unit."""
@@ -158,14 +170,28 @@ class _Audit:
     def _open_and_audit(self) -> None:
         if not self.path.is_file():
             raise _Failure(None, "no such file; pass the path of a store file")
-        connection = sqlite3.connect(
-            f"{self.path.absolute().as_uri()}?mode=ro", uri=True, isolation_level=None
-        )
         try:
+            self.receipt = Receipt.read(self.path)  # before the log: a receipt only ever follows its log
+        except UnreadableReceiptError as e:
+            raise _Failure(
+                None, f"{e.reason}; restore it with the store, or remove it to verify without"
+            ) from e
+        opened = open_reader(self.path)
+        try:
+            if opened.note is not None:
+                self.warnings.append(opened.note)
+            connection = opened.connection
             connection.execute("BEGIN")  # one read snapshot, even while a writer appends
+            if opened.rolled_back and not connection.execute("SELECT 1 FROM sqlite_schema").fetchone():
+                raise _Failure(
+                    None,
+                    "the store's creation was interrupted: rolling back its leftover journal leaves an "
+                    "empty database, which holds no arena; open it for writing to create the store again, "
+                    "or delete the file and its -journal",
+                )
             self._audit(connection)
         finally:
-            connection.close()
+            opened.close()
 
     def _report(self, seq: int | None, reason: str | None) -> VerificationReport:
         return VerificationReport(
@@ -193,6 +219,7 @@ class _Audit:
         snapshots = connection.execute(_SNAPSHOTS)
         pending = ledger.fetchone()
         snapshot = snapshots.fetchone()
+        watched = {head.seq for head in (self.expected, self.receipt) if head is not None}
         for row in connection.execute(_EVENTS):
             event = self._check_event(row)
             if event.seq == 1 and meta.get("arena_id") != getattr(event, "arena_id", None):
@@ -202,11 +229,11 @@ class _Audit:
             pending, legs = self._check_postings(event, row[4], pending, ledger)
             self._apply(event, row[5], legs)
             while snapshot is not None and snapshot[1] <= event.seq:
-                self._check_snapshot(snapshot, event.seq, row[4])
+                self._check_snapshot(snapshot, event.seq, (row[4], row[7]))
                 snapshot = snapshots.fetchone()
             self.head = Head(event.seq, row[7])
-            if self.expected is not None and event.seq == self.expected.seq:
-                self.hash_at_expected = row[7]
+            if event.seq in watched:
+                self.hash_at[event.seq] = row[7]
             self.events_checked += 1
         self.at = None
         if pending is not None:
@@ -219,7 +246,7 @@ class _Audit:
             )
         if self.events_checked == 0 and "arena_id" in meta:
             raise _Failure(None, f"meta.arena_id is {meta['arena_id']!r} but the log is empty")
-        self._check_expected_head()
+        self._check_heads(meta.get("arena_id"))
 
     def _check_event(self, row: tuple[Any, ...]) -> AnyEvent:
         seq, event_id, event_type, agent_id, timestamp, data, caused_by, digest, cause_seq = row
@@ -415,8 +442,9 @@ class _Audit:
                     f"{folded}",
                 )
 
-    def _check_snapshot(self, row: tuple[Any, ...], seq: int, timestamp: str) -> None:
-        snapshot_id, snapshot_seq, data = row[0], row[1], row[9]
+    def _check_snapshot(self, row: tuple[Any, ...], seq: int, event: tuple[str, str]) -> None:
+        timestamp, head_hash = event
+        snapshot_id, snapshot_seq, data, digest = row[0], row[1], row[9], row[10]
         if snapshot_seq != seq:
             raise _Failure(
                 snapshot_seq, f"snapshot #{snapshot_id} is at seq {snapshot_seq}, where no event is"
@@ -435,24 +463,39 @@ class _Audit:
                 raise _Failure(
                     seq, f"snapshot #{snapshot_id}: column {name} is {found!r}, the fold gives {wanted!r}"
                 )
+        if digest != snapshot_digest(head_hash, data):
+            raise _Failure(
+                seq,
+                f"snapshot #{snapshot_id}: its digest does not match its data and the log's hash at seq "
+                f"{seq}: the row was edited",
+            )
         self.snapshots_checked += 1
 
-    def _check_expected_head(self) -> None:
+    def _check_heads(self, arena_id: str | None) -> None:
+        """Check that the log reaches the recorded head if one was given, then the receipt's head.
+
+        The recorded head first: the caller asked for it, and it is the stronger evidence (held elsewhere).
+        """
         expected = self.expected
-        if expected is None or expected.seq == 0:
-            return
-        if self.head.seq < expected.seq:
-            raise _Failure(
-                self.head.seq + 1,
-                f"truncated: the log ends at seq {self.head.seq}, but the recorded head is seq "
-                f"{expected.seq}; {expected.seq - self.head.seq} events were cut off the end",
-            )
-        if self.hash_at_expected != expected.hash:
-            raise _Failure(
-                expected.seq,
-                f"diverged: the hash at seq {expected.seq} is {self.hash_at_expected}, but the recorded head "
-                f"says {expected.hash}; the log was rewritten at or before seq {expected.seq}",
-            )
+        if expected is not None and expected.seq > 0:
+            found = self.hash_at.get(expected.seq)
+            if self.head.seq < expected.seq:
+                raise _Failure(
+                    self.head.seq + 1,
+                    f"truncated: the log ends at seq {self.head.seq}, but the recorded head is seq "
+                    f"{expected.seq}; {expected.seq - self.head.seq} events were cut off the end",
+                )
+            if found != expected.hash:
+                raise _Failure(
+                    expected.seq,
+                    f"diverged: the hash at seq {expected.seq} is {found}, but the recorded head says "
+                    f"{expected.hash}; the log was rewritten at or before seq {expected.seq}",
+                )
+        receipt = self.receipt
+        hash_at = None if receipt is None else self.hash_at.get(receipt.seq)
+        loss = find_loss(receipt, self.head, hash_at, arena_id)
+        if loss is not None:
+            raise _Failure(min(loss.durable + 1, loss.acknowledged), loss.reason)
 
 
 def _check_balanced(seq: int, legs: list[Posting], amounts: list[int]) -> None:

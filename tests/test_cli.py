@@ -9,12 +9,19 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+from actors.cli import main
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # seconds for one command; the slowest here simulates 6 agents for 4 days (~1 s)
@@ -39,6 +46,50 @@ def arena(*args: object, cwd: Path) -> Result:
         check=False,
     )
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+def limited(*args: object, cwd: Path, max_file_bytes: int) -> Result:
+    """Run ``arena`` with no file allowed past ``max_file_bytes`` (RLIMIT_FSIZE): a size-limited disk.
+
+    Python ignores SIGXFSZ, so a write past the limit fails with EFBIG, which SQLite reports as an I/O
+    error, as it would on a quota or a full file system (``PRAGMA max_page_count``, the other way to
+    fill a store, lasts only as long as the connection that sets it).
+    """
+    code = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2); "
+        "from actors.cli import main; sys.exit(main(sys.argv[2:]))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(  # noqa: S603  (our own interpreter and module, fixed arguments)
+        [sys.executable, "-c", code, str(max_file_bytes), *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make ``path`` unwritable: by its mode for a user; root ignores modes, so by the immutable flag."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(0o644)
+        return
+    chattr = shutil.which("chattr")
+    flagged = chattr is not None and subprocess.run([chattr, "+i", str(path)], check=False).returncode == 0  # noqa: S603  (a fixed tool on our own file)
+    if not flagged or chattr is None:
+        pytest.skip("running as root where chattr +i is unavailable: no way to make a file read-only")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(path)], check=True)  # noqa: S603  (a fixed tool on our own file)
 
 
 def assert_one_line_error(result: Result, status: int, pattern: str) -> None:
@@ -284,6 +335,232 @@ def test_simulate_force_never_replaces_a_file_that_is_not_a_store(tmp_path):
     assert notes.read_text(encoding="utf-8") == "keep me\n"
 
 
+# --- a store that cannot be written ---------------------------------------------------------------------
+
+
+def test_simulate_on_a_read_only_store_fails_in_one_line_and_changes_nothing(made, tmp_path):
+    path = copy_store(made[0], tmp_path / "arena.db")
+    before = path.read_bytes()
+
+    with read_only(path):
+        result = arena("simulate", "--db", "arena.db", "--days", 1, "--resume", cwd=tmp_path)
+
+    assert_one_line_error(result, 2, r"(?i)^arena: error: .*read-?only")
+    assert path.read_bytes() == before
+
+
+def test_simulate_with_v_shows_the_runtimes_log_and_tracebacks_before_the_one_error_line(made, tmp_path):
+    path = copy_store(made[0], tmp_path / "arena.db")
+
+    with read_only(path):
+        result = arena("-v", "simulate", "--db", "arena.db", "--days", 1, "--resume", cwd=tmp_path)
+
+    lines = result.err.splitlines()
+    assert result.status == 2
+    assert "Traceback (most recent call last):" in lines
+    assert re.match(r"(?i)^arena: error: .*read-?only", lines[-1])
+    assert sum(line.startswith("arena: error: ") for line in lines) == 1
+
+
+def test_simulate_on_a_size_limited_disk_fails_in_one_line_and_loses_nothing_flushed(made, tmp_path):
+    path = copy_store(made[0], tmp_path / "arena.db")
+    limit = path.stat().st_size + 64 * 1024  # room for the first batches of the run, not for 30 days
+
+    result = limited(
+        "simulate", "--db", "arena.db", "--days", 30, "--resume", cwd=tmp_path, max_file_bytes=limit
+    )
+
+    assert_one_line_error(result, 2, r"^arena: error: .*\(SQLITE_(IOERR\w*|FULL): ")
+    checked = arena("verify", "arena.db", "--expected-head", "{}:{}".format(*head_of(made[1])), cwd=tmp_path)
+    assert checked.status == 0, checked
+
+
+def test_simulate_on_a_full_database_fails_in_one_line_in_process_too(made, tmp_path, monkeypatch, capsys):
+    """``main`` itself, as an embedding caller runs it: no log record escapes to stderr around the line."""
+    copy_store(made[0], tmp_path / "arena.db")
+    connect = sqlite3.connect
+
+    def capped(database: str, *args: object, **kwargs: object) -> sqlite3.Connection:
+        connection = connect(database, *args, **kwargs)  # type: ignore[arg-type]  # sqlite3's own arguments
+        if "mode=rw" in str(database):  # the writer's (and recovery's) connection, not a reader's
+            (pages,) = connection.execute("PRAGMA page_count").fetchone()
+            connection.execute(f"PRAGMA max_page_count = {pages + 1}")
+        return connection
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sqlite3, "connect", capped)
+
+    status = main(["simulate", "--db", "arena.db", "--days", "2", "--resume"])
+
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, "")
+    assert err.count("\n") == 1, err
+    assert re.match(r"^arena: error: .*\(SQLITE_FULL: database or disk is full\)", err), err
+
+
+def test_simulate_while_another_connection_holds_the_write_lock_fails_in_one_line(made, tmp_path):
+    path = copy_store(made[0], tmp_path / "arena.db")
+    before = path.read_bytes()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a second writer, mid-transaction
+
+    try:
+        result = arena("simulate", "--db", "arena.db", "--days", 1, "--resume", cwd=tmp_path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert_one_line_error(result, 2, r"(?i)^arena: error: .*(lock|busy|another)")
+    assert path.read_bytes() == before
+
+
+# --- bad numbers and amounts ----------------------------------------------------------------------------
+
+HEAD_HASH = "ab" * 32
+PLAIN = "expected ASCII digits, an optional leading '-' and at most 8 places after a point"
+NEW = ["simulate", "--db", "new.db", "--agents", 2, "--days", 1, "--seed", 1]
+
+
+def usage(command: str, message: str) -> str:
+    return f"arena {command}: error: {message}; see 'arena {command} --help'"
+
+
+def lenient_capital(text: str, flaw: str, fix: str) -> tuple[list[object], str]:
+    line = f"arena: error: --capital: {text!r} is not a plain decimal ({flaw}); {PLAIN}; pass {fix!r}"
+    return [*NEW, "--capital", text], line
+
+
+AGENTS_CAP = (
+    "is not a whole number from 1 to 2000 (each agent is an OS thread, and past 2,000 a run spends its time "
+    "switching between them; the Arena API takes more)"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["simulate", "--db", "new.db", "--agents", 2, "--days", 1_000_000_000, "--seed", 1],
+            usage(
+                "simulate",
+                "argument --days: 1000000000 is not a whole number from 1 to 36500 "
+                "(a century of market: a longer run would not finish)",
+            ),
+        ),
+        (
+            ["simulate", "--db", "new.db", "--agents", 1_000_000_000, "--days", 1, "--seed", 1],
+            usage("simulate", f"argument --agents: 1000000000 {AGENTS_CAP}"),
+        ),
+        (
+            ["simulate", "--db", "new.db", "--agents", 2001, "--days", 1, "--seed", 1],
+            usage("simulate", f"argument --agents: 2001 {AGENTS_CAP}"),
+        ),
+        (
+            ["simulate", "--db", "new.db", "--agents", "1_000", "--days", 1, "--seed", 1],
+            usage(
+                "simulate", "argument --agents: '1_000' is not a whole number; pass ASCII digits such as 1"
+            ),
+        ),
+        (
+            ["simulate", "--db", "new.db", "--agents", "\uff15", "--days", 1, "--seed", 1],  # fullwidth 5
+            usage(
+                "simulate", "argument --agents: '\uff15' is not a whole number; pass ASCII digits such as 1"
+            ),
+        ),
+        (
+            ["simulate", "--db", "new.db", "--agents", 2, "--days", 1, "--seed", 2**63],
+            usage(
+                "simulate",
+                "argument --seed: 9223372036854775808 is not a whole number from -2**63 to 2**63 - 1",
+            ),
+        ),
+        (
+            ["simulate", "--db", "new.db", "--agents", 2, "--days", 1, "--seed", -(10**30)],
+            usage(
+                "simulate",
+                "argument --seed: -100000000000000000... (32 digits) is not a whole number "
+                "from -2**63 to 2**63 - 1",
+            ),
+        ),
+        (
+            [*NEW, "--top", 2**63],
+            usage(
+                "simulate", "argument --top: 9223372036854775808 is not a whole number from 0 to 2**63 - 1"
+            ),
+        ),
+        (
+            [*NEW, "--cycle-days", 2**63],
+            usage(
+                "simulate",
+                "argument --cycle-days: 9223372036854775808 is not a whole number from 0 to 2**63 - 1",
+            ),
+        ),
+        lenient_capital("1_000", "it has underscores", "1000"),
+        lenient_capital("\u0661\u0662", "it has non-ASCII characters", "12"),  # Arabic-Indic 12
+        lenient_capital("\uff15", "it has non-ASCII characters", "5"),  # fullwidth 5
+        lenient_capital(" 7 ", "it has spaces around it", "7"),
+        lenient_capital("1e5", "it has an exponent", "100000"),
+        lenient_capital("+5", "it has a leading '+'", "5"),
+        (
+            [*NEW, "--policy", "population.json"],
+            (
+                "arena: error: policy file 'population.json': population 1000000000 is above 2,000, the most "
+                "agents the command line runs (each is an OS thread); pass a population of at most 2000, or "
+                "use the Arena API for more"
+            ),
+        ),
+        (
+            ["replay", "arena.db", "--from-seq", 2**63],
+            usage(
+                "replay", "argument --from-seq: 9223372036854775808 is not a whole number from 0 to 2**63 - 1"
+            ),
+        ),
+        (
+            ["report", "arena.db", "--at-seq", 2**63],
+            usage(
+                "report",
+                "argument --at-seq/--seq: 9223372036854775808 is not a whole number from 0 to 2**63 - 1",
+            ),
+        ),
+        (
+            ["report", "arena.db", "--top", "1" * 5000],
+            usage(
+                "report",
+                "argument --top: 1111111111111111111... (5000 digits) is not a whole number "
+                "from 0 to 2**63 - 1",
+            ),
+        ),
+        (
+            ["verify", "arena.db", "--expected-head", f"{2**63}:{HEAD_HASH}"],
+            (
+                "arena: error: --expected-head: seq 9223372036854775808 is beyond 2**63 - 1, the largest seq "
+                "a log can reach; pass the head that 'arena simulate' printed"
+            ),
+        ),
+        (
+            ["verify", "arena.db", "--expected-head", f"\u0661\u0662:{HEAD_HASH}"],
+            (
+                f"arena: error: --expected-head: '\u0661\u0662:{HEAD_HASH}' is not SEQ:HASH; pass the head "
+                "that 'arena simulate' printed, e.g. 2631:f044f536... (the seq, a colon, then the 64 hex "
+                "digits of the hash)"
+            ),
+        ),
+    ],
+)
+def test_bad_numbers_and_amounts_are_refused_in_one_line_with_the_range_and_change_nothing(
+    made, tmp_path, args, line
+):
+    path = copy_store(made[0], tmp_path / "arena.db")
+    (tmp_path / "population.json").write_text('{"population": 1000000000}', encoding="utf-8")
+    before = {file.name: file.read_bytes() for file in tmp_path.iterdir()}
+
+    result = arena(*args, cwd=tmp_path)
+
+    assert_one_line_error(result, 2, f"^{re.escape(line)}\n$")
+    assert {file.name: file.read_bytes() for file in tmp_path.iterdir()} == before
+    assert path.exists()
+
+
 # --- verify ---------------------------------------------------------------------------------------------
 
 
@@ -383,7 +660,8 @@ def test_replay_filters_by_type_agent_and_seq_and_writes_json_lines(made):
     [
         (["--type", "Nope"], r"^arena: error: event_types: unknown tags \['Nope'\]"),
         (["--agent", "nobody"], r"^arena: error: agent 'nobody': no such agent in the arena at 'arena.db'"),
-        (["--from-seq", -1], r"^arena: error: --from-seq: -1 is not a seq"),
+        (["--from-seq", 0], r"^arena: error: --from-seq: 0 is not a seq; pass an int >= 1"),
+        (["--from-seq", -1], r"^arena replay: error: argument --from-seq: -1 is not a whole number from 0"),
     ],
 )
 def test_replay_refuses_bad_filters_in_one_line(made, args, pattern):
@@ -504,7 +782,9 @@ def test_simulate_prints_the_same_headline_as_report_reads_from_the_file(made):
 def test_report_refuses_a_negative_top(made):
     result = arena("report", made[0].name, "--top", -1, cwd=made[0].parent)
 
-    assert_one_line_error(result, 2, r"^arena report: error: argument --top: -1 is not a whole number >= 0")
+    assert_one_line_error(
+        result, 2, r"^arena report: error: argument --top: -1 is not a whole number from 0 to 2\*\*63 - 1;"
+    )
 
 
 @pytest.mark.parametrize("seq", [0, 10**9])

@@ -50,7 +50,7 @@ def modules() -> dict[str, Path]:
 
 def imported_modules(path: Path, known: set[str]) -> set[str]:
     """Absolute names of everything ``path`` imports: relative imports resolved, ``from p import m``
-    counted as the module ``p.m`` when ``m`` is one."""
+    counted as the module ``p.m`` when ``m`` is one (and as ``p`` only for names that are not modules)."""
     name = module_name(path)
     package = name if is_package(path) else name.rpartition(".")[0]
     found: set[str] = set()
@@ -64,10 +64,10 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
                 source = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 source = node.module or ""
-            found.add(source)
-            found.update(
-                f"{source}.{alias.name}" for alias in node.names if f"{source}.{alias.name}" in known
-            )
+            submodules = {f"{source}.{alias.name}" for alias in node.names} & known
+            found.update(submodules)
+            if len(submodules) < len(node.names):  # names from the package itself, not only its modules
+                found.add(source)
     return found
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from events import MONEY_SCALE, ZERO, ValidationError, cost_of_sale, money, trade_cash_delta
+from events import MAX_MONEY, MONEY_SCALE, ZERO, ValidationError, cost_of_sale, money, trade_cash_delta
 
 from ._validation import ValidatedModel
 
@@ -187,6 +187,12 @@ def execute(
         price = _money(open_price * (1 - slip))
         quantity = min(requested, position)
         notional, fee = _costs(quantity, price, fee_rate)
+    if notional + fee > MAX_MONEY:
+        reason = (
+            f"{order.side} {order.symbol}: {quantity:f} at {price} is worth {notional}, above the largest "
+            f"amount one fill may move ({MAX_MONEY}); trade a smaller quantity"
+        )
+        return Rejection(order.symbol, order.side, requested, reason)
     if notional == 0:
         reason = (
             f"{order.side} {order.symbol}: {quantity:f} at {price} is worth less than {_QUANTUM:f}, "

@@ -45,6 +45,11 @@ _EXPECTED = "timestamp (or datetime, date, time), open, high, low, close, volume
 _GZIP_MAGIC = b"\x1f\x8b"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBER = re.compile(r"[+-]?\d+(\.\d*)?")
+# What a price or volume cell may hold: ASCII only ([0-9], not \d), no underscores. Decimal() reads
+# "1_000" and Arabic-Indic or fullwidth digits too, which no exporter writes for a number; an exponent
+# stays, since pandas writes small floats that way ("1.234e-05", exact as a decimal), and so does a sign.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_LAST = datetime.max.replace(tzinfo=UTC)
 _BASIC_DATE = re.compile(r"\d{8}")  # 20240102 is a date (basic ISO), not 1970-08-23 in epoch seconds
 _MILLIS_FROM = 10**11  # seconds beyond year 5138: no market has such data, so the number is milliseconds
 _TIMESTAMP_FORMS = "an ISO date or datetime (2024-01-02, 2024-01-02T09:30:00Z) or unix epoch seconds"
@@ -107,7 +112,7 @@ class CsvFeed:
             msg = f"csv feed: days must be an integer >= 1 or None, got {days!r}; pass a positive number"
             raise ValidationError(msg, field="days", value=days)
         rows = self._load(symbol, _utc_start(start))
-        if days is not None:
+        if days is not None and days <= (_LAST - rows[0].timestamp).days:  # a window past 9999: every bar
             cutoff = rows[0].timestamp + timedelta(days=days)
             rows = [row for row in rows if row.timestamp < cutoff]
         self._bars = tuple(_bar(row) for row in rows)
@@ -281,6 +286,13 @@ class CsvFeed:
         if value is None or not value.is_finite():
             problem = "is not a finite number" if value is not None else "cannot be parsed as a number"
             msg = f"{text!r} {problem}; expected a decimal such as 101.25; fix the value or drop the row"
+            raise self._error(msg, line, columns.name[role], text)
+        if not _PLAIN_NUMBER.fullmatch(text):
+            flaw = "it has non-ASCII characters" if not text.isascii() else "it has underscores"
+            msg = (
+                f"{text!r} is not a plain number ({flaw}); expected ASCII digits such as 101.25; fix the "
+                "value or drop the row"
+            )
             raise self._error(msg, line, columns.name[role], text)
         if value.as_tuple().exponent < -MONEY_SCALE:  # type: ignore[operator]  # finite: an int exponent
             msg = (

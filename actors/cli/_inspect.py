@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = ["first_event", "lineage", "reading", "replay", "report", "verify_store"]
 
-_HEAD: Final = re.compile(r"^(\d+):([0-9a-f]{64})$")
+_MAX_SEQ: Final = 2**63 - 1  # the largest seq a log can reach: SQLite's largest INTEGER
+_SEQ_DIGITS: Final = len(str(_MAX_SEQ))
+_HEAD: Final = re.compile(r"([0-9]+):([0-9a-f]{64})")  # [0-9], not \d: ASCII digits only
 
 
 @contextmanager
@@ -86,14 +88,24 @@ def _say(*lines: str) -> None:
 def _expected_head(text: str | None) -> tuple[int, str] | None:
     if text is None:
         return None
-    found = _HEAD.match(text.strip().lower())
+    found = _HEAD.fullmatch(text.strip().lower())
     if found is None:
         msg = (
             f"--expected-head: {text!r} is not SEQ:HASH; pass the head that 'arena simulate' printed, "
             "e.g. 2631:f044f536... (the seq, a colon, then the 64 hex digits of the hash)"
         )
         raise ValidationError(msg, field="--expected-head", value=text)
-    return int(found.group(1)), found.group(2)
+    digits = found.group(1).lstrip("0") or "0"
+    if len(digits) > _SEQ_DIGITS or int(digits) > _MAX_SEQ:  # int() refuses 4301 digits: length first
+        shown = (
+            digits if len(digits) <= _SEQ_DIGITS + 1 else f"{digits[:_SEQ_DIGITS]}... ({len(digits)} digits)"
+        )
+        msg = (
+            f"--expected-head: seq {shown} is beyond 2**63 - 1, the largest seq a log can reach; pass the "
+            "head that 'arena simulate' printed"
+        )
+        raise ValidationError(msg, field="--expected-head", value=text)
+    return int(digits), found.group(2)
 
 
 def replay(args: argparse.Namespace) -> int:

@@ -3,9 +3,19 @@
 This is the boundary where errors meet people: every ``ArenaError`` and ``OSError`` becomes one line,
 ``arena: error: ...``, on stderr and a non-zero exit status; so does a malformed command line. A
 traceback means a bug in the runtime. Exit statuses: 0 success, 1 a store that fails verification,
-2 any other error (bad options, unreadable or foreign files, refused runs), 130 interrupted.
+2 any other error (bad options, unreadable or foreign files, refused runs, a store that cannot be
+written: read-only, full, or held by another writer), 130 interrupted.
 
-Results go to stdout and nothing else does; the progress bar and log messages go to stderr.
+Results go to stdout and nothing else does; the progress bar and log messages go to stderr. Without
+``-v`` the runtime's log records (warnings and errors) wait for the command's end and are then printed
+one line each, without tracebacks, below the progress bar rather than across it; but when the command
+fails they are dropped, because its one ``arena: error:`` line already says what failed (a writer
+failure is otherwise reported four times over, with tracebacks, as the writer, the backlog, the
+supervisor and the closing arena each log it). ``-v`` prints every record at once, tracebacks included,
+and info records too; ``-vv`` adds debug records.
+
+Every number on the command line is whole, in ASCII digits, and in the range its ``--help`` states;
+anything else is a usage error naming the range, never an ``OverflowError`` from deep in a run.
 """
 
 from __future__ import annotations
@@ -13,13 +23,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, NoReturn
 
 from events import ArenaError
 
 from ._inspect import lineage, replay, report, verify_store
-from ._simulate import DEFAULT_CAPITAL, simulate
+from ._simulate import DEFAULT_CAPITAL, MAX_AGENTS, MAX_DAYS, simulate
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -30,9 +42,107 @@ logger = logging.getLogger(__name__)
 
 _USAGE_ERROR = 2
 _INTERRUPTED = 130  # the shell's convention for a process ended by SIGINT
+_LOGGERS: Final = ("actors", "events", "store", "trading", "pykka")
+_INT_MIN: Final = -(2**63)  # the runtime's int range: SQLite's INTEGER
+_INT_MAX: Final = 2**63 - 1
+_WHOLE: Final = re.compile(r"-?[0-9]+")  # ASCII only: int() also reads '1_000', ' 7 ', '+7' and other scripts
+_LONGEST: Final = 19  # digits of 2**63: longer is out of every range (and int() refuses 4301 digits)
 
-_HANDLER = logging.StreamHandler(sys.stderr)
-_HANDLER.setFormatter(logging.Formatter("arena: %(levelname)s: %(message)s"))
+
+class _Log(logging.Handler):
+    """The runtime's log records on stderr, as the command line shows them (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("arena: %(levelname)s: %(message)s"))
+        self._verbose = 0
+        self._held: list[logging.LogRecord] = []
+        self._levels: dict[str, int] = {}
+
+    def begin(self, verbose: int) -> None:
+        """Attach to the runtime's loggers for one run of ``main``: WARNING and up, or more with ``-v``."""
+        self._verbose = verbose
+        self._held = []
+        level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+        for name in _LOGGERS:
+            package = logging.getLogger(name)
+            self._levels[name] = package.level
+            package.addHandler(self)
+            package.setLevel(level)
+
+    def end(self, *, failed: bool) -> None:
+        """Print the held records, one line each, unless the command ``failed``; then detach."""
+        self.acquire()
+        try:
+            held, self._held = self._held, []
+        finally:
+            self.release()
+        if not failed:
+            for record in held:
+                sys.stderr.write(self._line(record))
+        for name, level in self._levels.items():
+            package = logging.getLogger(name)
+            package.removeHandler(self)
+            package.setLevel(level)
+        self._levels = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record`` (called under the handler's lock, from whichever thread logged it)."""
+        try:
+            if self._verbose:
+                sys.stderr.write(self.format(record) + "\n")  # sys.stderr now: tests swap it between runs
+            else:
+                self._held.append(record)
+        except Exception:  # noqa: BLE001  (logging's contract: a handler reports its own failure, never raises)
+            self.handleError(record)
+
+    @staticmethod
+    def _line(record: logging.LogRecord) -> str:
+        return f"arena: {record.levelname.lower()}: {' '.join(record.getMessage().split())}\n"
+
+
+_LOG = _Log()
+
+
+@dataclass(frozen=True, slots=True)
+class _Whole:
+    """An argparse type: a whole number in ASCII digits from ``minimum`` to ``maximum``."""
+
+    minimum: int
+    maximum: int
+    why: str = ""
+    """Appended to the range in the refusal: where the limit comes from."""
+
+    def __call__(self, text: str) -> int:
+        """Return ``text`` as an int, or raise ``ArgumentTypeError`` naming the range."""
+        if not _WHOLE.fullmatch(text):
+            shown = text if len(text) <= _LONGEST + 1 else f"{text[:_LONGEST]}..."
+            msg = f"{shown!r} is not a whole number; pass ASCII digits such as {max(self.minimum, 1)}"
+            raise argparse.ArgumentTypeError(msg)
+        value = int(text) if len(text.lstrip("-").lstrip("0")) <= _LONGEST else None
+        if value is None or not self.minimum <= value <= self.maximum:
+            shown = text if value is not None else f"{text[:_LONGEST]}... ({len(text)} digits)"
+            msg = f"{shown} is not a whole number {self.range}{self.why}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    @property
+    def range(self) -> str:
+        """The range in words, as ``--help`` and the refusal state it."""
+        names = {_INT_MIN: "-2**63", _INT_MAX: "2**63 - 1"}
+        return f"from {names.get(self.minimum, self.minimum)} to {names.get(self.maximum, self.maximum)}"
+
+
+_SEED = _Whole(_INT_MIN, _INT_MAX)
+_COUNT = _Whole(0, _INT_MAX)  # --cycle-days too: the policy holds it to its own range, and says so
+_SEQ = _Whole(0, _INT_MAX)  # a seq as the store has them; each command checks it against the log
+_DAYS = _Whole(1, MAX_DAYS, " (a century of market: a longer run would not finish)")
+_AGENTS = _Whole(
+    1,
+    MAX_AGENTS,
+    f" (each agent is an OS thread, and past {MAX_AGENTS:,} a run spends its time switching between them; "
+    "the Arena API takes more)",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,25 +160,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, or a usage error already printed
         return e.code if isinstance(e.code, int) else _USAGE_ERROR
-    _configure_logging(args.verbose)
     command: Callable[[argparse.Namespace], int] = args.command
+    failed = False  # with its one `arena: error:` line, which says what the held log records would
+    _LOG.begin(args.verbose)
     try:
         return command(args)
     except ArenaError as e:
+        failed = True
         return _fail(str(e))
     except OSError as e:
         if isinstance(e, BrokenPipeError):  # `arena replay ... | head`: the reader has all it wanted
             _silence_stdout()
             return 0
+        failed = True
         where = f": {e.filename}" if e.filename else ""
         return _fail(f"{e.strerror or e}{where}")
     except KeyboardInterrupt:
         sys.stderr.write("arena: interrupted\n")
         return _INTERRUPTED
+    finally:
+        _LOG.end(failed=failed)
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"arena: error: {message}\n")
+    subject = message.removeprefix("arena: ")  # the runtime's own messages already name the arena
+    sys.stderr.write(f"arena: error: {subject}\n")
     return _USAGE_ERROR
 
 
@@ -79,23 +195,18 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def _configure_logging(verbose: int) -> None:
-    """Send the runtime's log records to stderr, once per process however often ``main`` runs."""
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    _HANDLER.setStream(sys.stderr)  # the stderr of this call: tests swap it between calls
-    for name in ("actors", "events", "store"):
-        package = logging.getLogger(name)
-        if _HANDLER not in package.handlers:
-            package.addHandler(_HANDLER)
-        package.setLevel(level)
-
-
 def _parser() -> _Parser:
     parser = _Parser(
         prog="arena",
         description="Run evolving trading agents against a capital ledger, and audit the log they leave.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more: every record at once, with tracebacks (-vv for debug)",
+    )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     sim = commands.add_parser(
@@ -103,21 +214,38 @@ def _parser() -> _Parser:
     )
     sim.set_defaults(command=simulate)
     sim.add_argument("--db", required=True, metavar="PATH", help="the store file to create (or --resume)")
-    sim.add_argument("--agents", type=_positive, metavar="N", help="agents to spawn in a new arena")
-    sim.add_argument("--days", type=_positive, required=True, metavar="D", help="days of market to simulate")
-    sim.add_argument("--seed", type=_whole, metavar="S", help="seeds the market, genomes and evolution")
+    sim.add_argument(
+        "--agents",
+        type=_AGENTS,
+        metavar="N",
+        help=f"agents to spawn in a new arena, {_AGENTS.range} (each is an OS thread)",
+    )
+    sim.add_argument(
+        "--days", type=_DAYS, required=True, metavar="D", help=f"days of market to simulate, {_DAYS.range}"
+    )
+    sim.add_argument(
+        "--seed", type=_SEED, metavar="S", help=f"seeds the market, genomes and evolution, {_SEED.range}"
+    )
     sim.add_argument(
         "--capital", metavar="C", help=f"funding of a new arena, exact (default {DEFAULT_CAPITAL:,})"
     )
     sim.add_argument("--data", metavar="CSV", help="market data file (default: a synthetic market)")
     sim.add_argument("--start", metavar="DATE", help="skip --data bars before this date or ISO time")
-    sim.add_argument("--cycle-days", type=_whole, metavar="K", help="days between evolution cycles")
+    sim.add_argument("--cycle-days", type=_COUNT, metavar="K", help="days between evolution cycles, 1 to 366")
     sim.add_argument("--policy", metavar="FILE", help="evolution policy, .json or .toml")
-    sim.add_argument("--top", type=_non_negative, default=5, metavar="N", help="top agents to list")
+    sim.add_argument("--top", type=_COUNT, default=5, metavar="N", help="top agents to list (default 5)")
     sim.add_argument("--progress", action="store_true", help="draw the progress bar even if not a TTY")
     existing = sim.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="continue the arena stored at --db")
     existing.add_argument("--force", action="store_true", help="replace the arena stored at --db")
+    sim.add_argument(
+        "--accept-loss",
+        action="store_true",
+        help=(
+            "with --resume: continue a store whose log lost events a flush had acknowledged (its receipt "
+            "says how many), and record the shorter log as the new receipt"
+        ),
+    )
 
     check = commands.add_parser(
         "verify",
@@ -142,7 +270,7 @@ def _parser() -> _Parser:
     log.add_argument(
         "--type", dest="types", action="extend", nargs="+", metavar="T", help="only events of these types"
     )
-    log.add_argument("--from-seq", type=_whole, metavar="N", help="start at this seq")
+    log.add_argument("--from-seq", type=_SEQ, metavar="N", help="start at this seq, 1 to 2**63 - 1")
     log.add_argument("--json", action="store_true", help="one canonical JSON object per line")
 
     capital = commands.add_parser(
@@ -160,12 +288,12 @@ def _parser() -> _Parser:
         "--at-seq",
         "--seq",
         dest="at_seq",
-        type=_whole,
+        type=_SEQ,
         metavar="N",
-        help="as of this seq (default: the head)",
+        help="as of this seq, 1 to the head (default: the head)",
     )
     capital.add_argument(
-        "--top", type=_non_negative, default=20, metavar="N", help="live agents to list (default 20)"
+        "--top", type=_COUNT, default=20, metavar="N", help="live agents to list (default 20)"
     )
 
     tree = commands.add_parser(
@@ -175,27 +303,3 @@ def _parser() -> _Parser:
     tree.add_argument("path", metavar="PATH")
     tree.add_argument("agent", metavar="AGENT")
     return parser
-
-
-def _whole(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        msg = f"{text!r} is not a whole number"
-        raise argparse.ArgumentTypeError(msg) from None
-
-
-def _positive(text: str) -> int:
-    value = _whole(text)
-    if value < 1:
-        msg = f"{value} is not a whole number >= 1"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = _whole(text)
-    if value < 0:
-        msg = f"{value} is not a whole number >= 0"
-        raise argparse.ArgumentTypeError(msg)
-    return value

@@ -122,6 +122,9 @@ class FailingSink:
     def head(self) -> Head:
         return self._opened().head()
 
+    def acknowledge(self, head: Head) -> None:
+        self._opened().acknowledge(head)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from actors import Arena, NullSink, SystemClock
+from actors import Arena, NullSink, SystemClock, run_simulation
 from events import (
     AgentNotAliveError,
     AllocationError,
@@ -18,10 +19,21 @@ from events import (
     ValidationError,
 )
 from tests.actors.support import open_arena, stored
-from trading import BrokerConfig, EvolutionPolicy, Order
+from trading import BrokerConfig, EvolutionPolicy, Order, SyntheticFeed
 
 UNKNOWN = r"^agent 'ghost': no such agent in this arena; spawn it first or check the id$"
 FREE = BrokerConfig(slippage_bps=Decimal(0), fee_bps=Decimal(0))
+RANGE_1 = r"from 1 to 2\*\*63 - 1"
+FROM_1 = rf"{RANGE_1}; pass one in that range$"
+ANY_INT = r"from -2\*\*63 to 2\*\*63 - 1"
+FROM_0 = r"from 0 to 2\*\*63 - 1"
+TOO_BIG = 2**63  # one past SQLite's largest INTEGER: an OverflowError once it reaches a query
+
+
+def lenient(field: str, text: str, flaw: str, fix: str) -> str:
+    """The whole refusal of money text that ``Decimal()`` reads but a decimal literal is not."""
+    plain = "expected ASCII digits, an optional leading '-' and at most 8 places after a point"
+    return f"^{re.escape(f'{field}: {text!r} is not a plain decimal ({flaw}); {plain}; pass {fix!r}')}$"
 
 
 @pytest.fixture
@@ -100,6 +112,106 @@ def test_a_bad_amount_is_refused_before_it_reaches_the_arena(arena, amount, prob
         arena.release_capital(agent, amount)
 
     assert arena.head() == before
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (
+            lambda arena, agent: arena.allocate_capital({agent: "1_000"}),
+            lenient("allocations['a-000001']", "1_000", "it has underscores", "1000"),
+        ),
+        (
+            lambda arena, agent: arena.allocate_capital({agent: "\u0661\u0662"}),  # Arabic-Indic 12
+            lenient("allocations['a-000001']", "\u0661\u0662", "it has non-ASCII characters", "12"),
+        ),
+        (
+            lambda arena, agent: arena.allocate_capital({agent: "\uff15"}),  # fullwidth 5
+            lenient("allocations['a-000001']", "\uff15", "it has non-ASCII characters", "5"),
+        ),
+        (
+            lambda arena, agent: arena.release_capital(agent, " 7 "),
+            lenient("amount", " 7 ", "it has spaces around it", "7"),
+        ),
+        (
+            lambda arena, agent: arena.release_capital(agent, "1e5"),
+            lenient("amount", "1e5", "it has an exponent", "100000"),
+        ),
+        (
+            lambda arena, _: arena.floor.record_marks({"BTC": "+5"}),
+            lenient("marks['BTC']", "+5", "it has a leading '+'", "5"),
+        ),
+        (
+            lambda arena, _: arena.replay_events(from_seq=TOO_BIG),
+            r"^from_seq: 9223372036854775808 is not a seq; pass an int from 0 to 2\*\*63 - 1$",
+        ),
+        (
+            lambda arena, agent: arena.mutate_agent(agent, seed=TOO_BIG),
+            rf"^seed: 9223372036854775808 is not an int {ANY_INT}; pass one in that range$",
+        ),
+        (
+            lambda arena, _: arena.run_evolution_cycle(EvolutionPolicy(), seed=-TOO_BIG - 1),
+            rf"^seed: -9223372036854775809 is not an int {ANY_INT}; pass one in that range$",
+        ),
+        (
+            lambda arena, _: run_simulation(arena, SyntheticFeed(seed=1, days=1), seed=TOO_BIG),
+            rf"^simulation: seed must be an int {ANY_INT}, got 9223372036854775808; pass one in that range$",
+        ),
+        (
+            lambda arena, _: run_simulation(arena, SyntheticFeed(seed=1, days=1), seed=1, agents=TOO_BIG),
+            rf"^simulation: agents must be an int {FROM_0}, got 9223372036854775808; pass one in that range$",
+        ),
+        (
+            lambda arena, _: run_simulation(arena, SyntheticFeed(seed=1, days=1), seed=1, top=10**5000),
+            rf"^simulation: top must be an int {FROM_0}, got an int of 16610 bits; pass one in that range$",
+        ),
+        (
+            lambda arena, _: run_simulation(arena, SyntheticFeed(seed=1, days=1), seed=1, total_steps=-1),
+            r"^simulation: total_steps must be an int >= 0, got -1; pass e.g. total_steps=1$",
+        ),
+        (
+            lambda arena, _: run_simulation(
+                arena, SyntheticFeed(seed=1, days=1), seed=1, progress_every=TOO_BIG
+            ),
+            rf"^simulation: progress_every must be an int {RANGE_1}, got {TOO_BIG}; pass one in that range$",
+        ),
+    ],
+)
+def test_bad_input_is_refused_with_the_range_or_literal_to_pass_and_changes_nothing(arena, command, message):
+    agent = arena.spawn_agent()
+    arena.allocate_capital({agent: Decimal(10)})
+    before, state = arena.head(), arena.state()
+
+    with pytest.raises(ValidationError, match=message):
+        command(arena, agent)
+
+    assert arena.head() == before
+    assert arena.state() == state
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"seed": TOO_BIG}, rf"^seed: 9223372036854775808 is not an int {ANY_INT}; pass one in that range$"),
+        ({"snapshot_every": TOO_BIG}, rf"^snapshot_every: 9223372036854775808 is not an int {FROM_1}"),
+        ({"high_water": 10**5000}, rf"^high_water: an int of 16610 bits is not an int {FROM_1}"),
+        ({"max_batch": TOO_BIG}, rf"^max_batch: 9223372036854775808 is not an int {FROM_1}"),
+    ],
+    ids=["seed", "snapshot_every", "high_water", "max_batch"],
+)
+def test_an_out_of_range_option_is_refused_before_the_store_is_created(tmp_path, option, message):
+    with pytest.raises(ValidationError, match=message):
+        open_arena(tmp_path / "a.db", **option)
+
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("funding", ["1_000", "\u0661\u0662", "\uff15", " 7 ", "1e5", "+5"])
+def test_lenient_funding_text_is_refused_before_any_actor_starts(funding):
+    with pytest.raises(
+        ValidationError, match=rf"^total_capital: '{re.escape(funding)}' is not a plain decimal"
+    ):
+        open_arena(total_capital=funding)
 
 
 def test_over_allocation_records_the_rejection_and_raises_with_requested_and_available(arena):
@@ -192,8 +304,8 @@ def test_a_new_arena_without_funding_is_refused():
     [
         ({"synchronous": "fast"}, r"^synchronous: 'fast' is not a mode; pass 'normal' or 'full'$"),
         ({"on_agent_failure": "ignore"}, r"^on_agent_failure: 'ignore' is not a policy"),
-        ({"snapshot_every": 0}, r"^snapshot_every: 0 is not an int >= 1"),
-        ({"high_water": 1.5}, r"^high_water: 1.5 is not an int >= 1"),
+        ({"snapshot_every": 0}, rf"^snapshot_every: 0 is not an int {FROM_1}"),
+        ({"high_water": 1.5}, rf"^high_water: 1.5 is not an int {FROM_1}"),
         ({"total_capital": 1000.0}, r"^total_capital: 1000.0 is a float"),
         ({"clock": "now"}, r"^clock: 'now' has no now\(\) method"),
     ],

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import json
+import os
 from decimal import Decimal
 
 import pykka
 import pytest
 
 from actors import Arena, SimClock
-from events import AgentNotAliveError, EventSourcingError, StoreError, ValidationError, fold
-from store import SQLiteEventStore, verify
+from events import AgentNotAliveError, EventSourcingError, StoreError, ValidationError, chain_hash, fold
+from store import SQLiteEventStore, WriterLock, verify
 from tests.actors.support import T0, FailingSink, assert_log_matches_state, open_arena, stored
+from tests.store.tampering import tamper
 from trading import EvolutionPolicy
 
 
@@ -136,6 +139,8 @@ def test_a_file_that_is_not_an_arena_store_is_refused_clearly(tmp_path):
         Arena.open(path, total_capital=Decimal(1))
 
     assert pykka.ActorRegistry.get_all() == []
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["notes.db"]
+    assert path.read_text() == "just some notes\n"
 
 
 def test_a_failed_write_stops_the_log_and_every_later_command_says_why(tmp_path):
@@ -192,4 +197,155 @@ def test_a_store_that_cannot_be_opened_fails_arena_open_and_leaves_no_actor():
     ):
         open_arena(sink_factory=broken)
 
+    assert pykka.ActorRegistry.get_all() == []
+
+
+def test_a_second_arena_on_the_same_file_is_refused_at_once_naming_the_holder(tmp_path):
+    path = tmp_path / "arena.db"
+    with open_arena(path) as arena:
+        actors = len(pykka.ActorRegistry.get_all())
+        with pytest.raises(
+            StoreError,
+            match=(
+                rf"^store '.*arena.db': another writer has it open \(pid {os.getpid()}: this process, per "
+                r"'arena.db.lock'\); a store has one writer"
+            ),
+        ):
+            Arena.open(path)
+
+        assert len(pykka.ActorRegistry.get_all()) == actors
+        arena.spawn_agent()  # the first arena is untouched
+
+    with Arena.open(path) as reopened:
+        assert reopened.head().seq == 2
+
+
+def test_the_arena_holds_the_writer_lock_from_before_recovery_until_its_writer_closed(tmp_path):
+    path = tmp_path / "arena.db"
+    arena = open_arena(path)
+    with pytest.raises(StoreError, match=r"another writer has it open"):
+        WriterLock.acquire(path)
+
+    arena.close()
+
+    assert not path.with_name("arena.db.lock").exists()
+    WriterLock.acquire(path).release()
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"total_capital": None}, r"^total_capital: a new arena needs its funding"),
+        ({"total_capital": "-5"}, r"^total_capital: "),
+        ({"total_capital": 1.5}, r"^total_capital: "),
+        ({"snapshot_every": 0}, r"^snapshot_every: "),
+        ({"synchronous": "sometimes"}, r"^synchronous: 'sometimes' is not a mode"),
+    ],
+)
+def test_a_refused_open_of_a_new_store_leaves_no_file_behind(tmp_path, options, error):
+    with pytest.raises(ValidationError, match=error):
+        open_arena(tmp_path / "typo.db", **options)
+
+    assert list(tmp_path.iterdir()) == []
+    assert pykka.ActorRegistry.get_all() == []
+
+
+def test_a_refused_reopen_leaves_the_store_as_it_was(tmp_path):
+    path = tmp_path / "arena.db"
+    open_arena(path).close()
+    before = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
+
+    with pytest.raises(ValidationError, match=r"^total_capital: 5.00000000 differs"):
+        open_arena(path, total_capital=Decimal(5))
+
+    assert {f.name: f.read_bytes() for f in tmp_path.iterdir()} == before
+
+
+def test_every_flush_records_the_durable_head_in_the_receipt(tmp_path):
+    path = tmp_path / "arena.db"
+    with open_arena(path) as arena:
+        arena.spawn_agent()
+        head = arena.flush()
+        receipt = json.loads(path.with_name("arena.db.receipt").read_text())
+
+    assert (receipt["seq"], receipt["hash"]) == head
+
+
+def test_an_arena_is_not_reopened_over_lost_acknowledged_events(tmp_path):
+    path = tmp_path / "arena.db"
+    with open_arena(path) as arena:
+        arena.spawn_agent()
+        arena.spawn_agent()
+        head = arena.flush()
+    tamper(path, ("DELETE FROM events WHERE seq = ?", (head.seq,)))
+
+    with pytest.raises(
+        StoreError,
+        match=(
+            rf"acknowledged events lost: the receipt records seq {head.seq} as acknowledged, but the log "
+            rf"ends at seq {head.seq - 1}: 1 acknowledged events are missing"
+        ),
+    ):
+        Arena.open(path)
+    assert pykka.ActorRegistry.get_all() == []
+    SQLiteEventStore.open(path, accept_loss=True).close()
+
+    with Arena.open(path) as arena:
+        assert arena.head().seq == head.seq - 1
+
+
+def test_a_consistently_forged_snapshot_cannot_hand_out_money_after_a_reopen(tmp_path):
+    path = tmp_path / "arena.db"
+    with open_arena(path, snapshot_every=2) as arena:
+        agent = arena.spawn_agent()
+        arena.allocate_capital({agent: Decimal(100)})
+        arena.allocate_capital({agent: Decimal(1)})
+    with SQLiteEventStore.open(path, readonly=True) as store:
+        genuine = store.load_state()
+        latest = store.snapshot()
+    record = latest.agents[agent]
+    forged = latest.model_copy(
+        update={
+            "treasury": latest.treasury - 500,
+            "agents": {agent: record.model_copy(update={"allocation": record.allocation + 500})},
+        }
+    )
+    data = json.dumps(
+        forged.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    tamper(
+        path,
+        (
+            "UPDATE arena_state SET data = ?, digest = ? WHERE seq = ?",
+            (data, chain_hash(forged.head_hash, data), latest.seq),
+        ),
+    )
+
+    with Arena.open(path) as arena:
+        state = arena.state()
+        released = arena.release_capital(agent)
+        conservation = arena.verify_capital_conservation()
+
+    assert state == genuine
+    assert released == genuine.agents[agent].allocation == Decimal(101)
+    assert conservation.ok
+    assert not verify(path).ok  # the audit still names the edited snapshot
+
+
+def test_a_new_store_whose_writer_fails_to_open_is_removed_again(tmp_path, monkeypatch):
+    real = SQLiteEventStore.open.__func__
+
+    def failing_writer(cls, path, **options):
+        if options.get("lock") is None:
+            return real(cls, path, **options)
+        options["lock"].release()  # what a failing open does with the lock it adopted
+        msg = "disk full (simulated)"
+        raise StoreError(msg, path=path)
+
+    monkeypatch.setattr(SQLiteEventStore, "open", classmethod(failing_writer))
+
+    with pytest.raises(EventSourcingError, match=r"cannot open the event sink \(StoreError: disk full"):
+        open_arena(tmp_path / "arena.db")
+
+    assert list(tmp_path.iterdir()) == []
     assert pykka.ActorRegistry.get_all() == []

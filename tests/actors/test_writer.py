@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import queue
 import threading
@@ -76,8 +77,10 @@ class RecordingSink:
 
     def __init__(self, *, hold_first: bool = False) -> None:
         self.appends: list[tuple[list[Event], ArenaState | None]] = []
+        self.acknowledged: list[Head] = []
         self.closed = False
         self.fail_next = False
+        self.fail_acknowledge = False
         self.entered = threading.Event()
         self.gate = threading.Event()
         self._hold = hold_first
@@ -111,6 +114,12 @@ class RecordingSink:
 
     def head(self) -> Head:
         return self._chain.head()
+
+    def acknowledge(self, head: Head) -> None:
+        if self.fail_acknowledge:
+            msg = "receipt: disk full"
+            raise StoreError(msg, path="arena.db")
+        self.acknowledged.append(head)
 
     def close(self) -> None:
         self.closed = True
@@ -572,3 +581,67 @@ def test_a_batch_the_sqlite_store_refuses_fails_the_writer_and_keeps_every_flush
     with SQLiteEventStore.open(path, readonly=True) as store:
         assert store.head() == acknowledged
         assert list(store.read()) == events[:5]
+
+
+def test_a_flush_acknowledges_its_head_and_a_plain_commit_does_not() -> None:
+    events = make_events(6)
+    sink = RecordingSink()
+    writer = start_writer(sink)
+
+    writer.tell(submit_of(events[:3]))
+    stats(writer)  # the submit is committed by now: the inbox emptied after it
+    committed_only = list(sink.acknowledged)
+    head = flush(writer)
+
+    assert committed_only == []
+    assert sink.acknowledged == [head] == [chain_head(events[:3])]
+
+
+def test_stopping_the_writer_acknowledges_its_last_commit() -> None:
+    events = make_events(4)
+    sink = RecordingSink()
+    writer = start_writer(sink)
+    writer.tell(submit_of(events[:2]))
+    flush(writer)
+
+    writer.tell(submit_of(events[2:]))
+    writer.stop(timeout=STOP_TIMEOUT)
+
+    assert sink.acknowledged[-1] == chain_head(events)
+
+
+def test_a_sink_that_cannot_acknowledge_fails_the_flush_and_the_writer() -> None:
+    events = make_events(3)
+    sink = RecordingSink()
+    listener = Listener()
+    writer = start_writer(sink, listener=listener)
+    sink.fail_acknowledge = True
+
+    writer.tell(submit_of(events))
+    with pytest.raises(
+        EventSourcingError, match=r"^event writer: a store write failed \(StoreError: receipt: disk full\)"
+    ) as caught:
+        flush(writer)
+
+    assert caught.value.last_durable_seq == 3  # committed, but not acknowledged
+    assert listener.next_of(WriterFailed) == WriterFailed(
+        "StoreError: receipt: disk full", last_durable_seq=3
+    )
+    assert sink.closed
+
+
+def test_the_writer_records_each_flushed_head_in_the_stores_receipt(tmp_path: Path) -> None:
+    path = tmp_path / "arena.db"
+    events = make_events(20)
+    writer = EventWriter.start(lambda: SQLiteEventStore.open(path))
+
+    writer.tell(submit_of(events[:10]))
+    first = flush(writer)
+    receipt_after_first = json.loads(path.with_name("arena.db.receipt").read_text())
+    writer.tell(submit_of(events[10:]))
+    second = flush(writer)
+    writer.stop(timeout=STOP_TIMEOUT)
+
+    assert (receipt_after_first["seq"], receipt_after_first["hash"]) == first
+    receipt = json.loads(path.with_name("arena.db.receipt").read_text())
+    assert (receipt["seq"], receipt["hash"]) == second

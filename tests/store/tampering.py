@@ -17,6 +17,8 @@ APPEND_ONLY_TRIGGERS = (
     "events_no_delete",
     "capital_ledger_no_update",
     "capital_ledger_no_delete",
+    "arena_state_no_update",
+    "arena_state_no_delete",
 )
 """The trigger names docs/FORMAT.md documents."""
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 from decimal import Decimal
 
@@ -457,9 +458,24 @@ def test_a_store_used_from_another_thread_raises_a_store_error(store, log):
     assert store.head().seq == 0
 
 
-def test_a_second_writer_on_the_same_file_is_detected(store, path, log):
+def test_a_second_writer_on_the_same_file_is_refused_at_open_naming_the_holder(store, path):
+    with pytest.raises(
+        StoreError,
+        match=(
+            rf"^store '.*arena.db': another writer has it open \(pid {os.getpid()}: this process, per "
+            r"'arena.db.lock'\); a store has one writer: close that one first, or open with readonly=True"
+        ),
+    ) as caught:
+        SQLiteEventStore.open(path)
+
+    assert caught.value.path == path
+
+
+def test_a_writer_that_took_no_lock_is_still_detected_at_its_commit(store, path, log):
+    """A writer of another release takes no lock; the commit still sees the log grow under it."""
     log.scenario()
     events = log.take()
+    store._custody.release()  # as if ``store`` were such a writer
     with SQLiteEventStore.open(path) as other:
         other.append(events[:2])
 

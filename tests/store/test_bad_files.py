@@ -144,9 +144,9 @@ def test_a_read_only_location_is_refused_with_the_path_and_a_remedy(where):
     with pytest.raises(
         StoreError,
         match=(
-            rf"^store '{where}': opening failed \(SQLITE_CANTOPEN: unable to open database file\); the "
-            rf"file cannot be opened or created here; check that the directory exists and is writable, "
-            rf"or open with readonly=True"
+            rf"^store '{where}': cannot take the writer lock \(\w+Error: [^)]* creating 'arena.db.lock'\); "
+            r"the file cannot be opened or created here; check that the directory exists and is writable, "
+            r"or open with readonly=True"
         ),
     ) as caught:
         SQLiteEventStore.open(where)
@@ -171,8 +171,8 @@ def test_a_store_in_a_directory_that_cannot_be_written_is_refused(immutable_dir)
     with pytest.raises(
         StoreError,
         match=(
-            r"^store '.*arena.db': opening failed \(SQLITE_CANTOPEN: unable to open database file\); "
-            r"the file cannot be opened or created here"
+            r"^store '.*arena.db': cannot take the writer lock \(PermissionError: Operation not permitted "
+            r"creating 'arena.db.lock'\); the file cannot be opened or created here"
         ),
     ):
         SQLiteEventStore.open(immutable_dir)

@@ -1,8 +1,9 @@
-"""Files of schema_version 1 and 2 are refused, by writers, readers and ``verify`` alike, and left alone.
+"""Files of schema_version 1 to 3 are refused, by writers, readers and ``verify`` alike, and left alone.
 
-Their fills record neither cost basis nor market price, and their kills dropped holdings unsold, so a
-version-3 reading of them would be a guess (see ``store.SCHEMA_VERSION``). The refusal is decided on the
-meta table before anything is written, so the file stays byte for byte as it was.
+Versions 1 and 2: their fills record neither cost basis nor market price, and their kills dropped
+holdings unsold, so a reading of them would be a guess. Version 3: its snapshots carry no digest (see
+``store.SCHEMA_VERSION``). The refusal is decided on the meta table before anything is written, so the
+file stays byte for byte as it was.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from store import SCHEMA_VERSION, SQLiteEventStore, verify
 from tests.store.tampering import tamper
 
 EARLIER = (
-    r"schema_version {version} was written by an earlier release whose fills record no cost basis; it "
-    r"cannot be read as version 3; re-run the simulation with this release, or read it with "
-    r"arena-runtime 0\.1"
+    r"schema_version {version} was written by an earlier release {lacking}; it cannot be read as version "
+    r"4; re-run the simulation with this release, or read it with arena-runtime 0\.1"
 )
+LACKING = {
+    1: "whose fills record no cost basis",
+    2: "whose fills record no cost basis",
+    3: "whose snapshots carry no digest",
+}
 
 
 def written_by_an_earlier_release(path, version: int) -> bytes:
@@ -28,17 +33,18 @@ def written_by_an_earlier_release(path, version: int) -> bytes:
     return path.read_bytes()
 
 
-def test_the_version_is_three_since_fills_carry_their_cost_basis():
-    assert SCHEMA_VERSION == 3
+def test_the_version_is_four_since_snapshots_carry_a_digest():
+    assert SCHEMA_VERSION == 4
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 @pytest.mark.parametrize("readonly", [False, True], ids=["writer", "reader"])
 def test_a_store_of_an_earlier_version_is_refused_and_left_byte_identical(closed, version, readonly):
     before = written_by_an_earlier_release(closed, version)
 
     with pytest.raises(
-        StoreError, match=rf"^store '.*arena.db': {EARLIER.format(version=version)}$"
+        StoreError,
+        match=rf"^store '.*arena.db': {EARLIER.format(version=version, lacking=LACKING[version])}$",
     ) as caught:
         SQLiteEventStore.open(closed, readonly=readonly)
 
@@ -48,7 +54,7 @@ def test_a_store_of_an_earlier_version_is_refused_and_left_byte_identical(closed
     assert not wal.exists() or wal.stat().st_size == 0  # a reader of a WAL file leaves an empty -wal
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_verify_fails_a_store_of_an_earlier_version_with_the_same_reason_and_changes_nothing(closed, version):
     before = written_by_an_earlier_release(closed, version)
 
@@ -57,7 +63,7 @@ def test_verify_fails_a_store_of_an_earlier_version_with_the_same_reason_and_cha
     assert not report.ok
     assert report.first_failing_seq is None
     assert report.events_checked == 0
-    assert re.fullmatch(EARLIER.format(version=version), report.reason or "")
+    assert re.fullmatch(EARLIER.format(version=version, lacking=LACKING[version]), report.reason or "")
     assert closed.read_bytes() == before
 
 

@@ -109,7 +109,7 @@ def test_a_read_dropped_after_its_store_closed_is_released_quietly(path, log):
             {"event_types": ["Traded"]},
             r"^event_types: unknown tags \['Traded'\]; expected some of: AgentFailed",
         ),
-        ({"from_seq": -1}, r"^from_seq: -1 is not a seq; pass an int >= 0"),
+        ({"from_seq": -1}, r"^from_seq: -1 is not a seq; pass an int from 0 to 2\*\*63 - 1$"),
         ({"to_seq": "5"}, r"^to_seq: '5' is not a seq"),
         ({"since": datetime(2024, 1, 1)}, r"^since: .* is not a timezone-aware datetime"),  # noqa: DTZ001  (a naive time is the bad input under test)
     ],
@@ -117,6 +117,29 @@ def test_a_read_dropped_after_its_store_closed_is_released_quietly(path, log):
 def test_malformed_filters_are_refused_at_the_call(filled, kwargs, message):
     with pytest.raises(ValidationError, match=message):
         filled.read(**kwargs)
+
+
+SEQ_RANGE = r"is not a seq; pass an int from 0 to 2\*\*63 - 1$"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.read(from_seq=2**63), rf"^from_seq: 9223372036854775808 {SEQ_RANGE}"),
+        (lambda s: s.read(to_seq=2**64), rf"^to_seq: 18446744073709551616 {SEQ_RANGE}"),
+        (lambda s: s.read(from_seq=10**5000), rf"^from_seq: an int of 16610 bits {SEQ_RANGE}"),
+        (lambda s: s.snapshot(at_or_before=2**63), rf"^at_or_before: 9223372036854775808 {SEQ_RANGE}"),
+        (lambda s: s.balances(at_seq=2**63), rf"^at_seq: 9223372036854775808 {SEQ_RANGE}"),
+    ],
+)
+def test_a_seq_beyond_sqlites_largest_integer_is_refused_not_an_overflow(filled, call, message):
+    with pytest.raises(ValidationError, match=message):
+        call(filled)
+
+
+def test_the_largest_seq_reads_nothing_and_changes_nothing(filled, log):
+    assert list(filled.read(from_seq=2**63 - 1)) == []
+    assert list(filled.read(to_seq=2**63 - 1)) == log.events
 
 
 def test_get_finds_an_event_by_uuid_or_text(filled, log):

@@ -42,6 +42,7 @@ EXPECTED_COLUMNS = {
         ("proving_agents", "INTEGER", 1, 0),
         ("simulation_agents", "INTEGER", 1, 0),
         ("data", "TEXT", 1, 0),
+        ("digest", "TEXT", 1, 0),
     ],
     "meta": [("key", "TEXT", 1, 1), ("value", "TEXT", 1, 0)],  # STRICT: a TEXT key is NOT NULL
 }
@@ -110,6 +111,17 @@ def test_synchronous_is_configurable(path, synchronous, level):
 def test_the_log_and_ledger_are_append_only(filled, raw, table, statement):
     with pytest.raises(sqlite3.IntegrityError, match=rf"^{table} is append-only: a stored row cannot be"):
         raw.execute(statement.format(table=table))
+
+
+@pytest.mark.parametrize("statement", ["UPDATE arena_state SET seq = seq", "DELETE FROM arena_state"])
+def test_snapshots_are_append_only_too(filled, raw, statement):
+    verb = "updated" if statement.startswith("UPDATE") else "deleted"
+
+    with pytest.raises(
+        sqlite3.IntegrityError,
+        match=rf"^arena_state is append-only: a stored snapshot cannot be {verb}; a later snapshot",
+    ):
+        raw.execute(statement)
 
 
 def test_amounts_are_stored_as_integers_never_reals(filled, raw):

@@ -283,12 +283,24 @@ def test_a_snapshot_past_the_last_event_is_reported(closed):
     tamper(
         closed,
         "INSERT INTO arena_state (seq, timestamp, total_capital, allocated_capital, "
-        "free_capital, active_agents, proving_agents, simulation_agents, data) SELECT 99, "
+        "free_capital, active_agents, proving_agents, simulation_agents, data, digest) SELECT 99, "
         "timestamp, total_capital, allocated_capital, free_capital, active_agents, "
-        "proving_agents, simulation_agents, data FROM arena_state",
+        "proving_agents, simulation_agents, data, digest FROM arena_state",
     )
 
     assert failing(closed) == (99, "snapshot #2 is at seq 99, past the last event")
+
+
+def test_an_edited_snapshot_digest_is_reported_at_the_snapshot_seq(closed):
+    tamper(closed, "UPDATE arena_state SET digest = replace(digest, substr(digest, 1, 1), 'x')")
+
+    assert failing(closed) == (
+        SNAPSHOT,
+        (
+            f"snapshot #1: its digest does not match its data and the log's hash at seq {SNAPSHOT}: the row "
+            "was edited"
+        ),
+    )
 
 
 def test_deleting_a_snapshot_loses_nothing(closed):
@@ -306,7 +318,8 @@ def test_dropped_triggers_are_a_warning_not_a_failure(closed):
     assert report.warnings == (
         (
             "append-only triggers ['events_no_update', 'events_no_delete', 'capital_ledger_no_update', "
-            "'capital_ledger_no_delete'] are missing: rows may have been edited"
+            "'capital_ledger_no_delete', 'arena_state_no_update', 'arena_state_no_delete'] are missing: "
+            "rows may have been edited"
         ),
     )
 
@@ -484,7 +497,7 @@ def test_a_snapshot_at_seq_0_is_reported(closed):
         closed,
         "INSERT INTO arena_state (seq, timestamp, total_capital, allocated_capital, "
         "free_capital, active_agents, "
-        "proving_agents, simulation_agents, data) VALUES (0, 't', 0, 0, 0, 0, 0, 0, '{}')",
+        "proving_agents, simulation_agents, data, digest) VALUES (0, 't', 0, 0, 0, 0, 0, 0, '{}', '')",
     )
 
     assert failing(closed) == (0, "snapshot #2 is at seq 0, where no event is")

@@ -339,6 +339,17 @@ def test_days_keeps_bars_before_the_first_kept_bar_plus_that_many_days(tmp_path)
     assert [(b.timestamp.day, b.symbol) for b in bars] == [(1, "BBB"), (2, "AAA"), (2, "BBB")]
 
 
+@pytest.mark.parametrize("days", [36_500, 999_999_999, 10**30])
+def test_days_reaching_past_year_9999_keep_every_bar_instead_of_overflowing(tmp_path, days):
+    path = write(
+        tmp_path, "far.csv", "date,open,high,low,close,volume\n9999-12-30,1,1,1,1,1\n9999-12-31,1,1,1,1,1\n"
+    )
+
+    bars = list(CsvFeed(path, days=days))
+
+    assert [b.timestamp.day for b in bars] == [30, 31]
+
+
 def test_start_and_days_combine_into_a_window(tmp_path):
     path = daily_file(tmp_path)
 
@@ -513,6 +524,17 @@ def test_trailing_empty_fields_and_short_rows_missing_only_ignored_columns_are_f
             "'abc' cannot be parsed as a number; expected a decimal such as 101.25",
         ),
         ("2024-01-02,1,1,1,1,1\u00a0000", "volume", "'1\\xa0000' cannot be parsed as a number"),
+        (
+            "2024-01-02,1,1,1,1,1_000",
+            "volume",
+            "'1_000' is not a plain number (it has underscores); expected",
+        ),
+        (
+            "2024-01-02,1,1,1,1,\u0661\u0662",
+            "volume",
+            "'\u0661\u0662' is not a plain number (it has non-ASCII",
+        ),
+        ("2024-01-02,\uff15,5,5,5,1", "open", "'\uff15' is not a plain number (it has non-ASCII characters)"),
         ("2024-01-02,1,1,NaN,1,1", "low", "'NaN' is not a finite number"),
         ("2024-01-02,1,1,1,inf,1", "close", "'inf' is not a finite number"),
         ("2024-01-02,1,1,1,1,-Infinity", "volume", "'-Infinity' is not a finite number"),
@@ -548,6 +570,18 @@ def test_bad_values_are_rejected_at_their_line_and_column(tmp_path, row, column,
 
     assert err.value.line == 3
     assert err.value.field == column
+
+
+def test_exponents_signs_and_padded_cells_are_read_exactly_as_exporters_write_them(tmp_path):
+    """pandas writes 0.00001234 as 1.234e-05; padding after a delimiter is common; both are exact."""
+    path = write(tmp_path, "x.csv", OHLCV + "2024-01-02, 1.234e-05 ,1.3E-5,+1.2e-05,1.25e-05,1e5\n")
+
+    (bar,) = CsvFeed(path)
+
+    assert (bar.open, bar.high, bar.low, bar.close) == tuple(
+        map(Decimal, ("0.00001234", "0.000013", "0.000012", "0.0000125"))
+    )
+    assert bar.volume == 100_000
 
 
 def test_bad_value_is_reported_in_the_header_spelling_of_its_column(tmp_path):
