@@ -247,6 +247,32 @@ def test_simulate_runs_on_a_csv_file(tmp_path):
     assert arena("verify", "a.db", cwd=tmp_path).status == 0
 
 
+def test_a_csv_whose_prices_fail_late_in_the_file_refuses_the_run_and_leaves_no_file(tmp_path):
+    path = write_csv(tmp_path / "prices.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[150] = lines[150].replace(",1000", ",-1")  # a negative volume two days into the window
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = arena(
+        "simulate",
+        "--db",
+        "a.db",
+        "--agents",
+        3,
+        "--days",
+        3,
+        "--seed",
+        1,
+        "--data",
+        "prices.csv",
+        cwd=tmp_path,
+    )
+
+    assert result.status == 2
+    assert re.fullmatch(r"arena: error: .*'prices\.csv' line 151.*volume -1 is negative.*\n", result.err)
+    assert not (tmp_path / "a.db").exists()
+
+
 @pytest.mark.parametrize(
     ("setup", "args", "pattern"),
     [

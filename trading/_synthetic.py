@@ -142,6 +142,13 @@ class SyntheticFeed:
                 f"synthetic feed: days must be an integer >= 1, got {days!r}; pass a positive number of days"
             )
             raise ValidationError(msg, field="days", value=days)
+        latest = datetime.max.replace(tzinfo=UTC) - start.astimezone(UTC)
+        if days > latest.days:
+            msg = (
+                f"synthetic feed: days={days} from {start.isoformat()} runs past the last day a timestamp "
+                f"holds (9999-12-31); pass at most {latest.days} days"
+            )
+            raise ValidationError(msg, field="days", value=days)
         span = timedelta(days=days)
         if not timedelta(0) < interval <= span:
             msg = (

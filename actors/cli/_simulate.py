@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 from actors import Arena, SimClock, run_simulation
 from events import ArenaOpened, ValidationError, money
 from store import FORMAT_NAME, SQLiteEventStore, remove_store
-from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer_interval, performance
+from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer_interval, performance, steps
 
 from ._format import progress_line, summary_lines
 from ._inspect import first_event, reading
@@ -234,7 +234,9 @@ def _feed(
             interval = infer_interval(csv, symbol=first.symbol)
         except ValidationError:
             interval = timedelta(seconds=1)  # one bar per symbol: any instant before it opens the market
-        return csv, first.timestamp - interval, None
+        # read the whole window once before any file is made: a bad row refuses the run, not half of it
+        total = sum(1 for _ in steps(csv))
+        return csv, first.timestamp - interval, total
     if history is None:
         return SyntheticFeed(seed=seed, start=SYNTHETIC_START, days=days), SYNTHETIC_START, days * 24
     until = _until(history.last, days)

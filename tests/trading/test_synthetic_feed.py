@@ -204,6 +204,11 @@ def test_every_bar_is_well_formed(seed, symbol_count, days, interval, initial_pr
         ({"seed": True}, r"^synthetic feed: seed must be an integer, got True", "seed"),
         ({"days": 0}, r"^synthetic feed: days must be an integer >= 1, got 0", "days"),
         ({"days": True}, r"^synthetic feed: days must be an integer >= 1, got True", "days"),
+        (
+            {"days": 10**9},
+            r"^synthetic feed: days=1000000000 from .* runs past the last day a timestamp holds",
+            "days",
+        ),
         ({"symbols": ()}, r"^synthetic feed: symbols is empty; expected at least one symbol", "symbols"),
         (
             {"symbols": "AAA"},
