@@ -57,9 +57,9 @@ def run_cycle(
     """Plan and emit one evolution cycle; return what it did.
 
     Everything that can refuse the cycle is checked before the first event, so a refused cycle emits
-    nothing. If selling killed agents' positions lost more than the policy's reserve (fees, or marks below
-    what the positions cost), the treasury cannot cover every target: allocations are then filled in plan
-    order until it runs dry, and a warning says by how much they fell short.
+    nothing. Targets are equity; an agent above its target gives back only free cash (no holding is sold
+    to rebalance), so the treasury may not cover every top-up: allocations are then filled in plan order
+    until it runs dry, and an info log says by how much they fell short.
 
     Raises:
         ValidationError: ``metrics`` name an agent never spawned, a fitness is not finite, or ``marks``
@@ -142,9 +142,11 @@ def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -
             em.emit(CapitalAllocated, chain=chain, agent_id=agent_id, amount=amount)
             moves += 1
     if shortfall:
-        logger.warning(
-            "evolution cycle %d: the treasury fell %s short of the plan's targets (liquidation losses "
-            "beyond the reserve); the last agents in plan order got less",
+        # expected, not a fault: an agent above its target keeps the holdings it is never forced to sell
+        logger.info(
+            "evolution cycle %d: the treasury fell %s short of the plan's targets (agents above their "
+            "target keep holdings they are not forced to sell, and liquidations cost fees and slippage); "
+            "the last agents in plan order got less",
             em.fold.cycle,
             shortfall,
         )

@@ -10,14 +10,16 @@ passes, and the log holds every acknowledged head (its seq, with its hash). With
 file may also be absent, empty, or a store whose creation was interrupted. Finally ``Arena.open``
 recovers it (timed: the recovery time), records one event and closes, and the file verifies again.
 
-Printed: the trials and their mix, failures (any check that did not hold, each listed), lost
+Printed: the trials and their mix, where the kills landed (by the writer's last line) and what the files
+of writers killed before their first ack were, failures (any check that did not hold, each listed), lost
 acknowledged events (acknowledged seqs the log no longer holds with their hash: must be 0), unverifiable
 files, and recovery-time percentiles against the baseline measured in the same run: ``Arena.open`` of the
 same writer's file after a clean close.
 
 ``tests/reliability`` runs 30 of these trials in CI. Nothing imports tests, and a crash harness is no
-product feature, so the plan, the writer and the kill are repeated here (about 80 lines) rather than
-shared. Run ``python -m benchmarks.trials`` (20 trials, ~30 s) or ``--trials 500`` (~10 minutes).
+product feature, so the plan, the writer, the kill and the checks are repeated here (about 150 lines,
+counting where the tests assert) rather than shared. Run ``python -m benchmarks.trials`` (20 trials,
+~20 s) or ``--trials 500`` (~6 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 from actors import Arena, SimClock, run_simulation
-from benchmarks._timing import Timing
+from benchmarks._timing import Timing, print_ratio
 from events import ArenaError
 from store import verify
 from trading import EvolutionPolicy, SyntheticFeed
@@ -98,6 +100,9 @@ class Tally:
     trials: int = 0
     killed: int = 0
     mix: Counter[str] = field(default_factory=Counter)
+    landed: Counter[str] = field(default_factory=Counter)
+    unacknowledged: Counter[str] = field(default_factory=Counter)
+    """The files of trials killed before their first ack: absent, empty, creation interrupted, verified."""
     failures: list[str] = field(default_factory=list)
     lost: int = 0
     unverifiable: int = 0
@@ -158,8 +163,22 @@ def start_writer(path: Path, *, seed: int, synchronous: str, snapshot_every: int
     )
 
 
-def kill(path: Path, plan: Plan) -> tuple[list[tuple[int, str]], bool, str]:
-    """Run a writer and SIGKILL it as planned; return the acknowledged heads, whether it died so, stderr."""
+@dataclass(frozen=True, slots=True)
+class Killed:
+    """What a killed writer said before it died."""
+
+    heads: list[tuple[int, str]]
+    """Every head it acknowledged, in order."""
+    killed: bool
+    """False when it exited by itself before the kill."""
+    landed: str
+    """Where the kill landed, by the writer's last line: before the first ack, mid-run, mid-close or after
+    close (while the interpreter exits)."""
+    stderr: str
+
+
+def kill(path: Path, plan: Plan) -> Killed:
+    """Run a writer and SIGKILL it as planned."""
     process = start_writer(
         path, seed=plan.seed, synchronous=plan.synchronous, snapshot_every=plan.snapshot_every
     )
@@ -177,12 +196,19 @@ def kill(path: Path, plan: Plan) -> tuple[list[tuple[int, str]], bool, str]:
         process.send_signal(signal.SIGKILL)
         killed = True
     rest, stderr = process.communicate(timeout=WAIT)
+    lines = ("".join(seen) + rest).splitlines(keepends=True)
     heads = []
-    for line in "".join(seen).splitlines(keepends=True) + rest.splitlines(keepends=True):
+    for line in lines:
         words = line.split()
         if line.endswith("\n") and len(words) == 3 and words[0] == "ack":
             heads.append((int(words[1]), words[2]))
-    return heads, killed, stderr
+    if "closed\n" in lines:
+        landed = "after close"
+    elif "closing\n" in lines:
+        landed = "mid-close"
+    else:
+        landed = "mid-run" if heads else "before the first ack"
+    return Killed(heads, killed, landed, stderr)
 
 
 def lost_events(path: Path, heads: list[tuple[int, str]]) -> int:
@@ -207,18 +233,28 @@ def lost_events(path: Path, heads: list[tuple[int, str]]) -> int:
 
 def check(path: Path, plan: Plan, tally: Tally) -> None:
     """Run one trial and add what it found to ``tally``."""
-    heads, killed, stderr = kill(path, plan)
+    found = kill(path, plan)
+    heads = found.heads
     tally.trials += 1
-    tally.killed += killed
+    tally.killed += found.killed
     tally.mix.update([plan.moment, plan.synchronous])
-    problems = [f"writer stderr: {stderr.strip()}"] if stderr else []
-    if heads or (path.exists() and path.stat().st_size):
+    tally.landed.update([found.landed])
+    problems = [f"writer stderr: {found.stderr.strip()}"] if found.stderr else []
+    stored = 0
+    if not path.exists() or not path.stat().st_size:
+        state = "absent" if not path.exists() else "empty"
+    else:
         report = verify(path, expected_head=heads[-1] if heads else None)
-        if not report.ok and (heads or not str(report.reason).startswith(INTERRUPTED)):
+        stored = report.head.seq
+        state = "a store that verifies" if report.ok else "unverifiable"
+        if not report.ok and not heads and str(report.reason).startswith(INTERRUPTED):
+            state = "creation interrupted"
+        elif not report.ok:
             tally.unverifiable += 1
             problems.append(f"verify: {report}")
-    lost = lost_events(path, heads)
-    if lost:
+    if not heads:
+        tally.unacknowledged.update([state])
+    if lost := lost_events(path, heads):
         tally.lost += lost
         problems.append(f"{lost} acknowledged events lost")
     try:
@@ -226,6 +262,8 @@ def check(path: Path, plan: Plan, tally: Tally) -> None:
         arena = Arena.open(path, total_capital=CAPITAL, clock=SimClock(LATER))
         tally.recoveries.append(time.perf_counter() - began)
         with arena:
+            if (head := arena.head().seq) != (stored or 1):  # nothing stored: a new arena's ArenaOpened
+                problems.append(f"reopened at seq {head}, the file held {stored}")
             arena.verify_capital_conservation()
         if not (after := verify(path)).ok:
             problems.append(f"verify after reopening: {after}")
@@ -280,13 +318,19 @@ def main() -> None:
     reopen = Timing("reopen after a clean close (baseline)", len(clean), sum(clean))
     for timing in (trials, recovery, reopen):
         print(timing)
-    print(f"recovery / clean reopen: {recovery.rate / reopen.rate:.2f}x ({recovery.name} / {reopen.name})")
+    print_ratio("recovery / clean reopen", recovery, reopen)
     mix = ", ".join(
         f"{name} {tally.mix[name]}" for name in ("opening", "running", "closing", "normal", "full")
     )
     print(
         f"trials: {tally.trials} (killed {tally.killed}, "
         f"exited before the kill {tally.trials - tally.killed}; {mix})"
+    )
+    landed = ("before the first ack", "mid-run", "mid-close", "after close")
+    print("kills landed: " + ", ".join(f"{name} {tally.landed[name]}" for name in landed))
+    print(
+        "killed before the first ack, the file was: "
+        + (", ".join(f"{name} {count}" for name, count in tally.unacknowledged.most_common()) or "-")
     )
     print(f"failures: {len(tally.failures)}")
     for failure in tally.failures:
