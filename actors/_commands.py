@@ -276,7 +276,7 @@ def check_conservation(em: Emitter) -> ConservationReport:
 
     """
     fold = em.fold
-    allocated = sum((agent.capital_at_cost for agent in fold.agents.values()), ZERO)
+    allocated = fold.allocated_capital
     free, total = fold.treasury, fold.total_capital
     funding, realized, fees = fold.funding, fold.realized_pnl, fold.fees_paid
     ok = free + allocated == total == funding + realized - fees

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from events import ZERO, AgentNotAliveError, Event, UnknownAgentError
+from events import AgentNotAliveError, Event, UnknownAgentError
 
 if TYPE_CHECKING:
-    from decimal import Decimal
     from uuid import UUID
 
     from events import AgentEntry, Fold
@@ -91,10 +90,6 @@ class Emitter:
         self._events.clear()
         self._encoded.clear()
         return events, encoded
-
-    def allocated(self) -> Decimal:
-        """Return the capital all agents hold together (dead agents hold none)."""
-        return sum((agent.allocation for agent in self.fold.agents.values()), ZERO)
 
     def alive_ids(self) -> set[str]:
         """Return the ids of every live agent."""

@@ -291,7 +291,8 @@ class ArenaSupervisor(pykka.ThreadingActor):
             case CheckConservation():
                 return check_conservation(em)
             case ReportStuck(agent_id=agent_id, problem=problem):
-                incarnation = self._pool.incarnation(em.existing(agent_id).agent_id)
+                em.existing(agent_id)  # an unknown id is refused here, with its own error
+                incarnation = self._pool.incarnation(agent_id)
                 if incarnation is not None:
                     self._agent_crashed(AgentCrashed(agent_id, "StepTimeout", problem, incarnation))
                 return None

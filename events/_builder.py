@@ -332,7 +332,7 @@ class LogBuilder:
     def check(self) -> CapitalConservationCheck:
         """Record a conservation check of the books as they stand (``ok`` says whether they balance)."""
         fold = self.fold
-        allocated = sum((agent.capital_at_cost for agent in fold.agents.values()), ZERO)
+        allocated = fold.allocated_capital
         funding, realized, fees = fold.funding, fold.realized_pnl, fold.fees_paid
         return self.emit(
             CapitalConservationCheck,

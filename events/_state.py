@@ -165,6 +165,11 @@ class Fold:
             cycle=self.cycle,
         )
 
+    @property
+    def allocated_capital(self) -> Decimal:
+        """What agents hold at cost, cash and holdings (the dead hold none); as ``ArenaState``'s."""
+        return sum((agent.capital_at_cost for agent in self.agents.values()), ZERO)
+
     def agent(self, agent_id: str) -> AgentEntry | None:
         """Return ``agent_id``'s entry (read-only by convention), or None if it was never spawned."""
         return self.agents.get(agent_id)

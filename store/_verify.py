@@ -42,7 +42,6 @@ from events import (
     MONEY_SCALE,
     PNL,
     TREASURY,
-    ZERO,
     CapitalConservationCheck,
     EventSourcingError,
     Fold,
@@ -426,7 +425,7 @@ class _Audit:
 
     def _check_recorded(self, check: CapitalConservationCheck) -> None:
         fold = self.fold
-        allocated = sum((agent.capital_at_cost for agent in fold.agents.values()), ZERO)
+        allocated = fold.allocated_capital
         for name, recorded, folded in (
             ("total", check.total, fold.total_capital),
             ("free", check.free, fold.treasury),
