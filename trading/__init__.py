@@ -21,6 +21,8 @@ from ._performance import PerformanceReport as PerformanceReport
 from ._performance import performance as performance
 from ._planner import Child as Child
 from ._planner import CyclePlan as CyclePlan
+from ._planner import Demotion as Demotion
+from ._planner import Evidence as Evidence
 from ._planner import Graduation as Graduation
 from ._planner import Kill as Kill
 from ._planner import plan_cycle as plan_cycle
@@ -53,10 +55,12 @@ __all__ = [
     "Child",
     "CsvFeed",
     "CyclePlan",
+    "Demotion",
     "EvolutionPolicy",
     "Fill",
     "FitnessMeasure",
     "Genome",
+    "Evidence",
     "Graduation",
     "GraduationThresholds",
     "Kill",

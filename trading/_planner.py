@@ -34,7 +34,11 @@ if TYPE_CHECKING:
     from ._metrics import AgentMetrics
     from ._policy import EvolutionPolicy
 
-__all__ = ["Child", "CyclePlan", "Graduation", "Kill", "plan_cycle"]
+__all__ = ["Child", "CyclePlan", "Demotion", "Evidence", "Graduation", "Kill", "plan_cycle"]
+
+Evidence = dict[str, float | int | str]
+"""The numbers a decision was made on (fitness, its raw value, bars in tier, trades, drawdown, ...), by name:
+recorded in the event that acted on it, so an auditor can recheck the rule from the log alone."""
 
 # Added to max(fitness, 0) in a "fitness" split within a tier: an agent at or below zero keeps a token share
 # (1/101 of a Sharpe-1 neighbour's) rather than none, so it can still trade and be judged, and a tier
@@ -52,6 +56,8 @@ class Kill(_Decision):
     agent_id: str
     reason: str
     """Its fitness and rank, e.g. ``sharpe fitness -0.41 ranked 9 of 10 judged (bottom 20%)``."""
+    evidence: Evidence = {}
+    """The numbers behind ``reason``."""
 
 
 class Graduation(_Decision):
@@ -62,6 +68,20 @@ class Graduation(_Decision):
     to_tier: Tier
     reason: str
     """Each threshold it met, with its value."""
+    evidence: Evidence = {}
+    """The numbers behind ``reason``."""
+
+
+class Demotion(_Decision):
+    """Move a surviving agent one tier down (arena to proving, proving to simulation)."""
+
+    agent_id: str
+    from_tier: Tier
+    to_tier: Tier
+    reason: str
+    """The rule it broke (drawdown or sustained underperformance), with its value and the limit."""
+    evidence: Evidence = {}
+    """The numbers behind ``reason``."""
 
 
 class Child(_Decision):
@@ -84,6 +104,8 @@ class CyclePlan(_Decision):
     """Sorted by agent id."""
     graduations: tuple[Graduation, ...]
     """Sorted by agent id; never a killed agent."""
+    demotions: tuple[Demotion, ...] = ()
+    """Sorted by agent id; never a killed or promoted agent."""
     children: tuple[Child, ...]
     allocations: tuple[tuple[str, Decimal], ...]
     """Target equity (cash plus holdings at the marks) of every agent alive after the cycle: survivors in
