@@ -13,6 +13,12 @@ from ._clock import SystemClock as SystemClock
 from ._driver import derive_seed as derive_seed
 from ._driver import run_simulation as run_simulation
 from ._floor import TradingFloor as TradingFloor
+from ._frame_files import FORMATS as FORMATS
+from ._frame_files import read_frame as read_frame
+from ._frame_files import write_frames as write_frames
+from ._frames import FRAMES as FRAMES
+from ._frames import frame as frame
+from ._frames import frames as frames
 from ._ids import IdGenerator as IdGenerator
 from ._ids import SequentialIds as SequentialIds
 from ._messages import AgentFailurePolicy as AgentFailurePolicy
@@ -28,6 +34,9 @@ from ._run_report import SimulationReport as SimulationReport
 from ._run_report import top_agents as top_agents
 from ._sink import EventSink as EventSink
 from ._sink import NullSink as NullSink
+from ._subscriptions import DEFAULT_MAX_PENDING as DEFAULT_MAX_PENDING
+from ._subscriptions import Subscription as Subscription
+from ._subscriptions import SubscriptionState as SubscriptionState
 from ._supervisor import MAX_RESTARTS as MAX_RESTARTS
 from ._supervisor import ArenaSupervisor as ArenaSupervisor
 from ._timeouts import ASK_TIMEOUT as ASK_TIMEOUT
@@ -37,7 +46,10 @@ from ._timeouts import STOP_TIMEOUT as STOP_TIMEOUT
 
 __all__ = [
     "ASK_TIMEOUT",
+    "DEFAULT_MAX_PENDING",
     "FLUSH_TIMEOUT",
+    "FORMATS",
+    "FRAMES",
     "MAX_RESTARTS",
     "STEP_TIMEOUT",
     "STOP_TIMEOUT",
@@ -60,13 +72,19 @@ __all__ = [
     "SimClock",
     "SimulationReport",
     "StrategyFactory",
+    "Subscription",
+    "SubscriptionState",
     "Synchronous",
     "SystemClock",
     "TradingFloor",
     "breakdown_of",
     "derive_seed",
+    "frame",
+    "frames",
+    "read_frame",
     "run_simulation",
     "top_agents",
+    "write_frames",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

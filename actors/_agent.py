@@ -1,9 +1,10 @@
-"""One pykka actor per live agent: its strategy, its tier and its running performance.
+"""One pykka actor per live agent: its strategy and its tier.
 
 An agent decides, it never moves capital: it answers ``OnBars`` with orders and the supervisor fills them
-against the ledger. Its portfolio arrives with every step (the ledger's cash and positions), so an agent
-cannot drift from the books; what it keeps itself is what the ledger does not: the strategy's rolling
-windows, average entry prices (for stop losses and win rates) and the ``PerformanceTracker``.
+against the ledger. Its portfolio arrives with every step (the ledger's cash, positions and average
+costs), so an agent cannot drift from the books; what it keeps itself is only what the ledger does not
+know: the strategy's rolling windows. Its performance is not its own to report: the supervisor's
+``PerformanceBook`` measures it from the ledger's marks, flows and fills.
 
 Crash isolation: anything the strategy does wrong while handling a step is caught here and told to the
 supervisor as ``AgentCrashed`` — an exception of any kind (``SystemExit`` and ``KeyboardInterrupt``
@@ -18,20 +19,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from events import value_at
-from trading import Fill, Genome, Order, PerformanceTracker, Portfolio, Strategy, make_strategy
+from trading import Genome, Order, Strategy, make_strategy
 
-from ._messages import AgentCrashed, ChangeTier, GetMetrics, OnBars
+from ._messages import AgentCrashed, ChangeTier, OnBars
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from events import Tier, TradeExecuted
+    from events import Tier
 
 __all__ = ["AgentActor", "StrategyFactory"]
 
@@ -40,14 +39,11 @@ logger = logging.getLogger(__name__)
 StrategyFactory = Callable[[Genome], Strategy]
 """Builds an agent's strategy from its genome; ``make_strategy`` unless the arena was given another."""
 
-_ZERO = Decimal(0)
-
-
 class AgentActor(pykka.ThreadingActor):
-    """A live agent: holds its genome, tier, strategy and performance tracker.
+    """A live agent: holds its genome, tier and strategy.
 
-    Messages: ``OnBars`` (asked, answers ``tuple[Order, ...]``), ``GetMetrics`` (asked, answers
-    ``AgentMetrics``), ``ChangeTier`` (told by the supervisor after a graduation).
+    Messages: ``OnBars`` (asked, answers ``tuple[Order, ...]``), ``ChangeTier`` (told by the supervisor
+    after a promotion or demotion).
 
     Args:
         agent_id: The ledger's id for this agent.
@@ -79,11 +75,6 @@ class AgentActor(pykka.ThreadingActor):
         self._incarnation = incarnation
         self._factory = strategy_factory
         self._strategy: Strategy | None = None
-        self._tracker = PerformanceTracker()
-        self._cash = _ZERO  # ledger cash as of the last step: a change not explained by fills is a flow
-        self._entry: dict[str, Decimal] = {}  # average entry price per symbol held
-        self._held: dict[str, Decimal] = {}  # units per symbol, from fills, to average entry prices
-        self._closes: dict[str, Decimal] = {}  # last close per symbol, to mark a symbol with no bar this step
         self._crashed = False
 
     def on_start(self) -> None:
@@ -98,8 +89,6 @@ class AgentActor(pykka.ThreadingActor):
         match message:
             case OnBars():
                 return self._step(message)
-            case GetMetrics():
-                return self._tracker.metrics()
             case ChangeTier(tier=tier):
                 self.tier = tier
                 return None
@@ -129,25 +118,9 @@ class AgentActor(pykka.ThreadingActor):
         strategy = self._strategy
         if strategy is None:
             return ()
-        expected = self._cash
-        for fill in message.fills:
-            self._record(fill)
-            expected += fill.cash_delta
-        given = message.portfolio
-        flow = given.cash - expected
-        if flow > 0:
-            self._tracker.deposit(flow)
-        elif flow < 0:
-            self._tracker.withdraw(-flow)
-        self._cash = given.cash
-        portfolio = Portfolio(
-            cash=given.cash,
-            positions=given.positions,
-            entry_prices={s: p for s, p in self._entry.items() if given.positions.get(s, _ZERO) > 0},
-        )
+        portfolio = message.portfolio
         orders: list[Order] = []
         for bar in message.bars:
-            self._closes[bar.symbol] = bar.close
             order = strategy.on_bar(bar, portfolio)
             if order is None:
                 continue
@@ -155,32 +128,7 @@ class AgentActor(pykka.ThreadingActor):
                 msg = f"strategy answered {order!r} for the bar of {bar.symbol!r}; expected an Order or None"
                 raise TypeError(msg)
             orders.append(order)
-        # the ledger's rounding (half-even per holding), so the agent's equity is the books' to the digit
-        equity = given.cash + sum(
-            (value_at(units, self._closes.get(symbol, _ZERO)) for symbol, units in given.positions.items()),
-            _ZERO,
-        )
-        self._tracker.mark(equity)
         return tuple(orders)
-
-    def _record(self, trade: TradeExecuted) -> None:
-        symbol = trade.symbol
-        held = self._held.get(symbol, _ZERO)
-        entry = self._entry.get(symbol)
-        fill = Fill(
-            trade.symbol, trade.side, trade.quantity, trade.quantity, trade.price, trade.fee, trade.cash_delta
-        )
-        self._tracker.record_fill(fill, entry if trade.side == "sell" else None)
-        if trade.side == "buy":
-            units = held + trade.quantity
-            cost = (entry or _ZERO) * max(held, _ZERO) + trade.price * trade.quantity
-            self._entry[symbol] = cost / units if units > 0 else trade.price
-            self._held[symbol] = units
-        else:
-            units = held - trade.quantity
-            self._held[symbol] = units
-            if units <= 0:
-                self._entry.pop(symbol, None)
 
     def _crash(self, error: BaseException) -> None:
         self._crashed = True

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from events import ValidationError
-from trading import Genome
 
 from ._agent import AgentActor
 from ._timeouts import stop_and_wait
 
 if TYPE_CHECKING:
     from events import Tier
+    from trading import Strategies
 
     from ._agent import StrategyFactory
 
@@ -33,13 +33,20 @@ class AgentPool:
 
     Args:
         supervisor: Told ``AgentCrashed`` by the agents.
-        strategy_factory: Builds each agent's strategy; None for ``make_strategy``.
+        strategy_factory: Builds each agent's strategy; None for ``strategies.build``.
+        strategies: Parses each stored genome (and builds its strategy, unless ``strategy_factory``).
 
     """
 
-    def __init__(self, supervisor: pykka.ActorRef[Any], strategy_factory: StrategyFactory | None) -> None:
+    def __init__(
+        self,
+        supervisor: pykka.ActorRef[Any],
+        strategy_factory: StrategyFactory | None,
+        strategies: Strategies,
+    ) -> None:
         self._supervisor = supervisor
         self._factory = strategy_factory
+        self._strategies = strategies
         self._refs: dict[str, pykka.ActorRef[Any]] = {}
         self._incarnations: dict[str, int] = {}
 
@@ -47,15 +54,19 @@ class AgentPool:
         """Start an actor for ``agent_id``, replacing (stopping) any it has; a bad genome is logged."""
         self.stop(agent_id)
         try:
-            parsed = Genome.from_json_dict(genome)
+            parsed = self._strategies.parse(genome)
         except ValidationError:
-            logger.exception("agent %s: stored genome is not a Genome; no actor started", agent_id)
+            logger.exception("agent %s: stored genome does not fit the arena's strategies; no actor started", agent_id)
             return
         incarnation = self._incarnations.get(agent_id, -1) + 1
         self._incarnations[agent_id] = incarnation
-        options: dict[str, Any] = {} if self._factory is None else {"strategy_factory": self._factory}
         self._refs[agent_id] = AgentActor.start(
-            agent_id, parsed, tier, supervisor=self._supervisor, incarnation=incarnation, **options
+            agent_id,
+            parsed,
+            tier,
+            supervisor=self._supervisor,
+            incarnation=incarnation,
+            strategy_factory=self._factory or self._strategies.build,
         )
 
     def is_current(self, agent_id: str, incarnation: int) -> bool:

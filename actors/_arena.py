@@ -18,9 +18,10 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from events import ArenaError, ValidationError
+from events import ArenaError, UserEvent, ValidationError, user_event_fields
 from trading import BrokerConfig, check_selection
 
 from ._checks import (
@@ -42,6 +43,7 @@ from ._floor import TradingFloor
 from ._messages import (
     AllocateCapital,
     CheckConservation,
+    Demote,
     GetBreakdown,
     GetEquity,
     GetHead,
@@ -52,22 +54,25 @@ from ._messages import (
     KillUnderperformers,
     MutateAgent,
     ReleaseCapital,
+    Record,
     RunEvolutionCycle,
     SpawnAgent,
+    Subscribe,
 )
 from ._recovery import start, supervisor_config
+from ._subscriptions import DEFAULT_MAX_PENDING, new_subscription
 from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from decimal import Decimal
     from types import TracebackType
-    from typing import Any, Self
+    from typing import Self
 
-    from events import AgentGraduated, AnyEvent, ArenaState, CapitalAllocated, Tier
+    from events import AgentDemoted, AgentGraduated, AnyEvent, ArenaState, CapitalAllocated, Tier
     from store import Head, Synchronous
-    from trading import AgentMetrics, EvolutionPolicy, Genome
+    from trading import AgentMetrics, EvolutionPolicy, Genome, Strategies
 
     from ._agent import StrategyFactory
     from ._client import ArenaClient
@@ -76,8 +81,11 @@ if TYPE_CHECKING:
     from ._messages import AgentFailurePolicy
     from ._reports import AllocationBreakdown, ConservationReport, CycleReport
     from ._sink import EventSink
+    from ._subscriptions import Subscription
 
 __all__ = ["Arena"]
+
+U = TypeVar("U", bound=UserEvent)
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +141,7 @@ class Arena:
         ids: IdGenerator | None = None,
         on_agent_failure: AgentFailurePolicy = "kill",
         strategy_factory: StrategyFactory | None = None,
+        strategies: Strategies | None = None,
         max_batch: int = 1000,
         max_delay: float = 0.05,
         sink_factory: Callable[[], EventSink] | None = None,
@@ -156,7 +165,10 @@ class Arena:
             on_agent_failure: ``"kill"`` (default) kills an agent whose strategy raises and releases its
                 capital; ``"restart"`` starts it again from its genome, up to ``MAX_RESTARTS`` (3) times,
                 then kills it.
-            strategy_factory: Builds each agent's strategy from its genome; ``make_strategy`` by default.
+            strategy_factory: Builds each agent's strategy from its genome; ``strategies.build`` by default.
+            strategies: The strategies the arena spawns, breeds and builds (``Strategies``);
+                ``BUILTIN_STRATEGIES`` by default. Reopen an arena with the registry it was run with: a
+                stored genome of a strategy the registry lacks starts no actor and cannot be bred.
             max_batch: The writer commits once this many events are buffered.
             max_delay: The writer commits once the oldest buffered event waited this many seconds.
             sink_factory: Replaces the SQLite store (benchmarks use ``NullSink``); ``path`` must be None,
@@ -180,6 +192,7 @@ class Arena:
             max_batch=max_batch,
             max_delay=max_delay,
             clock=clock,
+            strategies=strategies,
         )
         client = start(
             path,
@@ -268,8 +281,13 @@ class Arena:
         """Add an agent with no capital and start its actor; return its id.
 
         Args:
-            genome: Its strategy parameters; None draws one from the arena's seeded rng.
+            genome: Its strategy and parameters; None draws one of the arena's strategies from its
+                seeded rng.
             tier: The tier it starts in.
+
+        Raises:
+            ValidationError: the genome's strategy is not one of the arena's ``strategies``, or its
+                parameters do not fit that strategy's space; nothing is emitted.
 
         """
         agent_id: str = self._ask(SpawnAgent(genome_arg(genome), tier_arg(tier)))
@@ -283,10 +301,11 @@ class Arena:
         marks: Mapping[str, Decimal] | None = None,
         broker: BrokerConfig | None = None,
     ) -> Decimal:
-        """Sell an agent's holdings, kill it and return all of its cash to the treasury; return the cash.
+        """Kill an agent, then sell its holdings; return what went back to the treasury.
 
-        Holdings are sold through ``broker`` (slippage and fees) at ``marks`` where given, else at the
-        latest recorded marks; nothing of value is ever written off.
+        ``AgentKilled`` returns its cash; its holdings are then sold through ``broker`` (slippage and fees)
+        at ``marks`` where given, else at the latest recorded marks, and one ``CapitalReleased`` returns
+        the proceeds, each ``caused_by`` the kill. Nothing of value is ever written off.
 
         Raises:
             UnknownAgentError: no such agent.
@@ -299,29 +318,44 @@ class Arena:
         )
         return released
 
-    def graduate_to_proving(self, agent_id: str) -> AgentGraduated:
-        """Promote a ``simulation`` agent to ``proving``.
+    def graduate_to_proving(self, agent_id: str, *, reason: str = "promoted by the caller") -> AgentGraduated:
+        """Promote a ``simulation`` agent to ``proving``, recording ``reason`` in the ``AgentGraduated``.
 
         Raises:
+            ValidationError: ``reason`` is empty or longer than 1000 characters.
             GraduationError: the agent is not in ``simulation``; nothing changed.
 
         """
-        return self._graduate(agent_id, "proving")
+        return self._graduate(agent_id, "proving", reason)
 
-    def graduate_to_arena(self, agent_id: str) -> AgentGraduated:
-        """Promote a ``proving`` agent to ``arena``.
+    def graduate_to_arena(self, agent_id: str, *, reason: str = "promoted by the caller") -> AgentGraduated:
+        """Promote a ``proving`` agent to ``arena``, recording ``reason`` in the ``AgentGraduated``.
 
         Raises:
+            ValidationError: ``reason`` is empty or longer than 1000 characters.
             GraduationError: the agent is not in ``proving``; nothing changed.
 
         """
-        return self._graduate(agent_id, "arena")
+        return self._graduate(agent_id, "arena", reason)
+
+    def demote(self, agent_id: str, *, reason: str = "demoted by the caller") -> AgentDemoted:
+        """Move an agent one tier down (arena -> proving -> simulation), recording ``reason``.
+
+        Raises:
+            ValidationError: ``reason`` is empty or longer than 1000 characters.
+            UnknownAgentError, AgentNotAliveError: no live agent has the id; nothing changed.
+            GraduationError: the agent is in ``simulation``, the bottom tier; nothing changed.
+
+        """
+        demoted: AgentDemoted = self._ask(Demote(agent_id_arg(agent_id), reason_arg(reason)))
+        return demoted
 
     def mutate_agent(self, parent_id: str, *, seed: int | None = None) -> str:
         """Breed a child from a live parent's genome; return the child's id.
 
-        Emits ``AgentSpawned`` (``parent_id`` set) and ``AgentMutated`` (the changes, and ``seed`` if
-        given), both ``caused_by`` the parent's spawn event. ``seed`` makes the mutation reproducible.
+        Emits ``AgentSpawned`` (``parent_id`` set), ``caused_by`` the parent's spawn event, and
+        ``AgentMutated`` (the changes, and ``seed`` if given), ``caused_by`` the child's spawn. ``seed``
+        makes the mutation reproducible.
         """
         child: str = self._ask(
             MutateAgent(agent_id_arg(parent_id, "parent_id"), int_arg(seed, "seed", optional=True))
@@ -429,7 +463,8 @@ class Arena:
         """Kill every live agent worse than ``threshold`` on ``metric``, or the worst ``bottom_fraction``.
 
         ``metric`` is an ``AgentMetrics`` field; larger is worse for ``max_drawdown``, smaller for the
-        rest. ``metrics`` defaults to those the agents report now. Returns the killed ids, worst first.
+        rest. ``metrics`` defaults to the arena's performance book (each live agent's stint in its tier).
+        Returns the killed ids, worst first.
 
         Raises:
             ValidationError: ``metric`` is unknown, or not exactly one of ``threshold`` and
@@ -453,12 +488,16 @@ class Arena:
         seed: int | None = None,
         broker: BrokerConfig | None = None,
     ) -> CycleReport:
-        """Kill, graduate, breed and reallocate as one serialized step, under ``policy``.
+        """Kill, promote, demote, breed and reallocate as one serialized step, under ``policy``.
+
+        The cycle's events form one causal tree rooted at its ``EvolutionCycleStarted``, and every kill,
+        promotion and demotion records the planner's reason and evidence.
 
         Args:
             policy: The rules.
-            metrics: Fitness inputs per agent; by default the agents' own, gathered here first.
-            marks: Prices at which killed agents' positions are sold; without, they are written off.
+            metrics: Fitness inputs per agent; by default the arena's performance book (each live agent's
+                stint in its current tier, from the ledger's marks, flows and fills).
+            marks: Prices at which killed agents' positions are sold; without, at the latest recorded marks.
             seed: Seeds the cycle's tournaments and mutations; by default the arena's rng.
             broker: Fees and slippage of the liquidation sales.
 
@@ -474,16 +513,82 @@ class Arena:
         report: CycleReport = self._ask(command, timeout=FLUSH_TIMEOUT)
         return report
 
+    # --- the embedder's events and subscriptions ------------------------------------------------------
+
+    def record(self, event_class: type[U], /, **fields: Any) -> U:  # noqa: ANN401  (payload fields of any type; the event model checks them)
+        """Append an event of the embedder's own: numbered, stamped, chained, stored and verified like ours.
+
+        ``event_class`` is a ``UserEvent`` subclass registered with ``events.register_event_type``;
+        ``fields`` are its payload and, optionally, ``agent_id`` (an agent of this arena). It moves no
+        capital. Returns the event as recorded (durable after the next ``flush()``).
+
+        Raises:
+            ValidationError: the class is not a registered user event (a built-in one included), a field
+                is reserved (``seq``, ``event_id``, ``timestamp``, ``caused_by``, ``event_type``),
+                unknown, missing or malformed; nothing was recorded.
+            UnknownAgentError: ``agent_id`` names no agent of this arena; nothing was recorded.
+
+        """
+        checked = user_event_fields(event_class, fields, timestamp=datetime.now(UTC))
+        recorded: U = self._ask(Record(event_class, checked))
+        return recorded
+
+    def subscribe(  # noqa: PLR0913  (each option is a keyword with a default)
+        self,
+        callback: Callable[[AnyEvent], object],
+        *,
+        event_types: Iterable[str] | None = None,
+        agent_id: str | None = None,
+        from_seq: int | None = None,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        on_overflow: Callable[[Subscription], object] | None = None,
+    ) -> Subscription:
+        """Call ``callback`` with every durable event matching the filters, once each, in seq order.
+
+        Delivery runs on a thread of the subscription's own after each commit, so a slow callback never
+        blocks the arena. Without ``from_seq`` it starts with the first event committed after this call;
+        with it, the stored log from ``from_seq`` is replayed first, then live delivery follows with no
+        gap and no duplicate. More than ``max_pending`` undelivered events cancel the subscription
+        (``state == "overflowed"``, ``on_overflow`` called): resume with ``from_seq=sub.last_seq + 1``.
+        A callback that raises cancels its own subscription only (``state == "failed"``, ``error``).
+        ``close()`` ends every subscription after it has delivered what was committed.
+
+        Raises:
+            ValidationError: a filter or option is malformed (an unknown event type names the known ones).
+            EventSourcingError: ``from_seq`` with a null sink, which stores nothing to replay.
+
+        """
+        types = event_types_arg(event_types)
+        client = self._client
+
+        def replay(first: int, last: int) -> Iterator[AnyEvent]:
+            return client.read(LogFilter(agent_id, types, first, last))
+
+        subscription = new_subscription(
+            callback,
+            event_types=types,
+            agent_id=agent_id,
+            from_seq=from_seq,
+            max_pending=max_pending,
+            on_overflow=on_overflow,
+            replay=replay if client.readable else None,
+        )
+        self._ask(Subscribe(subscription))
+        return subscription
+
     # --- plumbing -------------------------------------------------------------------------------------
 
     def _ask(self, message: object, *, timeout: float = ASK_TIMEOUT) -> Any:  # noqa: ANN401  (callers narrow it)
         return self._client.ask(message, timeout=timeout)
 
-    def _metrics(self, given: Mapping[str, AgentMetrics] | None) -> tuple[tuple[str, AgentMetrics], ...]:
-        """Return ``given`` checked, or, by default, the metrics the live agents report now."""
+    def _metrics(
+        self, given: Mapping[str, AgentMetrics] | None
+    ) -> tuple[tuple[str, AgentMetrics], ...] | None:
+        """Return ``given`` checked, or None: the supervisor then reads its performance book."""
         checked = metrics_arg(given)
-        return tuple(checked) if checked is not None else tuple(self._client.gather_metrics().items())
+        return None if checked is None else tuple(checked)
 
-    def _graduate(self, agent_id: str, to_tier: str) -> AgentGraduated:
-        graduated: AgentGraduated = self._ask(Graduate(agent_id_arg(agent_id), tier_arg(to_tier)))
+    def _graduate(self, agent_id: str, to_tier: str, reason: str) -> AgentGraduated:
+        command = Graduate(agent_id_arg(agent_id), tier_arg(to_tier), reason_arg(reason))
+        graduated: AgentGraduated = self._ask(command)
         return graduated

@@ -115,7 +115,10 @@ def orders_arg(orders: object) -> tuple[tuple[str, Order], ...]:
 def genome_arg(genome: object) -> Genome | None:
     """Return ``genome`` if it is a ``Genome`` or None."""
     if genome is not None and not isinstance(genome, Genome):
-        msg = f"genome: {genome!r} is not a Genome; pass Genome(...) or None to draw a random one"
+        msg = (
+            f"genome: {genome!r} is not a Genome; pass Genome(strategy=..., params={{...}}), "
+            "StrategySpec.genome(...), or None to draw a random one"
+        )
         raise ValidationError(msg, field="genome", value=genome)
     return genome
 

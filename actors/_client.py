@@ -20,9 +20,9 @@ import pykka
 from events import ArenaError, EventSourcingError
 
 from . import _timeouts
-from ._messages import AgentRefs, FlushLog, GetMetrics, Shutdown
+from ._messages import FlushLog, GetMetrics, Shutdown
 from ._supervisor import CLOSED_MESSAGE
-from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT, STEP_TIMEOUT, ask, stop_and_wait
+from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT, ask, stop_and_wait
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -115,17 +115,15 @@ class ArenaClient:
         head: Head = ask(self.supervisor, FlushLog(), timeout=FLUSH_TIMEOUT, dead=_stopped, slow=slow)
         return head
 
-    def gather_metrics(self) -> dict[str, AgentMetrics]:
-        """Ask every live agent for its metrics, all at once; agents killed meanwhile are left out."""
-        refs: dict[str, pykka.ActorRef[Any]] = self.ask(AgentRefs())
-        futures = {agent_id: ref.ask(GetMetrics(), block=False) for agent_id, ref in refs.items()}
-        gathered: dict[str, AgentMetrics] = {}
-        for agent_id, future in futures.items():
-            try:
-                gathered[agent_id] = future.get(timeout=STEP_TIMEOUT)
-            except pykka.ActorDeadError:
-                continue
-        return gathered
+    def gather_metrics(self, *, lifetime: bool = False) -> dict[str, AgentMetrics]:
+        """Return every live agent's metrics from the supervisor's performance book (one round trip)."""
+        metrics: dict[str, AgentMetrics] = self.ask(GetMetrics(lifetime=lifetime))
+        return metrics
+
+    @property
+    def readable(self) -> bool:
+        """Whether the arena has a store to read (a file or an in-memory one), not a null sink."""
+        return self._open_reader is not None
 
     def read(self, selection: LogFilter) -> Iterator[AnyEvent]:
         """Return the stored events matching ``selection`` (checked now, not at the first ``next``).
@@ -156,8 +154,8 @@ class ArenaClient:
             self.supervisor.ask(Shutdown(), block=True, timeout=ASK_TIMEOUT)
         except (pykka.ActorDeadError, pykka.Timeout):
             logger.debug("arena: the supervisor was gone or stuck at shutdown; stopping it anyway")
-        # it waits for its agents, then for its writer, each group within STOP_TIMEOUT
-        stop_and_wait([self.supervisor], timeout=2 * _timeouts.STOP_TIMEOUT + ASK_TIMEOUT)
+        # it waits for its agents, then its writer, then its subscriptions, each group within STOP_TIMEOUT
+        stop_and_wait([self.supervisor], timeout=3 * _timeouts.STOP_TIMEOUT + ASK_TIMEOUT)
 
 
 def _stopped() -> ArenaError:

@@ -10,11 +10,14 @@ it emits ``AllocationRejected`` and then raises ``AllocationError``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from events import (
+    DEMOTIONS,
     PROMOTIONS,
     ZERO,
+    AgentDemoted,
     AgentGraduated,
     AgentKilled,
     AgentMutated,
@@ -29,9 +32,8 @@ from events import (
     GraduationError,
     Tier,
 )
-from trading import Genome, mutate_genome
+from trading import BUILTIN_STRATEGIES
 
-from ._emitter import Chain
 from ._reports import ConservationReport
 from ._trades import liquidate, liquidation_prices
 
@@ -43,15 +45,17 @@ if TYPE_CHECKING:
 
     from pydantic import JsonValue
 
-    from trading import BrokerConfig
+    from trading import BrokerConfig, Genome, Strategies
 
     from ._emitter import Emitter
 
 __all__ = [
+    "Killing",
     "allocate",
     "breed",
     "check_conservation",
     "conservation_error",
+    "demote",
     "graduate",
     "kill",
     "mutate",
@@ -78,7 +82,7 @@ def spawn(
     genome: Genome,
     tier: Tier,
     parent_id: str | None = None,
-    chain: Chain | None = None,
+    cause: UUID | None = None,
 ) -> AgentSpawned:
     """Emit ``AgentSpawned`` for a fresh id; the agent starts with no capital."""
     agent_id = em.ids.agent_id()
@@ -86,12 +90,23 @@ def spawn(
         agent_id = em.ids.agent_id()
     return em.emit(
         AgentSpawned,
-        chain=chain,
+        caused_by=cause,
         agent_id=agent_id,
         tier=tier,
         genome=genome.to_json_dict(),
         parent_id=parent_id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Killing:
+    """What ``kill`` emitted: the kill, how many liquidation fills followed it, and what went back."""
+
+    killed: AgentKilled
+    sales: int
+    """Liquidation fills after the kill, each ``caused_by`` it."""
+    released: Decimal
+    """Everything the treasury got back: the cash at the kill plus the proceeds of the sales."""
 
 
 def allocate(em: Emitter, allocations: Sequence[tuple[str, Decimal]]) -> tuple[CapitalAllocated, ...]:
@@ -152,15 +167,17 @@ def kill(
     agent_id: str,
     reason: str,
     *,
+    evidence: Mapping[str, JsonValue] | None = None,
     marks: Mapping[str, Decimal] | None = None,
     broker: BrokerConfig | None = None,
-    chain: Chain | None = None,
-) -> tuple[AgentKilled, int]:
-    """Sell the agent's holdings, then emit ``AgentKilled`` returning all of its cash to the treasury.
+    cause: UUID | None = None,
+) -> Killing:
+    """Emit ``AgentKilled`` (its cash goes back), then sell its holdings and release their proceeds.
 
-    Holdings are sold through ``broker`` at ``marks`` where given, else at the latest recorded marks, each
-    sale on ``chain`` before the ``AgentKilled`` that it leads to, so the dead never hold anything and no
-    value leaves the books unsold. Returns the event and how many sales preceded it.
+    The kill is the decision, so it comes first, ``caused_by`` ``cause``; each liquidation fill and the one
+    ``CapitalReleased`` of their proceeds are ``caused_by`` the kill. Holdings are sold through ``broker``
+    at ``marks`` where given, else at the latest recorded marks, so no value leaves the books unsold and
+    the dead end flat. Every price is checked before the kill is emitted.
 
     Raises:
         UnknownAgentError: no such agent.
@@ -168,17 +185,33 @@ def kill(
         ValidationError: a holding has no price, given or recorded (nothing is emitted).
 
     """
-    em.alive(agent_id)
+    cash = em.alive(agent_id).allocation
     prices = liquidation_prices(em, agent_id, marks)
-    chain = chain if chain is not None else Chain()
-    sales = liquidate(em, agent_id, prices, broker, chain) if prices else 0
-    held = em.alive(agent_id).allocation
-    killed = em.emit(AgentKilled, chain=chain, agent_id=agent_id, reason=reason, capital_released=held)
-    return killed, sales
+    killed = em.emit(
+        AgentKilled,
+        caused_by=cause,
+        agent_id=agent_id,
+        reason=reason,
+        capital_released=cash,
+        evidence=dict(evidence or {}),
+    )
+    sales = liquidate(em, agent_id, prices, broker, killed.event_id) if prices else 0
+    proceeds: Decimal = em.existing(agent_id).allocation
+    if proceeds:
+        em.emit(CapitalReleased, caused_by=killed.event_id, agent_id=agent_id, amount=proceeds)
+    return Killing(killed=killed, sales=sales, released=cash + proceeds)
 
 
-def graduate(em: Emitter, agent_id: str, to_tier: Tier, *, chain: Chain | None = None) -> AgentGraduated:
-    """Emit ``AgentGraduated`` promoting the agent one rung, to ``to_tier``.
+def graduate(
+    em: Emitter,
+    agent_id: str,
+    to_tier: Tier,
+    *,
+    reason: str,
+    evidence: Mapping[str, JsonValue] | None = None,
+    cause: UUID | None = None,
+) -> AgentGraduated:
+    """Emit ``AgentGraduated`` promoting the agent one rung, to ``to_tier``, for ``reason``.
 
     Raises:
         UnknownAgentError: no such agent.
@@ -193,13 +226,64 @@ def graduate(em: Emitter, agent_id: str, to_tier: Tier, *, chain: Chain | None =
         elif from_tier == to_tier:
             fix = f"it is already in {to_tier.value}"
         else:
-            fix = f"it is already in {from_tier.value}, past {to_tier.value}, and agents never move down"
+            fix = f"it is already in {from_tier.value}, past {to_tier.value}; demote it instead"
         msg = (
             f"agent {agent_id!r}: cannot graduate from {from_tier.value} to {to_tier.value}; agents move "
-            f"one rung at a time, simulation -> proving -> arena, and {fix}"
+            f"up one rung at a time, simulation -> proving -> arena, and {fix}"
         )
         raise GraduationError(msg, agent_id=agent_id, from_tier=from_tier.value, to_tier=to_tier.value)
-    return em.emit(AgentGraduated, chain=chain, agent_id=agent_id, from_tier=from_tier, to_tier=to_tier)
+    return em.emit(
+        AgentGraduated,
+        caused_by=cause,
+        agent_id=agent_id,
+        from_tier=from_tier,
+        to_tier=to_tier,
+        reason=reason,
+        evidence=dict(evidence or {}),
+    )
+
+
+def demote(
+    em: Emitter,
+    agent_id: str,
+    *,
+    reason: str,
+    to_tier: Tier | None = None,
+    evidence: Mapping[str, JsonValue] | None = None,
+    cause: UUID | None = None,
+) -> AgentDemoted:
+    """Emit ``AgentDemoted`` moving the agent one rung down (to ``to_tier``, when given), for ``reason``.
+
+    Raises:
+        UnknownAgentError: no such agent.
+        AgentNotAliveError: the agent was killed.
+        GraduationError: the agent is in ``simulation``, the bottom tier, or not just above ``to_tier``.
+
+    """
+    from_tier: Tier = em.alive(agent_id).tier
+    below = DEMOTIONS.get(from_tier)
+    if below is None or (to_tier is not None and to_tier != below):
+        wanted = "a lower tier" if to_tier is None else to_tier.value
+        fix = (
+            "it is in the bottom tier already; kill it instead if it must go"
+            if below is None
+            else f"the one rung below {from_tier.value} is {below.value}"
+        )
+        msg = (
+            f"agent {agent_id!r}: cannot demote from {from_tier.value} to {wanted}; agents move down one "
+            f"rung at a time, arena -> proving -> simulation, and {fix}"
+        )
+        wanted_tier = None if to_tier is None else to_tier.value
+        raise GraduationError(msg, agent_id=agent_id, from_tier=from_tier.value, to_tier=wanted_tier)
+    return em.emit(
+        AgentDemoted,
+        caused_by=cause,
+        agent_id=agent_id,
+        from_tier=from_tier,
+        to_tier=below,
+        reason=reason,
+        evidence=dict(evidence or {}),
+    )
 
 
 def mutate(
@@ -208,8 +292,9 @@ def mutate(
     *,
     rng: random.Random,
     seed: int | None = None,
+    strategies: Strategies = BUILTIN_STRATEGIES,
 ) -> tuple[AgentSpawned, AgentMutated]:
-    """Breed a child of ``parent_id`` with ``mutate_genome`` and emit it (see ``breed``).
+    """Breed a child of ``parent_id`` with ``strategies.mutate`` and emit it (see ``breed``).
 
     ``seed``, when the caller chose one, is recorded in ``AgentMutated.mutation`` so the child can be bred
     again.
@@ -217,11 +302,11 @@ def mutate(
     Raises:
         UnknownAgentError: no such parent.
         AgentNotAliveError: the parent was killed.
-        ValidationError: the parent's stored genome is not a valid ``Genome``.
+        ValidationError: the parent's stored genome does not fit ``strategies``.
 
     """
     parent = em.alive(parent_id)
-    genome, changes = mutate_genome(Genome.from_json_dict(parent.genome), rng)
+    genome, changes = strategies.mutate(strategies.parse(parent.genome), rng)
     mutation: dict[str, JsonValue] = {name: list(change) for name, change in changes.items()}
     if seed is not None:
         mutation["seed"] = seed
@@ -234,13 +319,13 @@ def breed(
     genome: Genome,
     mutation: Mapping[str, JsonValue],
     *,
-    chain: Chain | None = None,
+    cause: UUID | None = None,
 ) -> tuple[AgentSpawned, AgentMutated]:
     """Emit ``AgentSpawned`` for a child of the live ``parent_id`` with ``genome``, then ``AgentMutated``.
 
-    On its own (no ``chain``) both events are ``caused_by`` the parent's spawn event. On a cycle's chain
-    they continue the chain instead, and ``AgentMutated.parent_event_id`` keeps the link to the parent's
-    spawn either way. The child starts in ``simulation`` with no capital.
+    The spawn is ``caused_by`` ``cause`` (in a cycle, its start), or by default the parent's spawn event;
+    the mutation is ``caused_by`` the child's spawn, and its ``parent_event_id`` names the parent's spawn.
+    The child starts in ``simulation`` with no capital.
 
     Raises:
         UnknownAgentError: no such parent.
@@ -248,12 +333,16 @@ def breed(
 
     """
     parent_event: UUID = em.alive(parent_id).spawn_event_id
-    spawn_link = chain if chain is not None else Chain(parent_event)
-    mutate_link = chain if chain is not None else Chain(parent_event)
-    spawned = spawn(em, genome=genome, tier=Tier.SIMULATION, parent_id=parent_id, chain=spawn_link)
+    spawned = spawn(
+        em,
+        genome=genome,
+        tier=Tier.SIMULATION,
+        parent_id=parent_id,
+        cause=parent_event if cause is None else cause,
+    )
     mutated = em.emit(
         AgentMutated,
-        chain=mutate_link,
+        caused_by=spawned.event_id,
         agent_id=spawned.agent_id,
         parent_id=parent_id,
         child_id=spawned.agent_id,

@@ -1,42 +1,49 @@
-"""One evolution cycle as events: plan it, check it, then emit it as a single causal chain.
+"""One evolution cycle as events: plan it, check it, then emit it as one causal tree.
 
 ``plan_cycle`` decides everything from a frozen copy of the state (pure, seeded); this module turns the
 plan into events in the supervisor's thread, in one serialized step that no other command can interleave
-with: ``EvolutionCycleStarted``, the kills (each after selling the agent's positions when marks are
-given), the graduations, the children (``AgentSpawned`` then ``AgentMutated``), the releases, then the
-allocations, and ``EvolutionCycleComplete``. Each event is ``caused_by`` the one before it, so walking
-``caused_by`` back from ``EvolutionCycleComplete`` visits every event of the cycle.
+with: ``EvolutionCycleStarted``, the marks the cycle trades at, the kills (each followed by the sales of
+the killed agent's holdings and the release of their proceeds), the promotions, the demotions, the
+children (``AgentSpawned`` then ``AgentMutated``), the releases, then the allocations, and
+``EvolutionCycleComplete``. Every event's ``caused_by`` is its real cause: the start for the cycle's
+decisions, its marks, its capital moves and its completion; the kill for a killed agent's liquidation and
+proceeds; the child's own spawn for its mutation. So walking down from ``EvolutionCycleStarted`` (the
+root) reaches every event of the cycle, and the completion names the root it closes. Each decision's
+reason and evidence are recorded in the event that acts on it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from events import (
+    REASON_LIMIT,
     CapitalAllocated,
     CapitalReleased,
     EvolutionCycleComplete,
     EvolutionCycleStarted,
     MarksRecorded,
     Tier,
+    ValidationError,
     equity,
 )
-from trading import plan_cycle
+from trading import BUILTIN_STRATEGIES, plan_cycle
 
-from ._commands import breed, graduate, kill
-from ._emitter import Chain
+from ._commands import breed, demote, graduate, kill
 from ._reports import CycleReport
 from ._trades import liquidation_prices
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+    from uuid import UUID
 
     from pydantic import JsonValue
 
-    from trading import AgentMetrics, BrokerConfig, EvolutionPolicy
+    from trading import AgentMetrics, BrokerConfig, EvolutionPolicy, Strategies
 
     from ._emitter import Emitter
 
@@ -53,6 +60,8 @@ def run_cycle(
     rng: random.Random,
     marks: Mapping[str, Decimal] | None = None,
     broker: BrokerConfig | None = None,
+    min_trade_notional: Decimal | None = None,
+    strategies: Strategies = BUILTIN_STRATEGIES,
 ) -> CycleReport:
     """Plan and emit one evolution cycle; return what it did.
 
@@ -62,39 +71,63 @@ def run_cycle(
     until it runs dry, and an info log says by how much they fell short.
 
     Raises:
-        ValidationError: ``metrics`` name an agent never spawned, a fitness is not finite, or ``marks``
-            lack a price for a symbol a killed agent holds.
+        ValidationError: ``metrics`` name an agent never spawned, a fitness is not finite, a decision's
+            evidence holds a number that is not finite, or ``marks`` lack a price for a symbol a killed
+            agent holds.
         EvolutionError: a chosen parent's genome cannot be bred.
 
     """
     state = em.fold.freeze()
     if marks:  # value the arena at the prices the cycle trades at
         state = state.model_copy(update={"marks": {**state.marks, **marks}})
-    plan = plan_cycle(state, metrics, policy, rng)
+    plan = plan_cycle(
+        state, metrics, policy, rng, min_trade_notional=min_trade_notional, strategies=strategies
+    )
     for decision in plan.kills:
         liquidation_prices(em, decision.agent_id, marks)
+    _check_evidence(
+        [(d.agent_id, d.evidence) for d in plan.kills]
+        + [(d.agent_id, d.evidence) for d in plan.graduations]
+        + [(d.agent_id, d.evidence) for d in plan.demotions]
+    )
     cycle = em.fold.cycle + 1
-    chain = Chain()
-    started = em.emit(EvolutionCycleStarted, chain=chain, cycle=cycle, policy=policy.to_json_dict())
+    started = em.emit(EvolutionCycleStarted, cycle=cycle, policy=policy.to_json_dict())
+    root = started.event_id
     if marks:
-        em.emit(MarksRecorded, chain=chain, marks=dict(marks))
+        em.emit(MarksRecorded, caused_by=root, marks=dict(marks))
     liquidations = 0
     for decision in plan.kills:
-        _, trades = kill(em, decision.agent_id, decision.reason, marks=marks, broker=broker, chain=chain)
-        liquidations += trades
+        killing = kill(
+            em,
+            decision.agent_id,
+            decision.reason[:REASON_LIMIT],
+            evidence=dict(decision.evidence),
+            marks=marks,
+            broker=broker,
+            cause=root,
+        )
+        liquidations += killing.sales
     graduated: list[tuple[str, Tier]] = []
     for promotion in plan.graduations:
-        graduate(em, promotion.agent_id, promotion.to_tier, chain=chain)
+        reason, evidence = promotion.reason[:REASON_LIMIT], dict(promotion.evidence)
+        graduate(em, promotion.agent_id, promotion.to_tier, reason=reason, evidence=evidence, cause=root)
         graduated.append((promotion.agent_id, promotion.to_tier))
+    demoted: list[tuple[str, Tier]] = []
+    for demotion in plan.demotions:
+        reason, evidence = demotion.reason[:REASON_LIMIT], dict(demotion.evidence)
+        demote(
+            em, demotion.agent_id, reason=reason, to_tier=demotion.to_tier, evidence=evidence, cause=root
+        )
+        demoted.append((demotion.agent_id, demotion.to_tier))
     ids: dict[str, str] = {}
     for child in plan.children:
-        spawned, _ = breed(em, child.parent_id, child.genome, _json(child.changes), chain=chain)
+        spawned, _ = breed(em, child.parent_id, child.genome, _json(child.changes), cause=root)
         ids[child.key] = spawned.agent_id
     targets = [(ids.get(key, key), amount) for key, amount in plan.allocations]
-    moves = _reallocate(em, targets, chain)
+    moves = _reallocate(em, targets, root)
     completed = em.emit(
         EvolutionCycleComplete,
-        chain=chain,
+        caused_by=root,
         cycle=cycle,
         killed=len(plan.kills),
         graduated=len(graduated),
@@ -108,6 +141,7 @@ def run_cycle(
         completed_seq=completed.seq,
         killed=tuple(decision.agent_id for decision in plan.kills),
         graduated=tuple(graduated),
+        demoted=tuple(demoted),
         children=tuple((child.parent_id, ids[child.key]) for child in plan.children),
         reallocated=moves,
         liquidations=liquidations,
@@ -115,7 +149,7 @@ def run_cycle(
     )
 
 
-def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -> int:
+def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], cause: UUID) -> int:
     """Move cash to bring each agent's equity to its target, every release first (the treasury then pays).
 
     Targets are equity (cash plus holdings at the latest marks). An agent above its target gives back
@@ -130,7 +164,7 @@ def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -
         if worth > target:
             amount = min(agent.allocation, worth - target)
             if amount > 0:
-                em.emit(CapitalReleased, chain=chain, agent_id=agent_id, amount=amount)
+                em.emit(CapitalReleased, caused_by=cause, agent_id=agent_id, amount=amount)
                 moves += 1
         elif worth < target:
             raises.append((agent_id, target - worth))
@@ -139,7 +173,7 @@ def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -
         amount = min(wanted, em.fold.treasury)
         shortfall += wanted - amount
         if amount > 0:
-            em.emit(CapitalAllocated, chain=chain, agent_id=agent_id, amount=amount)
+            em.emit(CapitalAllocated, caused_by=cause, agent_id=agent_id, amount=amount)
             moves += 1
     if shortfall:
         # expected, not a fault: an agent above its target keeps the holdings it is never forced to sell
@@ -153,5 +187,17 @@ def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], chain: Chain) -
     return moves
 
 
-def _json(changes: Mapping[str, list[str | int | float]]) -> dict[str, JsonValue]:
+def _check_evidence(decisions: Iterable[tuple[str, Mapping[str, float | int | str]]]) -> None:
+    """Refuse, before the first event, evidence the log could not hold: JSON has no NaN or infinity."""
+    for agent_id, evidence in decisions:
+        for name, value in sorted(evidence.items()):
+            if isinstance(value, float) and not math.isfinite(value):
+                msg = (
+                    f"agent {agent_id!r}: the planner's evidence {name!r} is {value}, which the log cannot "
+                    "record; evidence numbers must be finite (a planner bug: report it)"
+                )
+                raise ValidationError(msg, field=f"evidence.{name}", value=value)
+
+
+def _json(changes: Mapping[str, list[str | int | float | None]]) -> dict[str, JsonValue]:
     return {name: list(change) for name, change in changes.items()}

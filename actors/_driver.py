@@ -343,7 +343,7 @@ def _report(
     head = arena.flush()
     counts = Counter(event.event_type for event in arena.replay_events(from_seq=start_seq + 1))
     state = arena.state()
-    metrics = arena.floor.agent_metrics()
+    metrics = arena.floor.agent_metrics(lifetime=True)
     return SimulationReport(
         steps=run.steps,
         bars=run.bars,

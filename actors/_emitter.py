@@ -5,34 +5,29 @@ id and the clock's time, folds it into the live state with the same ``Fold.apply
 verifier use, and queues it with the canonical JSON that ``apply`` computed (so each event is encoded once).
 The queue is exactly what was applied: if ``apply`` ever refused an event (a bug, since commands validate
 first), the events before it are still queued, so the log and the live state can never disagree.
+
+Causes are explicit: a command passes ``caused_by=`` the id of the event that made this one happen (an
+evolution cycle's start, a kill, a spawn), so the log is a causal tree whose edges are the real causes,
+not a chain of whatever happened to come before.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from events import AgentNotAliveError, Event, UnknownAgentError
 
 if TYPE_CHECKING:
-    from uuid import UUID
+    from collections.abc import Callable
 
     from events import AgentEntry, Fold
 
     from ._clock import Clock
     from ._ids import IdGenerator
 
-__all__ = ["Chain", "Emitter"]
+__all__ = ["Emitter"]
 
 E = TypeVar("E", bound=Event)
-
-
-@dataclass(slots=True)
-class Chain:
-    """A causal chain under construction: each event emitted on it is ``caused_by`` the one before."""
-
-    last: UUID | None = None
-    """The id of the last event on the chain (the cause of the next one)."""
 
 
 class Emitter:
@@ -44,6 +39,7 @@ class Emitter:
         fold: The live state; the emitter is its only writer.
         clock: Stamps each event.
         ids: Gives each event its id.
+        observer: Told every event with the state just after it (the supervisor's performance book).
 
     """
 
@@ -53,30 +49,28 @@ class Emitter:
         *,
         clock: Clock,
         ids: IdGenerator,
+        observer: Callable[[Event, Fold], None] | None = None,
     ) -> None:
         self.fold = fold
         self.clock = clock
         self.ids = ids
+        self._observer = observer  # told each event right after the fold took it (the performance book)
         self._events: list[Event] = []
         self._encoded: list[str] = []
 
-    def emit(self, cls: type[E], /, *, chain: Chain | None = None, **fields: Any) -> E:  # noqa: ANN401  (event fields of any type; the event model checks them)
-        """Build a ``cls`` event from ``fields``, fold it into the state and queue it.
-
-        With ``chain``, the event is ``caused_by`` the chain's last event and becomes its new last.
+    def emit(self, cls: type[E], /, **fields: Any) -> E:  # noqa: ANN401  (event fields of any type; the event model checks them)
+        """Build a ``cls`` event from ``fields`` (its ``caused_by`` among them), fold it in and queue it.
 
         Raises:
             EventSourcingError: the fold refused the event (a bug: commands validate before emitting);
                 the state and the queue are as they were before this call.
 
         """
-        if chain is not None:
-            fields["caused_by"] = chain.last
         event = cls(seq=self.fold.seq + 1, event_id=self.ids.event_id(), timestamp=self.clock.now(), **fields)
         self._encoded.append(self.fold.apply(event))
         self._events.append(event)
-        if chain is not None:
-            chain.last = event.event_id
+        if self._observer is not None:
+            self._observer(event, self.fold)
         return event
 
     @property

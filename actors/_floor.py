@@ -40,9 +40,13 @@ class TradingFloor:
         """Share the arena's client; get one from ``Arena.floor`` instead."""
         self._client = client
 
-    def agent_metrics(self) -> dict[str, AgentMetrics]:
-        """Ask every live agent for its metrics, concurrently; agents killed meanwhile are left out."""
-        return self._client.gather_metrics()
+    def agent_metrics(self, *, lifetime: bool = False) -> dict[str, AgentMetrics]:
+        """Return every live agent's metrics from the arena's performance book (the ledger's own evidence).
+
+        By default each agent's current stint in its tier (what evolution judges); with ``lifetime``,
+        everything since it was spawned.
+        """
+        return self._client.gather_metrics(lifetime=lifetime)
 
     def agent_refs(self) -> dict[str, pykka.ActorRef[Any]]:
         """Return the actor of each live agent, by id, for a driver to ask ``OnBars`` concurrently."""

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from events import Tier, TradeExecuted
+    from events import Tier, TradeExecuted, UserEvent
     from trading import AgentMetrics, Bar, BrokerConfig, EvolutionPolicy, Genome, Order, Portfolio
+
+    from ._subscriptions import Subscription
 
 __all__ = [
     "AgentCrashed",
@@ -26,6 +28,7 @@ __all__ = [
     "AllocateCapital",
     "ChangeTier",
     "CheckConservation",
+    "Demote",
     "ExecuteOrders",
     "FlushLog",
     "GetBreakdown",
@@ -42,6 +45,7 @@ __all__ = [
     "OnBars",
     "OpenArena",
     "Portfolios",
+    "Record",
     "RecordMarks",
     "ReleaseCapital",
     "ReportStuck",
@@ -49,6 +53,7 @@ __all__ = [
     "SetTime",
     "Shutdown",
     "SpawnAgent",
+    "Subscribe",
 ]
 
 Marks = tuple[tuple[str, Decimal], ...]
@@ -92,9 +97,9 @@ class ReleaseCapital:
 
 @dataclass(frozen=True, slots=True)
 class KillAgent:
-    """Remove an agent, returning its cash to the treasury; answers the capital released.
+    """Kill an agent, then sell its holdings; answers what went back to the treasury (cash and proceeds).
 
-    With ``marks`` its positions are sold first, through ``broker``; without, they are written off.
+    Holdings are sold through ``broker`` at ``marks`` where given, else at the latest recorded marks.
     """
 
     agent_id: str
@@ -110,17 +115,27 @@ class KillUnderperformers:
     metric: str
     threshold: float | None
     bottom_fraction: float | None
-    metrics: tuple[tuple[str, AgentMetrics], ...]
+    metrics: tuple[tuple[str, AgentMetrics], ...] | None
+    """None: the supervisor's performance book, as of this command."""
     marks: Marks | None = None
     broker: BrokerConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Graduate:
-    """Promote an agent one rung, to ``to_tier``; answers the ``AgentGraduated``."""
+    """Promote an agent one rung, to ``to_tier``, for ``reason``; answers the ``AgentGraduated``."""
 
     agent_id: str
     to_tier: Tier
+    reason: str = "promoted by the caller"
+
+
+@dataclass(frozen=True, slots=True)
+class Demote:
+    """Move an agent one rung down, for ``reason``; answers the ``AgentDemoted``."""
+
+    agent_id: str
+    reason: str = "demoted by the caller"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +151,8 @@ class RunEvolutionCycle:
     """Kill, graduate, breed and reallocate as one serialized step; answers a ``CycleReport``."""
 
     policy: EvolutionPolicy
-    metrics: tuple[tuple[str, AgentMetrics], ...]
+    metrics: tuple[tuple[str, AgentMetrics], ...] | None
+    """None: the supervisor's performance book, as of this command."""
     marks: Marks | None
     seed: int | None
     broker: BrokerConfig | None = None
@@ -156,6 +172,27 @@ class RecordMarks:
     """Record the prices holdings are valued at from now on (emits ``MarksRecorded``); answers None."""
 
     marks: Marks
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Record the embedder's own event (emits ``event_class``); answers the event, numbered and stamped.
+
+    ``fields`` are its payload (and ``agent_id``), checked by ``events.user_event_fields`` already.
+    """
+
+    event_class: type[UserEvent]
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """Register a subscription with the arena's hub, starting it after the head published so far.
+
+    The one message carrying a live object: a ``Subscription`` is a handle made to be shared by threads.
+    """
+
+    subscription: Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +303,13 @@ class OnBars:
 
 @dataclass(frozen=True, slots=True)
 class GetMetrics:
-    """Asked: answer the agent's ``AgentMetrics``."""
+    """Asked of the supervisor: answer every live agent's ``AgentMetrics`` from the performance book.
+
+    ``lifetime`` False gives each agent's current stint in its tier (what evolution judges), True its
+    whole life (what a leaderboard shows).
+    """
+
+    lifetime: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, get_args
 
 from events import ArenaError, ArenaOpened, StoreError, ValidationError, money
 from store import SQLiteEventStore, WriterLock, remove_store
+from trading import BUILTIN_STRATEGIES, Strategies
 
 from ._checks import float_arg, int_arg
 from ._client import ArenaClient
@@ -148,6 +149,7 @@ def supervisor_config(
     max_batch: object,
     max_delay: object,
     clock: object,
+    strategies: object = None,
 ) -> SupervisorConfig:
     """Check ``Arena.open``'s options and return the supervisor's configuration.
 
@@ -167,12 +169,19 @@ def supervisor_config(
     if strategy_factory is not None and not callable(strategy_factory):
         msg = f"strategy_factory: {strategy_factory!r} is not callable; pass a function of a Genome, or None"
         raise ValidationError(msg, field="strategy_factory", value=strategy_factory)
+    if strategies is not None and not isinstance(strategies, Strategies):
+        msg = (
+            f"strategies: {strategies!r} is not a Strategies registry; "
+            "pass Strategies(StrategySpec(...), ...), or None for the built-in strategies"
+        )
+        raise ValidationError(msg, field="strategies", value=strategies)
     return SupervisorConfig(
         seed=int_arg(seed, "seed", optional=True),
         snapshot_every=int_arg(snapshot_every, "snapshot_every", minimum=1, optional=True),
         high_water=int_arg(high_water, "high_water", minimum=1) or 1,
         on_agent_failure=on_agent_failure,  # type: ignore[arg-type]  # checked against the Literal above
         strategy_factory=strategy_factory,
+        strategies=BUILTIN_STRATEGIES if strategies is None else strategies,
         max_batch=int_arg(max_batch, "max_batch", minimum=1) or 1,
         max_delay=float_arg(max_delay, "max_delay"),
     )

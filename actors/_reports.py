@@ -95,6 +95,8 @@ class CycleReport(_Report):
     """Agents killed, in kill order; their capital went back to the treasury."""
     graduated: tuple[tuple[str, Tier], ...]
     """``(agent_id, new tier)`` for each promotion."""
+    demoted: tuple[tuple[str, Tier], ...] = ()
+    """``(agent_id, new tier)`` for each demotion."""
     children: tuple[tuple[str, str], ...]
     """``(parent_id, child_id)`` for each agent bred."""
     reallocated: int = Field(ge=0)

@@ -14,6 +14,7 @@ on the supervisor, so that wait cannot deadlock, and memory stays bounded howeve
 from __future__ import annotations
 
 import logging
+import math
 import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,14 +33,24 @@ from events import (
     nav,
 )
 from store import Head
-from trading import random_genome, select_underperformers
+from trading import BUILTIN_STRATEGIES, MIN_TRADE_NOTIONAL, PerformanceBook, select_underperformers
 
 from ._agent_pool import AgentPool
 from ._backlog import Backlog
 from ._clock import SimClock
-from ._commands import allocate, check_conservation, graduate, kill, mutate, open_arena, release, spawn
+from ._commands import (
+    allocate,
+    check_conservation,
+    demote,
+    graduate,
+    kill,
+    mutate,
+    open_arena,
+    release,
+    spawn,
+)
 from ._cycle import run_cycle
-from ._emitter import Chain, Emitter
+from ._emitter import Emitter
 from ._ids import SequentialIds
 from ._messages import (
     AgentCrashed,
@@ -47,11 +58,13 @@ from ._messages import (
     AllocateCapital,
     ChangeTier,
     CheckConservation,
+    Demote,
     ExecuteOrders,
     FlushLog,
     GetBreakdown,
     GetEquity,
     GetHead,
+    GetMetrics,
     GetNav,
     GetState,
     Graduate,
@@ -60,6 +73,7 @@ from ._messages import (
     MutateAgent,
     OpenArena,
     Portfolios,
+    Record,
     RecordMarks,
     ReleaseCapital,
     ReportStuck,
@@ -67,8 +81,10 @@ from ._messages import (
     SetTime,
     Shutdown,
     SpawnAgent,
+    Subscribe,
 )
 from ._reports import breakdown_of
+from ._subscriptions import SubscriptionHub
 from ._timeouts import stop_and_wait
 from ._trades import execute_orders, liquidation_prices, portfolios
 from ._writer import EventWriter
@@ -76,10 +92,13 @@ from ._writer_messages import Committed, WriterFailed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from decimal import Decimal
     from types import TracebackType
 
+    from pydantic import JsonValue
+
     from events import ArenaState
-    from trading import Genome
+    from trading import Genome, Strategies
 
     from ._agent import StrategyFactory
     from ._clock import Clock
@@ -105,8 +124,10 @@ class SupervisorConfig:
     high_water: int = 100_000
     on_agent_failure: Literal["kill", "restart"] = "kill"
     strategy_factory: StrategyFactory | None = None
+    strategies: Strategies = BUILTIN_STRATEGIES
     max_batch: int = 1000
     max_delay: float = 0.05
+    min_trade_notional: Decimal = MIN_TRADE_NOTIONAL
 
 
 class ArenaSupervisor(pykka.ThreadingActor):
@@ -140,7 +161,10 @@ class ArenaSupervisor(pykka.ThreadingActor):
         fold = state.thaw() if state is not None else Fold()
         seed = config.seed
         ids = ids or SequentialIds.resuming(seed, head_seq=fold.seq, agent_ids=fold.agents)
-        self._em = Emitter(fold, clock=clock, ids=ids)
+        # the evidence evolution judges: folded from the events as they are emitted, in this thread
+        self._book = PerformanceBook(min_trade_notional=config.min_trade_notional)
+        self._book.resume(fold)
+        self._em = Emitter(fold, clock=clock, ids=ids, observer=self._book.observe)
         # reseeded past the head on reopen, so a reopened arena does not redraw its first run's genomes
         self._rng = random.Random(None if seed is None else f"arena-rng/{seed}/{fold.seq}")  # noqa: S311  (simulation, not secrets)
         self._sink_factory = sink_factory
@@ -151,15 +175,17 @@ class ArenaSupervisor(pykka.ThreadingActor):
         self._log: Backlog
         self._closed = False
         self._crashes: list[AgentCrashed] = []
+        self._hub = SubscriptionHub(fold.seq)  # the writer publishes every commit to it
 
     def on_start(self) -> None:
         """Start the writer (it opens the store in its own thread) and an actor per live agent."""
-        self._pool = AgentPool(self.actor_ref, self._config.strategy_factory)
+        self._pool = AgentPool(self.actor_ref, self._config.strategy_factory, self._config.strategies)
         self._writer = EventWriter.start(
             self._sink_factory,
             listener=self.actor_ref,
             max_batch=self._config.max_batch,
             max_delay=self._config.max_delay,
+            on_commit=self._hub.publish,
         )
         self._log = Backlog(
             self._writer,
@@ -221,6 +247,10 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 self._closed = True
             case FlushLog():
                 return self._log.flush(self._em)
+            case Subscribe(subscription=subscription):
+                if self._closed:
+                    raise ArenaError(CLOSED_MESSAGE)
+                self._hub.add(subscription)
             case _:
                 return self._command(message)
         return None
@@ -243,11 +273,11 @@ class ArenaSupervisor(pykka.ThreadingActor):
         # The writer never waits on us and agents only tell us, so waiting for their stops cannot hang.
         self._pool.stop_all()
         writer, self._writer = self._writer, None
-        if writer is None:
-            return
-        if self._em.pending and writer.is_alive():
-            self._log.submit(self._em)
-        stop_and_wait([writer])
+        if writer is not None:
+            if self._em.pending and writer.is_alive():
+                self._log.submit(self._em)
+            stop_and_wait([writer])
+        self._hub.close()  # after the writer's last commit, which subscribers still receive
 
     # --- commands -------------------------------------------------------------------------------------
 
@@ -270,22 +300,28 @@ class ArenaSupervisor(pykka.ThreadingActor):
             case ReleaseCapital(agent_id=agent_id, amount=amount):
                 return release(em, agent_id, amount)
             case KillAgent(agent_id=agent_id, reason=reason, marks=marks, broker=broker):
-                killed, _ = kill(em, agent_id, reason, marks=_dict(marks), broker=broker)
+                killing = kill(em, agent_id, reason, marks=_dict(marks), broker=broker)
                 self._pool.stop(agent_id)
-                return killed.capital_released
+                return killing.released
             case KillUnderperformers():
                 return self._kill_underperformers(message)
-            case Graduate(agent_id=agent_id, to_tier=to_tier):
-                graduated = graduate(em, agent_id, to_tier)
+            case Graduate(agent_id=agent_id, to_tier=to_tier, reason=reason):
+                graduated = graduate(em, agent_id, to_tier, reason=reason)
                 self._pool.tell(agent_id, ChangeTier(to_tier))
                 return graduated
+            case Demote(agent_id=agent_id, reason=reason):
+                demoted = demote(em, agent_id, reason=reason)
+                self._pool.tell(agent_id, ChangeTier(demoted.to_tier))
+                return demoted
             case MutateAgent(parent_id=parent_id, seed=seed):
                 rng = self._rng if seed is None else random.Random(seed)  # noqa: S311  (simulation, not secrets)
-                spawned, _ = mutate(em, parent_id, rng=rng, seed=seed)
+                spawned, _ = mutate(em, parent_id, rng=rng, seed=seed, strategies=self._config.strategies)
                 self._start_agent(spawned.agent_id)
                 return spawned.agent_id
             case RunEvolutionCycle():
                 return self._evolve(message)
+            case GetMetrics(lifetime=lifetime):
+                return self._book.lifetime() if lifetime else self._book.metrics()
             case ExecuteOrders(orders=orders, prices=prices, broker=broker):
                 return execute_orders(em, orders, dict(prices), broker)
             case CheckConservation():
@@ -299,17 +335,24 @@ class ArenaSupervisor(pykka.ThreadingActor):
             case RecordMarks(marks=marks):
                 em.emit(MarksRecorded, marks=dict(marks))
                 return None
+            case Record(event_class=event_class, fields=fields):
+                payload = dict(fields)
+                if payload.get("agent_id") is not None:
+                    em.existing(payload["agent_id"])  # an unknown id is refused, as by every command
+                return em.emit(event_class, **payload)
             case _:
                 msg = f"arena supervisor: {message!r} is not a command; send one of the _messages classes"
                 raise ValidationError(msg, field="message", value=message)
 
     def _spawn(self, genome: Genome | None, tier: Tier) -> str:
-        spawned = spawn(self._em, genome=genome or random_genome(self._rng), tier=tier)
+        strategies = self._config.strategies  # a genome it cannot build is refused before anything is emitted
+        checked = strategies.random_genome(self._rng) if genome is None else strategies.check(genome)
+        spawned = spawn(self._em, genome=checked, tier=tier)
         self._start_agent(spawned.agent_id)
         return spawned.agent_id
 
     def _kill_underperformers(self, message: KillUnderperformers) -> tuple[str, ...]:
-        metrics = dict(message.metrics)
+        metrics = self._book.metrics() if message.metrics is None else dict(message.metrics)
         victims = select_underperformers(
             message.metric,
             metrics,
@@ -328,7 +371,10 @@ class ArenaSupervisor(pykka.ThreadingActor):
         for agent_id in victims:
             score = getattr(metrics[agent_id], message.metric)
             reason = f"underperformer: {message.metric} {score} is past {rule}"
-            kill(self._em, agent_id, reason, marks=marks, broker=message.broker)
+            # JSON has no infinity: an unbounded score is recorded as its text, as the reason words it
+            shown = score if math.isfinite(score) else str(score)
+            evidence: dict[str, JsonValue] = {message.metric: shown, "judged": len(metrics)}
+            kill(self._em, agent_id, reason, evidence=evidence, marks=marks, broker=message.broker)
             self._pool.stop(agent_id)
         return tuple(victims)
 
@@ -337,14 +383,16 @@ class ArenaSupervisor(pykka.ThreadingActor):
         report = run_cycle(
             self._em,
             message.policy,
-            dict(message.metrics),
+            self._book.metrics() if message.metrics is None else dict(message.metrics),
+            min_trade_notional=self._book.min_trade_notional,
             rng=rng,
             marks=_dict(message.marks),
             broker=message.broker,
+            strategies=self._config.strategies,
         )
         for agent_id in report.killed:
             self._pool.stop(agent_id)
-        for agent_id, tier in report.graduated:
+        for agent_id, tier in (*report.graduated, *report.demoted):
             self._pool.tell(agent_id, ChangeTier(tier))
         for _, child_id in report.children:
             self._start_agent(child_id)
@@ -378,11 +426,9 @@ class ArenaSupervisor(pykka.ThreadingActor):
             except ValidationError as e:  # it cannot be killed without writing holdings off: stop it instead
                 logger.error("agent %s crashed and is halted, not killed: %s", report.agent_id, e.msg)  # noqa: TRY400  (the reason, not a traceback)
                 action = "halted"
-        chain = Chain()
         try:
-            self._em.emit(
+            failed = self._em.emit(
                 AgentFailed,
-                chain=chain,
                 agent_id=report.agent_id,
                 error_type=report.error_type,
                 message=report.message[:REASON_LIMIT],
@@ -394,7 +440,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 self._pool.stop(report.agent_id)
             else:
                 reason = f"strategy raised {report.error_type}: {report.message}"[:REASON_LIMIT]
-                kill(self._em, report.agent_id, reason, chain=chain)
+                kill(self._em, report.agent_id, reason, cause=failed.event_id)
                 self._pool.stop(report.agent_id)
         except ArenaError:
             logger.exception("arena: could not apply the failure policy to agent %s", report.agent_id)

@@ -16,8 +16,9 @@ from trading import BrokerConfig, Fill, Order, Portfolio, execute
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from uuid import UUID
 
-    from ._emitter import Chain, Emitter
+    from ._emitter import Emitter
 
 __all__ = ["execute_orders", "fill", "liquidate", "liquidation_prices", "portfolios"]
 
@@ -51,22 +52,23 @@ def liquidate(
     agent_id: str,
     prices: Mapping[str, Decimal],
     broker: BrokerConfig | None,
-    chain: Chain,
+    cause: UUID,
 ) -> int:
-    """Sell every holding of ``agent_id`` at ``prices`` (from ``liquidation_prices``); return the fills.
+    """Sell every holding of the killed ``agent_id`` at ``prices`` (from ``liquidation_prices``).
 
-    Each sale goes through the broker (slippage and fees) on ``chain``. A holding so small that its sale
-    rounds to no money at all (dust) still leaves the books: it is sold for nothing, its whole cost
-    realized as a loss, so the agent holds nothing when it is killed.
+    Returns the number of fills. Each sale goes through the broker (slippage and fees) and is
+    ``caused_by`` ``cause``, the ``AgentKilled`` that decided it. A holding so small that its sale rounds
+    to no money at all (dust) still leaves the books: it is sold for nothing, its whole cost realized as a
+    loss, so the agent ends flat.
     """
     config = broker if broker is not None else BrokerConfig()
     sales = 0
-    for symbol in sorted(em.alive(agent_id).positions):
+    for symbol in sorted(em.existing(agent_id).positions):
         price = prices[symbol]
         # a holding worth more than one fill may move is sold in as many fills as it takes
         most = max((MAX_MONEY / 2 / price).quantize(_UNIT, rounding=ROUND_DOWN), _UNIT)
-        while units := em.alive(agent_id).positions.get(symbol):
-            agent = em.alive(agent_id)
+        while units := em.existing(agent_id).positions.get(symbol):
+            agent = em.existing(agent_id)
             cost = agent.cost_basis.get(symbol, ZERO)
             order = Order(symbol, "sell", min(units, most))
             result = execute(
@@ -77,7 +79,7 @@ def liquidate(
                 result = Fill(
                     symbol, "sell", units, units, price, ZERO, notional, price, cost, notional - cost
                 )
-            _executed(em, agent_id, result, chain)
+            _executed(em, agent_id, result, cause)
             sales += 1
     return sales
 
@@ -89,7 +91,7 @@ def fill(
     price: Decimal,
     broker: BrokerConfig,
     *,
-    chain: Chain | None = None,
+    cause: UUID | None = None,
 ) -> TradeExecuted | TradeRejected:
     """Fill ``order`` for a live agent at ``price`` and emit the ``TradeExecuted`` or ``TradeRejected``.
 
@@ -107,12 +109,12 @@ def fill(
         result = None
         reason = e.msg
     if isinstance(result, Fill):
-        return _executed(em, agent_id, result, chain)
+        return _executed(em, agent_id, result, cause)
     if result is not None:
         reason = result.reason
     return em.emit(
         TradeRejected,
-        chain=chain,
+        caused_by=cause,
         agent_id=agent_id,
         symbol=order.symbol,
         side=order.side,
@@ -121,10 +123,10 @@ def fill(
     )
 
 
-def _executed(em: Emitter, agent_id: str, result: Fill, chain: Chain | None) -> TradeExecuted:
+def _executed(em: Emitter, agent_id: str, result: Fill, cause: UUID | None) -> TradeExecuted:
     return em.emit(
         TradeExecuted,
-        chain=chain,
+        caused_by=cause,
         agent_id=agent_id,
         symbol=result.symbol,
         side=result.side,
@@ -185,10 +187,17 @@ def execute_orders(
 
 
 def portfolios(em: Emitter) -> dict[str, Portfolio]:
-    """Return each live agent's ledger cash and positions, by id, without freezing the whole state."""
+    """Return each live agent's ledger cash, positions and average costs, by id, without freezing the state.
+
+    The entry price of a holding is its cost basis per unit (a buy's cost is its notional, fees apart):
+    the ledger's average cost, so a strategy's stop loss reads the same number an auditor does.
+    """
     result: dict[str, Portfolio] = {}
     for agent_id in sorted(em.fold.agents):
         record = em.fold.agent(agent_id)
         if record is not None and record.alive:
-            result[agent_id] = Portfolio(cash=record.allocation, positions=em.existing(agent_id).positions)
+            entry = {s: record.cost_basis[s] / units for s, units in record.positions.items() if units > 0}
+            result[agent_id] = Portfolio(
+                cash=record.allocation, positions=record.positions, entry_prices=entry
+            )
     return result

@@ -20,6 +20,10 @@ past ``head.seq``; when that backlog passes its high-water mark it asks ``Flush`
 mark plus one command's events. The writer never asks its listener anything, so that wait cannot
 deadlock.
 
+Publication. After each commit (and never before) the writer hands the committed events to
+``on_commit``, the subscription hub's ``publish`` (``actors/_subscriptions.py``), which only queues them
+for the subscribers' own threads: a subscriber can never block or fail the writer.
+
 Acknowledgement. Answering a ``Flush`` is what acknowledges events as durable, so before it answers, the
 writer asks the sink to ``acknowledge`` the head it answers with (the store records it in its receipt,
 ``store/_receipt.py``): whatever a flush acknowledged is then findable, and a log that later lost it is
@@ -50,7 +54,7 @@ from store import Head
 from ._writer_messages import Committed, Flush, Submit, WriterCounters, WriterFailed, WriterStats
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from types import TracebackType
 
     from events import ArenaState, Event
@@ -78,6 +82,8 @@ class EventWriter(pykka.ThreadingActor):
         max_batch: Commit as soon as this many events are buffered.
         max_delay: Commit as soon as the oldest buffered event has waited this many seconds.
         clock: Seconds on a monotonic scale, read once per ``Submit``; injected so tests control time.
+        on_commit: Called on the writer's thread with each batch's events once they are committed, in
+            seq order (the subscription hub's ``publish``); it must return at once and never raise.
 
     Raises:
         ValidationError: ``max_batch`` is below 1 or ``max_delay`` is negative (raised by ``start()`` in
@@ -95,6 +101,7 @@ class EventWriter(pykka.ThreadingActor):
         max_batch: int = 1000,
         max_delay: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
+        on_commit: Callable[[Sequence[Event]], None] | None = None,
     ) -> None:
         super().__init__()
         if max_batch < 1:
@@ -109,6 +116,7 @@ class EventWriter(pykka.ThreadingActor):
         self._max_batch = max_batch
         self._max_delay = max_delay
         self._clock = clock
+        self._on_commit = on_commit
         self._sink: EventSink | None = None
         self._head = Head(0, GENESIS_HASH)
         self._events: list[Event] = []
@@ -218,6 +226,15 @@ class EventWriter(pykka.ThreadingActor):
         self._largest = max(self._largest, len(events))
         logger.debug("committed %d events up to seq %d", len(events), head.seq)
         self._tell(Committed(head))
+        self._publish(events)
+
+    def _publish(self, events: Sequence[Event]) -> None:
+        if self._on_commit is None:
+            return
+        try:
+            self._on_commit(tuple(events))
+        except Exception:  # a subscriber's trouble never fails the log: the events are committed
+            logger.exception("event writer: publishing committed events to subscribers failed")
 
     def _fail(self, error: Exception, *, opening: bool = False) -> None:
         self._failure = f"{type(error).__name__}: {error}"

@@ -1,10 +1,12 @@
 """Typed immutable events, exact money, double-entry postings, the shared state fold and the error tree."""
 
 from ._agents import REASON_LIMIT as REASON_LIMIT
+from ._agents import AgentDemoted as AgentDemoted
 from ._agents import AgentFailed as AgentFailed
 from ._agents import AgentGraduated as AgentGraduated
 from ._agents import AgentKilled as AgentKilled
 from ._agents import AgentSpawned as AgentSpawned
+from ._base import DEMOTIONS as DEMOTIONS
 from ._base import EVENT_CLASSES as EVENT_CLASSES
 from ._base import PROMOTIONS as PROMOTIONS
 from ._base import Event as Event
@@ -18,9 +20,18 @@ from ._capital import CapitalConservationCheck as CapitalConservationCheck
 from ._capital import CapitalReleased as CapitalReleased
 from ._codec import GENESIS_HASH as GENESIS_HASH
 from ._codec import AnyEvent as AnyEvent
+from ._codec import BuiltinEvent as BuiltinEvent
 from ._codec import canonical_json as canonical_json
 from ._codec import chain_hash as chain_hash
 from ._codec import parse_event as parse_event
+from ._custom import RESERVED_FIELDS as RESERVED_FIELDS
+from ._custom import UnregisteredEvent as UnregisteredEvent
+from ._custom import UserEvent as UserEvent
+from ._custom import is_known_event_type as is_known_event_type
+from ._custom import known_event_types as known_event_types
+from ._custom import register_event_type as register_event_type
+from ._custom import user_event_classes as user_event_classes
+from ._custom import user_event_fields as user_event_fields
 from ._errors import AgentError as AgentError
 from ._errors import AgentNotAliveError as AgentNotAliveError
 from ._errors import AllocationError as AllocationError
@@ -78,6 +89,7 @@ from ._valuation import nav as nav
 from ._valuation import unrealized_pnl as unrealized_pnl
 
 __all__ = [
+    "DEMOTIONS",
     "EVENT_CLASSES",
     "EXTERNAL",
     "FEES",
@@ -87,8 +99,10 @@ __all__ = [
     "PNL",
     "PROMOTIONS",
     "REASON_LIMIT",
+    "RESERVED_FIELDS",
     "TREASURY",
     "ZERO",
+    "AgentDemoted",
     "AgentEntry",
     "AgentError",
     "AgentFailed",
@@ -105,6 +119,7 @@ __all__ = [
     "ArenaOpened",
     "ArenaState",
     "Balance",
+    "BuiltinEvent",
     "CapitalAllocated",
     "CapitalConservationCheck",
     "CapitalConservationError",
@@ -130,6 +145,8 @@ __all__ = [
     "TradeRejected",
     "Unit",
     "UnknownAgentError",
+    "UnregisteredEvent",
+    "UserEvent",
     "ValidationError",
     "account_agent",
     "agent_account",
@@ -142,16 +159,21 @@ __all__ = [
     "format_money",
     "format_timestamp",
     "from_minor",
+    "is_known_event_type",
     "is_mirror",
+    "known_event_types",
     "market_account",
     "money",
     "nav",
     "parse_event",
     "position_account",
     "postings",
+    "register_event_type",
     "to_minor",
     "trade_cash_delta",
     "units_account",
     "unrealized_pnl",
+    "user_event_classes",
+    "user_event_fields",
     "value_at",
 ]

@@ -1,4 +1,4 @@
-"""Events in an agent's life: spawned, promoted, failed, killed."""
+"""Events in an agent's life: spawned, promoted, demoted, failed, killed."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from typing import Final, Literal
 
 from pydantic import Field, JsonValue, model_validator
 
-from ._base import PROMOTIONS, Event, Tier
+from ._base import DEMOTIONS, PROMOTIONS, Event, Tier
 from ._money import NonNegativeMoney  # noqa: TC001  (pydantic needs it at run time)
 
-__all__ = ["REASON_LIMIT", "AgentFailed", "AgentGraduated", "AgentKilled", "AgentSpawned"]
+__all__ = ["REASON_LIMIT", "AgentDemoted", "AgentFailed", "AgentGraduated", "AgentKilled", "AgentSpawned"]
 
 REASON_LIMIT: Final = 1000
-"""Most characters of ``AgentKilled.reason``: enough to say why, small enough to keep the log lean."""
+"""Most characters of a kill's, promotion's or demotion's ``reason``: enough to say why, small enough to
+keep the log lean."""
 
 
 class AgentSpawned(Event):
@@ -29,22 +30,33 @@ class AgentSpawned(Event):
 
 
 class AgentKilled(Event):
-    """An agent was removed; all of its capital went back to the treasury in this same event."""
+    """An agent was removed: it trades no more, and its cash went back to the treasury in this same event.
+
+    The kill is the decision, so it comes first: whatever the agent still holds is sold after it by
+    liquidation fills (``TradeExecuted``, sales only, each ``caused_by`` this event), whose proceeds go
+    back in one ``CapitalReleased`` (``caused_by`` this event too), so a killed agent ends flat.
+    """
 
     event_type: Literal["AgentKilled"] = "AgentKilled"
     agent_id: str = Field(min_length=1, max_length=128)
     reason: str = Field(min_length=1, max_length=REASON_LIMIT)
     capital_released: NonNegativeMoney
-    """The agent's whole allocation at the moment it died."""
+    """The agent's whole cash at the moment it died; the proceeds of its holdings follow in a release."""
+    evidence: dict[str, JsonValue] = Field(default_factory=dict)
+    """The numbers the kill was decided on (fitness, rank, ...), by name; empty when the caller gave none."""
 
 
 class AgentGraduated(Event):
-    """An agent was promoted one tier."""
+    """An agent was promoted one tier, for the ``reason`` and on the ``evidence`` it records."""
 
     event_type: Literal["AgentGraduated"] = "AgentGraduated"
     agent_id: str = Field(min_length=1, max_length=128)
     from_tier: Tier
     to_tier: Tier
+    reason: str = Field(min_length=1, max_length=REASON_LIMIT)
+    """Why: each threshold it met, with its value, or who promoted it."""
+    evidence: dict[str, JsonValue] = Field(default_factory=dict)
+    """The numbers the promotion was decided on (fitness, bars in tier, ...), by name."""
 
     @model_validator(mode="after")
     def _one_rung_up(self) -> AgentGraduated:
@@ -52,6 +64,30 @@ class AgentGraduated(Event):
             msg = (
                 f"AgentGraduated: {self.from_tier.value} -> {self.to_tier.value} is not a promotion; "
                 "the only legal ones are simulation -> proving and proving -> arena"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class AgentDemoted(Event):
+    """An agent was moved one tier down, for the ``reason`` and on the ``evidence`` it records."""
+
+    event_type: Literal["AgentDemoted"] = "AgentDemoted"
+    agent_id: str = Field(min_length=1, max_length=128)
+    from_tier: Tier
+    to_tier: Tier
+    reason: str = Field(min_length=1, max_length=REASON_LIMIT)
+    """Why: the rule it broke (drawdown, sustained underperformance) with its value and limit, or who
+    demoted it."""
+    evidence: dict[str, JsonValue] = Field(default_factory=dict)
+    """The numbers the demotion was decided on (drawdown, fitness, bars in tier, ...), by name."""
+
+    @model_validator(mode="after")
+    def _one_rung_down(self) -> AgentDemoted:
+        if DEMOTIONS.get(self.from_tier) != self.to_tier:
+            msg = (
+                f"AgentDemoted: {self.from_tier.value} -> {self.to_tier.value} is not a demotion; "
+                "the only legal ones are arena -> proving and proving -> simulation"
             )
             raise ValueError(msg)
         return self

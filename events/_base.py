@@ -9,7 +9,7 @@ from uuid import UUID  # noqa: TC003  (pydantic needs it at run time)
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
-__all__ = ["EVENT_CLASSES", "PROMOTIONS", "Event", "Tier", "format_timestamp"]
+__all__ = ["DEMOTIONS", "EVENT_CLASSES", "PROMOTIONS", "Event", "Tier", "format_timestamp"]
 
 EVENT_CLASSES: dict[str, type[Event]] = {}
 """Every concrete event class by its stored tag, filled in as classes are defined."""
@@ -28,7 +28,10 @@ class Tier(StrEnum):
 
 
 PROMOTIONS: Final = {Tier.SIMULATION: Tier.PROVING, Tier.PROVING: Tier.ARENA}
-"""The only legal promotions: one rung at a time, never down, never past ``arena``."""
+"""The only legal promotions: one rung at a time, never past ``arena``."""
+
+DEMOTIONS: Final = {Tier.ARENA: Tier.PROVING, Tier.PROVING: Tier.SIMULATION}
+"""The only legal demotions: one rung down at a time, never below ``simulation``."""
 
 
 def format_timestamp(value: datetime) -> str:

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypeVar
 
-from ._agents import AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
-from ._base import PROMOTIONS, Event, Tier
+from ._agents import AgentDemoted, AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
+from ._base import DEMOTIONS, PROMOTIONS, Event, Tier
 from ._capital import (
     AllocationRejected,
     ArenaOpened,
@@ -268,24 +268,36 @@ class LogBuilder:
         *,
         reason: str = "underperformed",
         price: _Amount = "10.5",
+        evidence: dict[str, JsonValue] | None = None,
         caused_by: Event | None = None,
     ) -> AgentKilled:
-        """Kill ``agent_id``: sell every holding at ``price`` (no fee), then release its whole cash.
+        """Kill ``agent_id`` (its cash goes back), then sell every holding at ``price`` (no fee).
 
-        The sales come first, each caused by the one before, so the dead never hold anything.
+        The kill is the cause: each sale and the one ``CapitalReleased`` of their proceeds are
+        ``caused_by`` the ``AgentKilled``, so the dead end flat and every effect follows its cause.
         """
-        cause = caused_by
-        for symbol, quantity in sorted(self._agent(agent_id).positions.items()):
-            cause = self.trade(agent_id, "sell", quantity, price, "0", symbol=symbol, caused_by=cause)
-        return self.emit(
+        killed = self.emit(
             AgentKilled,
             agent_id=agent_id,
             reason=reason,
             capital_released=self.allocation(agent_id),
-            caused_by=_id(cause),
+            evidence=evidence or {},
+            caused_by=_id(caused_by),
         )
+        for symbol, quantity in sorted(self._agent(agent_id).positions.items()):
+            self.trade(agent_id, "sell", quantity, price, "0", symbol=symbol, caused_by=killed)
+        if proceeds := self.allocation(agent_id):
+            self.release(agent_id, proceeds, caused_by=killed)
+        return killed
 
-    def graduate(self, agent_id: str, *, caused_by: Event | None = None) -> AgentGraduated:
+    def graduate(
+        self,
+        agent_id: str,
+        *,
+        reason: str = "promoted by the caller",
+        evidence: dict[str, JsonValue] | None = None,
+        caused_by: Event | None = None,
+    ) -> AgentGraduated:
         """Promote ``agent_id`` one tier.
 
         Raises:
@@ -300,7 +312,42 @@ class LogBuilder:
             )
             raise GraduationError(msg, agent_id=agent_id, from_tier=tier.value)
         return self.emit(
-            AgentGraduated, agent_id=agent_id, from_tier=tier, to_tier=to, caused_by=_id(caused_by)
+            AgentGraduated,
+            agent_id=agent_id,
+            from_tier=tier,
+            to_tier=to,
+            reason=reason,
+            evidence=evidence or {},
+            caused_by=_id(caused_by),
+        )
+
+    def demote(
+        self,
+        agent_id: str,
+        *,
+        reason: str = "demoted by the caller",
+        evidence: dict[str, JsonValue] | None = None,
+        caused_by: Event | None = None,
+    ) -> AgentDemoted:
+        """Move ``agent_id`` one tier down.
+
+        Raises:
+            GraduationError: the agent already stands in the bottom tier.
+
+        """
+        tier = self.tier(agent_id)
+        to = DEMOTIONS.get(tier)
+        if to is None:
+            msg = f"agent {agent_id!r}: cannot demote from {tier.value}, the bottom tier; kill it instead"
+            raise GraduationError(msg, agent_id=agent_id, from_tier=tier.value)
+        return self.emit(
+            AgentDemoted,
+            agent_id=agent_id,
+            from_tier=tier,
+            to_tier=to,
+            reason=reason,
+            evidence=evidence or {},
+            caused_by=_id(caused_by),
         )
 
     def fail(
@@ -396,14 +443,15 @@ class LogBuilder:
         return spawned, mutated
 
     def cycle(self, parent: str, child: str, *, funding: _Amount = "100") -> list[Event]:
-        """Run a cycle: start it, breed ``child`` from ``parent``, fund the child, complete; one causal chain.
+        """Run a cycle: start it, breed ``child`` from ``parent``, fund the child, complete; one causal tree.
 
+        The start causes the child's spawn, its funding and the completion; the spawn causes the mutation.
         Returns the five events in order.
         """
         started = self.start_cycle({"kill": 0.2})
         spawned, mutated = self.mutate(parent, child, caused_by=started)
-        funded = self.allocate(child, funding, caused_by=mutated)
-        complete = self.complete_cycle(mutated=1, reallocated=1, caused_by=funded)
+        funded = self.allocate(child, funding, caused_by=started)
+        complete = self.complete_cycle(mutated=1, reallocated=1, caused_by=started)
         return [started, spawned, mutated, funded, complete]
 
     # --- lookups ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Final
 import pydantic
 from pydantic import Field, TypeAdapter
 
-from ._agents import AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
+from ._agents import AgentDemoted, AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
 from ._base import EVENT_CLASSES
 from ._capital import (
     AllocationRejected,
@@ -23,6 +23,7 @@ from ._capital import (
     CapitalConservationCheck,
     CapitalReleased,
 )
+from ._custom import UserEvent, parse_user_event
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
 from ._trading import MarksRecorded, TradeExecuted, TradeRejected
@@ -30,10 +31,11 @@ from ._trading import MarksRecorded, TradeExecuted, TradeRejected
 if TYPE_CHECKING:
     from ._base import Event
 
-__all__ = ["GENESIS_HASH", "AnyEvent", "canonical_json", "chain_hash", "parse_event"]
+__all__ = ["GENESIS_HASH", "AnyEvent", "BuiltinEvent", "canonical_json", "chain_hash", "parse_event"]
 
-AnyEvent = Annotated[
-    AgentFailed
+BuiltinEvent = Annotated[
+    AgentDemoted
+    | AgentFailed
     | AgentGraduated
     | AgentKilled
     | AgentMutated
@@ -50,9 +52,12 @@ AnyEvent = Annotated[
     | TradeRejected,
     Field(discriminator="event_type"),
 ]
-"""Every storable event; ``tests/events/test_codec.py`` proves it lists every registered class."""
+"""Every event of the arena's own; ``tests/events/test_codec.py`` proves it lists every built-in class."""
 
-_ADAPTER: Final[TypeAdapter[AnyEvent]] = TypeAdapter(AnyEvent)
+AnyEvent = BuiltinEvent | UserEvent
+"""Every storable event: the arena's own, and the embedder's (``events/_custom.py``)."""
+
+_ADAPTER: Final[TypeAdapter[BuiltinEvent]] = TypeAdapter(BuiltinEvent)
 
 GENESIS_HASH: Final = "0" * 64
 """``hash_0``: the chain's value before the first event."""
@@ -82,10 +87,17 @@ def chain_hash(previous: str, data: str) -> str:
 
 
 def parse_event(data: str | bytes) -> AnyEvent:
-    """Decode one event from its JSON, or raise ``EventSourcingError`` naming the type and field."""
+    """Decode one event from its JSON, or raise ``EventSourcingError`` naming the type and field.
+
+    A namespaced tag is a user event: its registered class, or ``UnregisteredEvent`` if this process has
+    none (it keeps the payload exactly, so the log still verifies and replays).
+    """
     try:
         return _ADAPTER.validate_json(data)
     except pydantic.ValidationError as e:
+        user = parse_user_event(data)  # tried only after the built-in union failed: the hot path is unchanged
+        if user is not None:
+            return user
         raise _decode_error(data, e) from None
 
 
@@ -101,7 +113,7 @@ def _decode_error(data: str | bytes, error: pydantic.ValidationError) -> EventSo
     seq = raw.get("seq") if isinstance(raw.get("seq"), int) else None
     if not isinstance(tag, str) or tag not in EVENT_CLASSES:
         known = ", ".join(sorted(EVENT_CLASSES))
-        msg = f"unknown event_type {tag!r}; expected one of: {known}"
+        msg = f"unknown event_type {tag!r}; expected one of: {known}, or a namespaced user tag ('myapp.Note')"
         return EventSourcingError(
             msg, seq=seq, event_type=tag if isinstance(tag, str) else None, field="event_type"
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal  # noqa: TC003  (the dataclass and pydantic read the annotations)
 from uuid import UUID  # noqa: TC003  (pydantic needs it at run time)
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from ._base import Tier  # noqa: TC001  (pydantic needs it at run time)
 from ._money import ZERO, Balance
@@ -32,11 +32,15 @@ class AgentRecord(BaseModel):
     """Lineage depth: 0 for a spawned agent, parent's + 1 for a mutated child."""
     spawn_event_id: UUID
     spawned_seq: int
+    tier_since_seq: int = 0
+    """Seq of its last move between tiers (``AgentGraduated`` or ``AgentDemoted``), or of its spawn if it
+    never moved: where its bars in the current tier start counting. Defaults to ``spawned_seq``."""
     alive: bool = True
     allocation: Balance = ZERO
-    """Cash the agent holds (its ledger account); 0 once killed."""
+    """Cash the agent holds (its ledger account); 0 once killed (until its liquidation proceeds come in,
+    which go straight back to the treasury)."""
     positions: dict[str, Balance] = Field(default_factory=dict)
-    """Units held per symbol, from its fills (sold before the agent is killed)."""
+    """Units held per symbol, from its fills (sold right after the agent is killed, so the dead end flat)."""
     cost_basis: dict[str, Balance] = Field(default_factory=dict)
     """What each holding cost, by average cost: the position accounts at cost."""
     realized_pnl: Balance = ZERO
@@ -47,6 +51,14 @@ class AgentRecord(BaseModel):
     failures: int = 0
     killed_seq: int | None = None
     """Seq of the ``AgentKilled`` that ended it; None while it lives."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_since_spawn(cls, data: object) -> object:
+        """Default ``tier_since_seq`` to ``spawned_seq``: an agent that never moved is in its first tier."""
+        if isinstance(data, dict) and "tier_since_seq" not in data and "spawned_seq" in data:
+            return {**data, "tier_since_seq": data["spawned_seq"]}
+        return data
 
     @property
     def capital_at_cost(self) -> Decimal:
@@ -69,6 +81,7 @@ class AgentEntry:
     generation: int
     spawn_event_id: UUID
     spawned_seq: int
+    tier_since_seq: int
     alive: bool = True
     allocation: Decimal = ZERO
     positions: dict[str, Decimal] = field(default_factory=dict)

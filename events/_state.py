@@ -5,6 +5,11 @@ to audit it: one function, so the three can never disagree about what an event m
 event that contradicts the state (wrong seq, unknown agent, a balance going negative), which makes every
 state reachable through it a valid one.
 
+A kill comes before the liquidation it causes: ``AgentKilled`` returns the agent's cash, then the dead agent
+may still sell (only sell, only what it holds) and hand the proceeds back with ``CapitalReleased``; nothing
+else names it again, and no capital reaches it. Until its last holding is sold it is still on the books,
+valued like any holding.
+
 Folding through frozen models would copy the agent table per event, so the transition rules live once in
 ``Fold``, a mutable working copy; ``apply`` and ``fold`` are the pure face of it.
 """
@@ -15,7 +20,7 @@ from typing import TYPE_CHECKING, Never
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._agents import AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
+from ._agents import AgentDemoted, AgentFailed, AgentGraduated, AgentKilled, AgentSpawned
 from ._base import Tier
 from ._capital import ArenaOpened, CapitalAllocated, CapitalReleased
 from ._codec import GENESIS_HASH, canonical_json, chain_hash
@@ -72,15 +77,19 @@ class ArenaState(BaseModel):
 
     @property
     def allocated_capital(self) -> Decimal:
-        """Capital agents hold at cost: their cash and their holdings at cost (the dead hold none)."""
+        """Capital agents hold at cost: cash and holdings at cost (a killed agent's until they are sold)."""
         return sum((a.capital_at_cost for a in self.agents.values()), ZERO)
 
     def nav(self) -> Decimal:
-        """Net asset value at the latest marks: the treasury plus every live agent's equity."""
+        """Net asset value at the latest marks: the treasury plus every agent's equity.
+
+        The dead count too: a killed agent holds nothing once its liquidation is done, and what it still
+        holds between its kill and its last sale is on the books.
+        """
         return nav(self.treasury, self.agents.values(), self.marks)
 
     def equity(self, agent_id: str) -> Decimal:
-        """``agent_id``'s cash plus its holdings at the latest marks (zero once it is dead)."""
+        """``agent_id``'s cash plus its holdings at the latest marks (zero once it is dead and sold out)."""
         return equity(self.agents[agent_id], self.marks)
 
     def unrealized_pnl(self) -> Decimal:
@@ -212,6 +221,7 @@ class Fold:
                     generation=generation,
                     spawn_event_id=event.event_id,
                     spawned_seq=event.seq,
+                    tier_since_seq=event.seq,
                 )
             case AgentKilled(agent_id=agent_id, capital_released=amount):
                 agent = self._alive(event, agent_id)
@@ -220,11 +230,6 @@ class Fold:
                     self._refuse(
                         event,
                         f"releases {format_money(amount)} but agent {agent_id!r} holds {format_money(held)}",
-                    )
-                if agent.positions:
-                    symbols = ", ".join(sorted(agent.positions))
-                    self._refuse(
-                        event, f"agent {agent_id!r} still holds {symbols}; sell its positions before the kill"
                     )
                 agent.alive = False
                 agent.allocation = ZERO
@@ -240,7 +245,7 @@ class Fold:
                 self.treasury -= amount
                 agent.allocation += amount
             case CapitalReleased(agent_id=agent_id, amount=amount):
-                agent = self._alive(event, agent_id)
+                agent = self._existing(event, agent_id)  # the dead hand back their liquidation proceeds
                 if amount > agent.allocation:
                     held = agent.allocation
                     self._refuse(
@@ -255,8 +260,20 @@ class Fold:
                     tier = agent.tier.value
                     self._refuse(event, f"agent {agent_id!r} is in {tier}, not {from_tier.value}")
                 agent.tier = to_tier
-            case TradeExecuted(agent_id=agent_id):
-                self._fill(event, self._alive(event, agent_id))
+                agent.tier_since_seq = event.seq
+            case AgentDemoted(agent_id=agent_id, from_tier=from_tier, to_tier=to_tier):
+                agent = self._alive(event, agent_id)
+                if agent.tier != from_tier:
+                    tier = agent.tier.value
+                    self._refuse(event, f"agent {agent_id!r} is in {tier}, not {from_tier.value}")
+                agent.tier = to_tier
+                agent.tier_since_seq = event.seq
+            case TradeExecuted(agent_id=agent_id, side=side):
+                agent = self._existing(event, agent_id)
+                if not agent.alive and side != "sell":
+                    dead = f"buys for agent {agent_id!r}, which was killed; the dead only sell what they hold"
+                    self._refuse(event, dead)
+                self._fill(event, agent)
             case MarksRecorded(marks=marks):
                 self._require_open(event)
                 self.marks.update(marks)

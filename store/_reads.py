@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from uuid import UUID
 
 from events import (
-    EVENT_CLASSES,
     EXTERNAL,
     FEES,
     PNL,
@@ -23,6 +22,8 @@ from events import (
     ValidationError,
     format_timestamp,
     from_minor,
+    is_known_event_type,
+    known_event_types,
     parse_event,
 )
 
@@ -222,9 +223,9 @@ def _event_types(event_types: Iterable[str]) -> list[str]:
         )
         raise ValidationError(msg, field="event_types", value=event_types)
     tags = list(dict.fromkeys(event_types))
-    unknown = [str(tag) for tag in tags if tag not in EVENT_CLASSES]
+    unknown = [str(tag) for tag in tags if not is_known_event_type(tag)]
     if unknown:
-        msg = f"event_types: unknown tags {unknown}; expected some of: {', '.join(sorted(EVENT_CLASSES))}"
+        msg = f"event_types: unknown tags {unknown}; expected some of: {', '.join(known_event_types())}"
         raise ValidationError(msg, field="event_types", value=tags)
     return sorted(tags)
 

@@ -33,26 +33,34 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 """Version of the file format; a file with a larger one was written by a newer release and is refused.
 
 3: the ledger counts value, not only cash: fills carry their market price, cost basis and realized P&L,
 holdings are accounts (at cost, and in units), and every posting row names its ``symbol`` and ``unit``.
 4: snapshots are checked, not trusted: each ``arena_state`` row carries a ``digest`` bound to the chain,
 and the table is append-only like the log.
+5: every move between tiers says why: ``AgentGraduated`` carries a ``reason`` and its ``evidence``,
+``AgentDemoted`` moves an agent down, ``AgentKilled`` carries ``evidence`` and comes before the liquidation
+fills it causes (and the ``CapitalReleased`` of their proceeds), and snapshots record each agent's
+``tier_since_seq``.
 
 Earlier versions are refused by writers and readers alike. Versions 1 and 2: their fills record neither
 cost basis nor market price, and their kills dropped holdings without selling them; filling that in
 would rewrite the events, and so the hash chain, which makes it another log rather than this one read
 exactly. Version 3: its log is version 4's, but its snapshots carry no digest and could be edited
 unseen; reading it would take a second way of loading snapshots for readers and ``verify``, and writing
-to it a migration that rewrites the file, for files that a re-run recreates.
+to it a migration that rewrites the file, for files that a re-run recreates. Version 4: its promotions
+carry no reason (a required field now) and its events would not re-encode to their stored bytes (every
+kill gained ``evidence``), so verifying it would fail on canonical form; reading it would need a second
+set of event classes, for files that a re-run recreates.
 """
 
 _EARLIER: Final = {
     1: "whose fills record no cost basis",
     2: "whose fills record no cost basis",
     3: "whose snapshots carry no digest",
+    4: "whose promotions record no reason",
 }
 """Versions that earlier releases wrote, and what they lack; refused with the reason ``_earlier`` gives."""
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from events import (
     MAX_MONEY,
     MONEY_SCALE,
+    AgentDemoted,
     AgentFailed,
     AgentGraduated,
     AgentKilled,
@@ -155,6 +156,7 @@ def _mutated() -> st.SearchStrategy[AgentMutated]:
 
 
 _promotions = st.sampled_from([(Tier.SIMULATION, Tier.PROVING), (Tier.PROVING, Tier.ARENA)])
+_demotions = st.sampled_from([(Tier.ARENA, Tier.PROVING), (Tier.PROVING, Tier.SIMULATION)])
 
 EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
     ArenaOpened: st.builds(
@@ -164,12 +166,34 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         AgentSpawned,
         **_envelope(agent_id=ids, tier=st.sampled_from(Tier), genome=json_objects, parent_id=st.none() | ids),
     ),
-    AgentKilled: st.builds(AgentKilled, **_envelope(agent_id=ids, reason=texts, capital_released=amounts())),
+    AgentKilled: st.builds(
+        AgentKilled,
+        **_envelope(agent_id=ids, reason=texts, capital_released=amounts(), evidence=json_objects),
+    ),
     CapitalAllocated: st.builds(CapitalAllocated, **_envelope(agent_id=ids, amount=amounts(min_minor=1))),
     CapitalReleased: st.builds(CapitalReleased, **_envelope(agent_id=ids, amount=amounts(min_minor=1))),
     AgentGraduated: _promotions.flatmap(
         lambda pair: st.builds(
-            AgentGraduated, **_envelope(agent_id=ids, from_tier=st.just(pair[0]), to_tier=st.just(pair[1]))
+            AgentGraduated,
+            **_envelope(
+                agent_id=ids,
+                from_tier=st.just(pair[0]),
+                to_tier=st.just(pair[1]),
+                reason=texts,
+                evidence=json_objects,
+            ),
+        )
+    ),
+    AgentDemoted: _demotions.flatmap(
+        lambda pair: st.builds(
+            AgentDemoted,
+            **_envelope(
+                agent_id=ids,
+                from_tier=st.just(pair[0]),
+                to_tier=st.just(pair[1]),
+                reason=texts,
+                evidence=json_objects,
+            ),
         )
     ),
     AgentFailed: st.builds(

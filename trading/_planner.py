@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict
 
 from events import PROMOTIONS, EvolutionError, Tier, ValidationError, from_minor, to_minor
 
-from ._genome import Genome, mutate_genome
-from ._policy import fitness_of
+from ._builtins import BUILTIN_STRATEGIES
+from ._genome import Genome
+from ._policy import fitness_of, shrinkage
 
 if TYPE_CHECKING:
     import random
@@ -33,12 +34,15 @@ if TYPE_CHECKING:
 
     from ._metrics import AgentMetrics
     from ._policy import EvolutionPolicy
+    from ._space import Strategies
 
 __all__ = ["Child", "CyclePlan", "Demotion", "Evidence", "Graduation", "Kill", "plan_cycle"]
 
 Evidence = dict[str, float | int | str]
 """The numbers a decision was made on (fitness, its raw value, bars in tier, trades, drawdown, ...), by name:
 recorded in the event that acted on it, so an auditor can recheck the rule from the log alone."""
+
+DEMOTIONS = {Tier.ARENA: Tier.PROVING, Tier.PROVING: Tier.SIMULATION}  # until events exports its own
 
 # Added to max(fitness, 0) in a "fitness" split within a tier: an agent at or below zero keeps a token share
 # (1/101 of a Sharpe-1 neighbour's) rather than none, so it can still trade and be judged, and a tier
@@ -93,8 +97,9 @@ class Child(_Decision):
     parent_id: str
     """The winner of the tournament that chose this child's parent."""
     genome: Genome
-    changes: dict[str, list[str | int | float]]
-    """What mutation changed, ``{parameter: [old, new]}``: the payload of ``AgentMutated.mutation``."""
+    changes: dict[str, list[str | int | float | None]]
+    """What mutation changed, ``{parameter: [old, new]}`` (``Strategies.mutate``): the payload of
+    ``AgentMutated.mutation``."""
 
 
 class CyclePlan(_Decision):
@@ -125,67 +130,89 @@ def plan_cycle(
     policy: EvolutionPolicy,
     rng: random.Random,
     *,
-    ages: Mapping[str, int] | None = None,
+    min_trade_notional: Decimal | None = None,
+    strategies: Strategies = BUILTIN_STRATEGIES,
 ) -> CyclePlan:
-    """Decide one cycle's kills, graduations, children and capital targets.
+    """Decide one cycle's kills, promotions, demotions, children and capital targets.
 
-    Agents with metrics that have lived ``min_age_bars`` bars and made ``min_trades`` trades are judged
-    and ranked by ``fitness_of`` (ties broken by id). The ``elite_count`` fittest are never killed; of the
-    rest, the bottom ``floor(kill_fraction * judged)`` die, and so does anyone below ``kill_threshold``.
-    Judged survivors meeting their tier's ``GraduationThresholds`` move up one tier. Tournaments among the
-    survivors pick the parents of enough children to reach ``policy.population``; a survivor without
-    metrics can be drawn but loses to any with them. Finally the capital is split by tier weights (after
-    graduations; children start in ``simulation``), then within each tier, each target capped.
+    Every live agent with metrics that has spent ``min_bars_in_tier`` bars in its current tier is judged,
+    traded or not, on ``fitness_of`` its stint's metrics times ``shrinkage`` of its trades of evidence
+    (ties broken by id). An agent idle for ``idle_bars`` is killed, whatever its rank. Of the other judged
+    agents the ``elite_count`` fittest are never killed; of the rest the bottom ``floor(kill_fraction *
+    judged)`` die, and so does anyone below ``kill_threshold``. Judged survivors meeting every threshold
+    of their rung move up one tier; judged survivors of proving and arena breaking their tier's
+    ``DemotionRules`` move down one. Tournaments among the survivors pick the parents of enough children
+    to reach ``policy.population``; a judged survivor beats any unjudged one. Finally the capital is split
+    by tier weights (after the tier moves; children start in ``simulation``), then within each tier, each
+    target capped. Every decision carries its reason and the numbers behind it (``Evidence``).
 
     Args:
         state: The arena before the cycle.
-        metrics: Performance of live agents; an agent without metrics is not judged (never killed, never
-            graduated). Metrics of dead agents are ignored.
+        metrics: Performance of live agents in their current tier (``PerformanceBook.metrics``); an agent
+            without metrics is not judged (never killed, never moved). Metrics of dead agents are ignored.
         policy: The rules.
         rng: The only source of randomness (tournaments and mutations).
-        ages: Bars each live agent with metrics has spent in its current tier, for probation; by default
-            its ``metrics.bars`` (right when it never graduated).
+        min_trade_notional: The floor the metrics counted trades and idleness against, for the record.
+        strategies: What the parents' genomes are parsed and mutated with (the arena's registry).
 
     Raises:
-        ValidationError: ``metrics`` names an agent the state does not hold, a fitness is not finite, or
-            ``ages`` misses a live agent with metrics or holds a negative count.
-        EvolutionError: a chosen parent's genome is not a valid ``Genome``.
+        ValidationError: ``metrics`` names an agent the state does not hold, or a fitness is not finite.
+        EvolutionError: a surviving parent's genome does not fit ``strategies``.
 
     """
     alive = state.alive_agents()
-    fitness = _fitness(state, metrics, policy)
-    tier_ages = _tier_ages(alive, metrics, ages)
+    raw = _fitness(state, metrics, policy)
     judged = [
-        a.agent_id
-        for a in alive
-        if a.agent_id in fitness
-        and metrics[a.agent_id].bars >= policy.min_age_bars
-        and metrics[a.agent_id].trade_count >= policy.min_trades
+        a.agent_id for a in alive if a.agent_id in raw and metrics[a.agent_id].bars >= policy.min_bars_in_tier
     ]
+    fitness = {a: raw[a] * shrinkage(metrics[a].evidence_trades, policy) for a in judged}
     ranking = sorted(judged, key=lambda agent_id: (-fitness[agent_id], agent_id))  # fittest first
-    kills = _kills(ranking, fitness, policy)
+    evidence = _evidence(
+        ranking, raw=raw, fitness=fitness, metrics=metrics, policy=policy, floor=min_trade_notional
+    )
+    idle = _idle(alive, metrics, policy)
+    kills = _kills(
+        ranking, fitness=fitness, idle=idle, evidence=evidence, policy=policy, floor=min_trade_notional
+    )
     killed = {kill.agent_id for kill in kills}
     survivors = [a for a in alive if a.agent_id not in killed]
-    graduations = _graduations(
-        survivors, judged=set(judged), fitness=fitness, metrics=metrics, tier_ages=tier_ages, policy=policy
+    moving = [a for a in survivors if a.agent_id in fitness]
+    graduations = _graduations(moving, fitness=fitness, metrics=metrics, evidence=evidence, policy=policy)
+    promoted = {g.agent_id for g in graduations}
+    demotions = _demotions(
+        [a for a in moving if a.agent_id not in promoted],
+        fitness=fitness,
+        metrics=metrics,
+        evidence=evidence,
+        policy=policy,
     )
     target = len(alive) if policy.population is None else policy.population
     children = _breed(
-        state, survivors, fitness=fitness, policy=policy, rng=rng, count=target - len(survivors)
+        state,
+        survivors,
+        fitness=fitness,
+        policy=policy,
+        rng=rng,
+        count=target - len(survivors),
+        strategies=strategies,
     )
     tiers = {a.agent_id: a.tier for a in survivors}
     tiers.update({g.agent_id: g.to_tier for g in graduations})
+    tiers.update({d.agent_id: d.to_tier for d in demotions})
     tiers.update({c.key: Tier.SIMULATION for c in children})
     capital = state.nav()  # every live agent's equity at the marks, the killed ones' included
     allocatable = math.floor(to_minor(capital) * (1 - _exact(policy.reserve_fraction)))
     targets = _allocate(tiers, fitness, allocatable, policy)
+    summary = _summary([fitness[agent_id] for agent_id in judged])
+    summary["idle"] = sum(1 for kill in kills if kill.evidence.get("rule") == "idle")
     return CyclePlan(
         kills=kills,
         graduations=graduations,
+        demotions=demotions,
         children=children,
         allocations=tuple((key, from_minor(units)) for key, units in targets.items()),
         allocatable=from_minor(allocatable),
-        fitness_summary=_summary([fitness[agent_id] for agent_id in judged]),
+        fitness_summary=summary,
     )
 
 
@@ -197,7 +224,7 @@ def _exact(value: float) -> Fraction:
 def _fitness(
     state: ArenaState, metrics: Mapping[str, AgentMetrics], policy: EvolutionPolicy
 ) -> dict[str, float]:
-    """Return the fitness of every live agent with metrics, refusing metrics the state cannot place."""
+    """Return the raw fitness of every live agent with metrics, refusing metrics the state cannot place."""
     fitness: dict[str, float] = {}
     for agent_id in sorted(metrics):
         record = state.agents.get(agent_id)
@@ -216,86 +243,182 @@ def _fitness(
     return fitness
 
 
-def _tier_ages(
-    alive: Sequence[AgentRecord], metrics: Mapping[str, AgentMetrics], ages: Mapping[str, int] | None
-) -> dict[str, int]:
-    """Return bars in the current tier of every live agent with metrics."""
-    result: dict[str, int] = {}
-    for agent in alive:
-        if agent.agent_id not in metrics:
-            continue
-        if ages is None:
-            result[agent.agent_id] = metrics[agent.agent_id].bars
-            continue
-        age = ages.get(agent.agent_id)
-        if age is None:
-            msg = (
-                f"ages: no entry for live agent {agent.agent_id!r}, expected one for every live agent with "
-                "metrics; pass its bars in its current tier, or ages=None to use metrics.bars"
-            )
-            raise ValidationError(msg, field="ages", value=agent.agent_id)
-        if age < 0:
-            msg = f"ages: agent {agent.agent_id!r} has {age} bars in its tier, expected >= 0; pass a count"
-            raise ValidationError(msg, field="ages", value=age)
-        result[agent.agent_id] = age
+def _evidence(
+    ranking: Sequence[str],
+    *,
+    raw: Mapping[str, float],
+    fitness: Mapping[str, float],
+    metrics: Mapping[str, AgentMetrics],
+    policy: EvolutionPolicy,
+    floor: Decimal | None,
+) -> dict[str, Evidence]:
+    """Return, per judged agent, every number a decision about it reads: recorded with the decision."""
+    result: dict[str, Evidence] = {}
+    for place, agent_id in enumerate(ranking, start=1):
+        m = metrics[agent_id]
+        numbers: Evidence = {
+            "measure": policy.fitness,
+            "fitness": fitness[agent_id],
+            "raw_fitness": raw[agent_id],
+            "shrinkage": shrinkage(m.evidence_trades, policy),
+            "trades": m.evidence_trades,
+            "bars_in_tier": m.bars,
+            "total_return": m.total_return,
+            "sharpe": m.sharpe,
+            "max_drawdown": m.max_drawdown,
+            "idle_bars": m.idle_bars,
+            "periods_per_year": m.periods_per_year,
+            "rank": place,
+            "judged": len(ranking),
+        }
+        if floor is not None:
+            numbers["min_trade_notional"] = str(floor)
+        result[agent_id] = numbers
     return result
 
 
-def _kills(ranking: Sequence[str], fitness: Mapping[str, float], policy: EvolutionPolicy) -> tuple[Kill, ...]:
-    """Kill the bottom of the ranking (elites excepted) and anyone judged below ``kill_threshold``."""
+def _idle(
+    alive: Sequence[AgentRecord], metrics: Mapping[str, AgentMetrics], policy: EvolutionPolicy
+) -> dict[str, int]:
+    """Return the idle bars of every live agent idle for at least ``policy.idle_bars``, in id order."""
+    limit = policy.idle_bars
+    if limit is None:
+        return {}
+    return {
+        a.agent_id: metrics[a.agent_id].idle_bars
+        for a in alive
+        if a.agent_id in metrics and metrics[a.agent_id].idle_bars >= limit
+    }
+
+
+def _kills(
+    ranking: Sequence[str],
+    *,
+    fitness: Mapping[str, float],
+    idle: Mapping[str, int],
+    evidence: Mapping[str, Evidence],
+    policy: EvolutionPolicy,
+    floor: Decimal | None,
+) -> tuple[Kill, ...]:
+    """Kill the idle, the bottom of the ranking (elites excepted) and anyone below ``kill_threshold``.
+
+    Idle agents are killed whatever their fitness (an idle agent often ranks well in a falling market,
+    which is exactly how inaction used to buy immunity), are never elites, and do not use up the quota.
+    """
+    active = [agent_id for agent_id in ranking if agent_id not in idle]
     judged = len(ranking)
     rank = {agent_id: place for place, agent_id in enumerate(ranking, start=1)}
-    elites = set(ranking[: policy.elite_count])
+    elites = set(active[: policy.elite_count])
     quota = math.floor(_exact(policy.kill_fraction) * judged)
     bottom = f"{float(_exact(policy.kill_fraction) * 100):g}%"
     name = policy.fitness
-    reasons = {
-        agent_id: f"{name} fitness {fitness[agent_id]:.6g} ranked {rank[agent_id]} of {judged} judged "
-        f"(bottom {bottom})"
-        for agent_id in [a for a in reversed(ranking) if a not in elites][:quota]
-    }
+    floor_text = "" if floor is None else f" of at least {floor}"
+    decided: dict[str, Kill] = {}
+    for agent_id, bars in idle.items():
+        reason = (
+            f"idle for {bars} bars (limit {policy.idle_bars}): no fill{floor_text} while holding less than "
+            "that, with cash to trade"
+        )
+        numbers: Evidence = {**evidence.get(agent_id, {}), "rule": "idle", "idle_bars": bars}
+        numbers["idle_limit"] = policy.idle_bars or 0
+        decided[agent_id] = Kill(agent_id=agent_id, reason=reason, evidence=numbers)
+    for agent_id in [a for a in reversed(active) if a not in elites][:quota]:
+        reason = (
+            f"{name} fitness {fitness[agent_id]:.6g} ranked {rank[agent_id]} of {judged} judged "
+            f"(bottom {bottom})"
+        )
+        numbers = {**evidence[agent_id], "rule": "bottom_fraction", "kill_fraction": policy.kill_fraction}
+        decided[agent_id] = Kill(agent_id=agent_id, reason=reason, evidence=numbers)
     threshold = policy.kill_threshold
     if threshold is not None:
-        for agent_id in ranking:
-            if agent_id not in elites and agent_id not in reasons and fitness[agent_id] < threshold:
-                reasons[agent_id] = (
+        for agent_id in active:
+            if agent_id not in elites and agent_id not in decided and fitness[agent_id] < threshold:
+                reason = (
                     f"{name} fitness {fitness[agent_id]:.6g} below kill_threshold {threshold:g}, "
                     f"ranked {rank[agent_id]} of {judged} judged"
                 )
-    return tuple(Kill(agent_id=agent_id, reason=reasons[agent_id]) for agent_id in sorted(reasons))
+                numbers = {**evidence[agent_id], "rule": "kill_threshold", "kill_threshold": threshold}
+                decided[agent_id] = Kill(agent_id=agent_id, reason=reason, evidence=numbers)
+    return tuple(decided[agent_id] for agent_id in sorted(decided))
 
 
 def _graduations(
-    survivors: Sequence[AgentRecord],
+    candidates: Sequence[AgentRecord],
     *,
-    judged: set[str],
     fitness: Mapping[str, float],
     metrics: Mapping[str, AgentMetrics],
-    tier_ages: Mapping[str, int],
+    evidence: Mapping[str, Evidence],
     policy: EvolutionPolicy,
 ) -> tuple[Graduation, ...]:
-    """Promote each judged survivor that meets every threshold of its tier's rung, one rung per cycle."""
+    """Promote each judged survivor that meets every threshold of its rung in its current tier."""
     graduations = []
-    for agent in survivors:
+    for agent in candidates:
         to_tier = PROMOTIONS.get(agent.tier)
-        if agent.agent_id not in judged or to_tier is None:
+        if to_tier is None:
             continue
         rules = policy.graduate_to_proving if agent.tier is Tier.SIMULATION else policy.graduate_to_arena
-        value, gain, age = (
-            fitness[agent.agent_id],
-            metrics[agent.agent_id].total_return,
-            tier_ages[agent.agent_id],
-        )
-        if value >= rules.min_fitness and gain >= rules.min_total_return and age >= rules.probation_bars:
+        m = metrics[agent.agent_id]
+        value, gain, bars, trades = fitness[agent.agent_id], m.total_return, m.bars, m.evidence_trades
+        if (
+            value >= rules.min_fitness
+            and gain >= rules.min_total_return
+            and bars >= rules.probation_bars
+            and trades >= rules.min_trades
+        ):
             reason = (
                 f"{policy.fitness} fitness {value:.6g} >= {rules.min_fitness:g}, total return {gain:.6g} >= "
-                f"{rules.min_total_return:g}, {age} bars in {agent.tier.value} >= probation "
-                f"{rules.probation_bars}"
+                f"{rules.min_total_return:g}, {bars} bars in {agent.tier.value} >= probation "
+                f"{rules.probation_bars}, {trades} trades >= {rules.min_trades}"
             )
+            numbers: Evidence = {**evidence[agent.agent_id], "rule": "promotion"}
             graduations.append(
-                Graduation(agent_id=agent.agent_id, from_tier=agent.tier, to_tier=to_tier, reason=reason)
+                Graduation(
+                    agent_id=agent.agent_id,
+                    from_tier=agent.tier,
+                    to_tier=to_tier,
+                    reason=reason,
+                    evidence=numbers,
+                )
             )
     return tuple(graduations)
+
+
+def _demotions(
+    candidates: Sequence[AgentRecord],
+    *,
+    fitness: Mapping[str, float],
+    metrics: Mapping[str, AgentMetrics],
+    evidence: Mapping[str, Evidence],
+    policy: EvolutionPolicy,
+) -> tuple[Demotion, ...]:
+    """Move each judged survivor of proving or arena that broke its tier's ``DemotionRules`` one tier down."""
+    demotions = []
+    for agent in candidates:
+        to_tier = DEMOTIONS.get(agent.tier)
+        if to_tier is None:
+            continue
+        rules = policy.demote_from_arena if agent.tier is Tier.ARENA else policy.demote_from_proving
+        m, value = metrics[agent.agent_id], fitness[agent.agent_id]
+        where = f"in {agent.tier.value} over {m.bars} bars"
+        if rules.max_drawdown is not None and m.max_drawdown > rules.max_drawdown:
+            rule = "drawdown"
+            reason = f"drawdown {m.max_drawdown:.6g} {where} > max_drawdown {rules.max_drawdown:g}"
+        elif rules.min_fitness is not None and value < rules.min_fitness:
+            rule = "underperformance"
+            reason = f"{policy.fitness} fitness {value:.6g} {where} < min_fitness {rules.min_fitness:g}"
+        else:
+            continue
+        numbers: Evidence = {**evidence[agent.agent_id], "rule": rule}
+        demotions.append(
+            Demotion(
+                agent_id=agent.agent_id,
+                from_tier=agent.tier,
+                to_tier=to_tier,
+                reason=reason,
+                evidence=numbers,
+            )
+        )
+    return tuple(demotions)
 
 
 def _breed(
@@ -306,34 +429,36 @@ def _breed(
     policy: EvolutionPolicy,
     rng: random.Random,
     count: int,
+    strategies: Strategies,
 ) -> tuple[Child, ...]:
     """Mutate ``count`` children from tournament winners among the survivors (none if nobody survived)."""
     if count <= 0 or not survivors:
         return ()
     pool = [agent.agent_id for agent in survivors]  # sorted by id, so rng.sample is reproducible
-    genomes = {agent.agent_id: _genome(agent, state.cycle + 1) for agent in survivors}  # fail before drawing
+    # fail before drawing
+    genomes = {agent.agent_id: _genome(agent, state.cycle + 1, strategies) for agent in survivors}
     prefix = "child-"
     while any(f"{prefix}{n}" in state.agents for n in range(1, count + 1)):
         prefix = f"new-{prefix}"
     children = []
     for n in range(1, count + 1):
         contestants = sorted(rng.sample(pool, min(policy.tournament_size, len(pool))))
-        # max keeps the first of equals, so a tie goes to the smallest id; no metrics loses to any metrics
+        # max keeps the first of equals, so a tie goes to the smallest id; unjudged loses to any judged
         parent = max(contestants, key=lambda a: (a in fitness, fitness.get(a, 0.0)))
-        genome, changes = mutate_genome(
+        genome, changes = strategies.mutate(
             genomes[parent], rng, sigma=policy.mutation_sigma, switch_probability=policy.switch_probability
         )
         children.append(Child(key=f"{prefix}{n}", parent_id=parent, genome=genome, changes=changes))
     return tuple(children)
 
 
-def _genome(agent: AgentRecord, cycle: int) -> Genome:
+def _genome(agent: AgentRecord, cycle: int, strategies: Strategies) -> Genome:
     try:
-        return Genome.from_json_dict(agent.genome)
+        return strategies.parse(agent.genome)
     except ValidationError as e:
         msg = (
             f"agent {agent.agent_id!r}: its genome cannot be bred ({e.msg}); "
-            "spawn agents with Genome.to_json_dict() genomes so evolution can mutate them"
+            "spawn agents with genomes of the arena's strategies so evolution can mutate them"
         )
         raise EvolutionError(msg, cycle=cycle) from e
 

@@ -28,12 +28,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALMAR_DRAWDOWN_FLOOR",
+    "DemotionRules",
     "EvolutionPolicy",
     "FitnessMeasure",
     "GraduationThresholds",
     "TierWeights",
     "WithinTier",
     "fitness_of",
+    "shrinkage",
 ]
 
 FitnessMeasure = Literal["sharpe", "total_return", "calmar"]
@@ -60,7 +62,7 @@ class _PolicyModel(ValidatedModel):
 
 
 class GraduationThresholds(_PolicyModel):
-    """What a judged agent must show, all at once, to be promoted one tier."""
+    """What a judged agent must show in its current tier, all at once, to be promoted one tier."""
 
     min_fitness: float = Field(default=0.5, allow_inf_nan=False)
     """Fitness at least this (any finite number; its scale depends on ``EvolutionPolicy.fitness``)."""
@@ -69,6 +71,20 @@ class GraduationThresholds(_PolicyModel):
     probation_bars: int = Field(default=48, ge=0)
     """Bars (>= 0) spent in the current tier first, so one lucky streak right after a promotion is not
     enough for the next one."""
+    min_trades: int = Field(default=3, ge=0)
+    """Trades (>= 0) of at least the arena's ``min_trade_notional`` made in the current tier: a record
+    of decisions, not of one lucky entry."""
+
+
+class DemotionRules(_PolicyModel):
+    """When a judged agent falls one tier: either rule is enough; None switches a rule off."""
+
+    max_drawdown: float | None = Field(default=0.2, gt=0.0, le=1.0, allow_inf_nan=False)
+    """Largest fall (above 0, at most 1) of its equity curve in the current tier before it is demoted:
+    capital at stake in a higher tier is not left with an agent that gave back this much."""
+    min_fitness: float | None = Field(default=0.0, allow_inf_nan=False)
+    """Fitness (after the evidence adjustment) below which an agent judged over at least
+    ``min_bars_in_tier`` bars of its tier is demoted: sustained underperformance, not one bad bar."""
 
 
 class TierWeights(_PolicyModel):
@@ -105,9 +121,12 @@ class TierWeights(_PolicyModel):
 class EvolutionPolicy(_PolicyModel):
     """The rules of one evolution cycle; ``plan_cycle`` applies them to a state and its metrics.
 
-    An agent is *judged* when it has metrics, has lived ``min_age_bars`` bars and made ``min_trades``
-    trades; only judged agents are killed or graduated. Capital is reallocated from the treasury plus
-    everything the live agents hold, less ``reserve_fraction``.
+    Every live agent is *judged* once it has spent ``min_bars_in_tier`` bars in its current tier, on the
+    equity curve of that stint (at the ledger's marks), whether or not it traded: an agent that sits in
+    cash earns a zero return and is ranked on it. Judged agents are killed, promoted or demoted; an agent
+    idle for ``idle_bars`` bars is killed whatever its rank. Fitness is shrunk toward zero by the
+    evidence behind it (see ``shrinkage``). Capital is reallocated from the treasury plus everything the
+    live agents hold, less ``reserve_fraction``.
     """
 
     cycle_days: int = Field(default=5, ge=1, le=366)
@@ -121,18 +140,30 @@ class EvolutionPolicy(_PolicyModel):
     kill_fraction: float = Field(default=0.2, ge=0.0, le=1.0, allow_inf_nan=False)
     """Fraction (0 to 1) of judged agents killed each cycle, worst fitness first: ``floor(fraction *
     judged)`` of them, fewer only when elites would otherwise be among them."""
-    min_age_bars: int = Field(default=24, ge=0)
-    """Bars (>= 0) an agent must have lived (``AgentMetrics.bars``) before it is judged."""
-    min_trades: int = Field(default=1, ge=0)
-    """Trades (>= 0) an agent must have made before it is judged: one that never traded has no record."""
+    min_bars_in_tier: int = Field(default=72, ge=0)
+    """Bars (>= 0) an agent must have spent in its current tier (``AgentMetrics.bars`` of its stint)
+    before it is judged: three days of hourly bars, fewer than a cycle, so every agent that lived through
+    a whole cycle in its tier is judged at the next one."""
+    idle_bars: int | None = Field(default=240, ge=1)
+    """Consecutive idle bars (>= 1; ``AgentMetrics.idle_bars``: no fill of at least the arena's
+    ``min_trade_notional`` while holding less than that and having at least that in cash) after which an
+    agent is killed as idle, elites included, so inaction never makes an agent immune. None disables."""
+    evidence_trades: float = Field(default=10.0, ge=0.0, allow_inf_nan=False)
+    """Prior weight (>= 0), in trades, of the shrinkage of fitness toward zero: a judged fitness is
+    ``raw * n / (n + evidence_trades)`` for ``n`` trades of evidence in the tier, so 4 lucky trades
+    count 29% of their raw score and 200 steady ones 95%. 0 switches the shrinkage off."""
     kill_threshold: float | None = Field(default=None, allow_inf_nan=False)
     """If set, also kill every judged agent (elites excepted) whose fitness is below it, however many."""
     graduate_to_proving: GraduationThresholds = GraduationThresholds()
     """Promotion from simulation to proving."""
     graduate_to_arena: GraduationThresholds = GraduationThresholds(
-        min_fitness=1.0, min_total_return=0.05, probation_bars=96
+        min_fitness=1.0, min_total_return=0.05, probation_bars=96, min_trades=6
     )
     """Promotion from proving to arena: stricter by default, since arena agents hold most of the capital."""
+    demote_from_arena: DemotionRules = DemotionRules(max_drawdown=0.15, min_fitness=0.0)
+    """Demotion from arena to proving: the strictest, since arena agents hold most of the capital."""
+    demote_from_proving: DemotionRules = DemotionRules(max_drawdown=0.25, min_fitness=-0.5)
+    """Demotion from proving to simulation."""
     population: int | None = Field(default=None, ge=1)
     """Live agents (>= 1) to refill to with children after the kills; None keeps the count at cycle
     start. Children are never killed to reach a smaller target."""
@@ -229,3 +260,16 @@ def fitness_of(metrics: AgentMetrics, policy: EvolutionPolicy) -> float:
         )
         raise ValidationError(msg, field=policy.fitness, value=value)
     return value
+
+
+def shrinkage(trades: int, policy: EvolutionPolicy) -> float:
+    """Return the weight ``n / (n + evidence_trades)`` a raw fitness keeps for ``trades`` of evidence.
+
+    A James-Stein-style pull toward zero, the fitness of doing nothing: with few trades most of a score
+    is luck, so it counts little; with many it counts almost fully. With ``evidence_trades`` 0 every
+    score counts fully (and so does an agent with no trades, whose raw fitness is usually 0 anyway).
+    """
+    prior = policy.evidence_trades
+    if prior == 0:
+        return 1.0
+    return trades / (trades + prior)

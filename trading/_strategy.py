@@ -1,4 +1,4 @@
-"""Trading rules: turn a stream of bars into orders, one family per ``StrategyFamily``.
+"""Trading rules: turn a stream of bars into orders; the three built-in rules and what every rule sees.
 
 Strategies are pure and actor-free: the driver calls ``on_bar`` once per bar per agent (1000 agents x 720
 bars x 5 symbols in the standard run), so each keeps O(1) rolling state per symbol. Signals are computed in
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from events import Side
 
     from ._bar import Bar
-    from ._genome import Genome
+    from ._genome import ParamValue
 
-__all__ = ["Order", "Portfolio", "Strategy", "make_strategy"]
+__all__ = ["Crossover", "MeanReversion", "Momentum", "Order", "Portfolio", "Strategy"]
 
 _QUANTUM: Final = Decimal(1).scaleb(-MONEY_SCALE)  # quantities have 8 places, like money
 _ZERO: Final = Decimal(0)
@@ -166,17 +166,20 @@ class _Channel:
 
 
 class _Base:
-    """Shared order logic: stop loss first, then the family's exit or entry signal."""
+    """Shared order logic: stop loss first, then the rule's exit or entry signal.
 
-    __slots__ = ("_fraction", "_stop_factor", "genome")
+    Built from a checked parameter mapping (``Strategies.build``): ``position_fraction`` and ``stop_loss``
+    here, the rule's own parameters in each subclass.
+    """
 
-    def __init__(self, genome: Genome) -> None:
-        self.genome = genome
-        self._fraction = Decimal(str(genome.position_fraction))  # genome floats have <= 6 places: exact
-        self._stop_factor = 1 - Decimal(str(genome.stop_loss))
+    __slots__ = ("_fraction", "_stop_factor")
+
+    def __init__(self, params: Mapping[str, ParamValue]) -> None:
+        self._fraction = Decimal(str(params["position_fraction"]))  # genome floats have <= 6 places: exact
+        self._stop_factor = 1 - Decimal(str(params["stop_loss"]))
 
     def _signal(self, symbol: str, close: float) -> Side | None:
-        """Push ``close`` into the symbol's window and say whether the family wants in or out."""
+        """Push ``close`` into the symbol's window and say whether the rule wants in or out."""
         raise NotImplementedError
 
     def on_bar(self, bar: Bar, portfolio: Portfolio) -> Order | None:
@@ -212,25 +215,27 @@ class _Base:
 class _CrossoverWindows:
     __slots__ = ("diff", "fast", "slow")
 
-    def __init__(self, genome: Genome) -> None:
-        self.fast = _Rolling(genome.fast_window)
-        self.slow = _Rolling(genome.slow_window)
+    def __init__(self, fast: int, slow: int) -> None:
+        self.fast = _Rolling(fast)
+        self.slow = _Rolling(slow)
         self.diff: float | None = None  # fast minus slow average at the previous bar
 
 
-class _Crossover(_Base):
-    """Buy when the fast moving average crosses above the slow one; sell when it crosses below."""
+class Crossover(_Base):
+    """Buy when the ``fast_window`` moving average crosses above the ``slow_window`` one; sell below."""
 
-    __slots__ = ("_windows",)
+    __slots__ = ("_fast", "_slow", "_windows")
 
-    def __init__(self, genome: Genome) -> None:
-        super().__init__(genome)
+    def __init__(self, params: Mapping[str, ParamValue]) -> None:
+        super().__init__(params)
+        self._fast = int(params["fast_window"])
+        self._slow = int(params["slow_window"])
         self._windows: dict[str, _CrossoverWindows] = {}
 
     def _signal(self, symbol: str, close: float) -> Side | None:
         w = self._windows.get(symbol)
         if w is None:
-            w = self._windows[symbol] = _CrossoverWindows(self.genome)
+            w = self._windows[symbol] = _CrossoverWindows(self._fast, self._slow)
         w.fast.push(close)
         w.slow.push(close)
         if not w.slow.full():
@@ -246,7 +251,7 @@ class _Crossover(_Base):
         return None
 
 
-class _Momentum(_Base):
+class Momentum(_Base):
     """Breakout: buy when the close clears the channel high of the previous ``lookback`` closes.
 
     Entry needs ``close > high * (1 + entry_threshold%)``. Exit on a breakdown below the channel low, or a
@@ -254,18 +259,19 @@ class _Momentum(_Base):
     the best recent close).
     """
 
-    __slots__ = ("_channels", "_entry", "_exit")
+    __slots__ = ("_channels", "_entry", "_exit", "_lookback")
 
-    def __init__(self, genome: Genome) -> None:
-        super().__init__(genome)
-        self._entry = 1.0 + genome.entry_threshold / 100.0
-        self._exit = 1.0 - genome.exit_threshold / 100.0
+    def __init__(self, params: Mapping[str, ParamValue]) -> None:
+        super().__init__(params)
+        self._lookback = int(params["lookback"])
+        self._entry = 1.0 + float(params["entry_threshold"]) / 100.0
+        self._exit = 1.0 - float(params["exit_threshold"]) / 100.0
         self._channels: dict[str, _Channel] = {}
 
     def _signal(self, symbol: str, close: float) -> Side | None:
         channel = self._channels.get(symbol)
         if channel is None:
-            channel = self._channels[symbol] = _Channel(self.genome.lookback)
+            channel = self._channels[symbol] = _Channel(self._lookback)
         signal: Side | None = None
         if channel.full():
             high = channel.high()
@@ -277,24 +283,25 @@ class _Momentum(_Base):
         return signal
 
 
-class _MeanReversion(_Base):
+class MeanReversion(_Base):
     """Buy when the close's z-score against the previous ``lookback`` closes is below -``entry_threshold``.
 
     Sell when it is above +``exit_threshold``. A flat window (zero spread) gives no signal either way.
     """
 
-    __slots__ = ("_entry", "_exit", "_windows")
+    __slots__ = ("_entry", "_exit", "_lookback", "_windows")
 
-    def __init__(self, genome: Genome) -> None:
-        super().__init__(genome)
-        self._entry = -genome.entry_threshold
-        self._exit = genome.exit_threshold
+    def __init__(self, params: Mapping[str, ParamValue]) -> None:
+        super().__init__(params)
+        self._lookback = int(params["lookback"])
+        self._entry = -float(params["entry_threshold"])
+        self._exit = float(params["exit_threshold"])
         self._windows: dict[str, _Rolling] = {}
 
     def _signal(self, symbol: str, close: float) -> Side | None:
         window = self._windows.get(symbol)
         if window is None:
-            window = self._windows[symbol] = _Rolling(self.genome.lookback)
+            window = self._windows[symbol] = _Rolling(self._lookback)
         signal: Side | None = None
         if window.full():
             std = window.std()
@@ -307,13 +314,3 @@ class _MeanReversion(_Base):
         window.push(close)
         return signal
 
-
-def make_strategy(genome: Genome) -> Strategy:
-    """Build a fresh strategy, with empty windows, for ``genome``'s family."""
-    match genome.family:
-        case "ma_crossover":
-            return _Crossover(genome)
-        case "momentum":
-            return _Momentum(genome)
-        case "mean_reversion":
-            return _MeanReversion(genome)

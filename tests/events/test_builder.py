@@ -38,6 +38,10 @@ def every_kind(log):
     yield
     log.graduate("a1")
     yield
+    log.demote("a1", reason="drawdown 0.31 > 0.25", evidence={"max_drawdown": 0.31})
+    yield
+    log.graduate("a1", reason="back above the bar", evidence={"fitness": 1.2})
+    yield
     log.fail("a2")
     yield
     log.reject_trade("a2")

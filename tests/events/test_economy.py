@@ -14,6 +14,7 @@ from events import (
     FEES,
     PNL,
     TREASURY,
+    CapitalReleased,
     LogBuilder,
     TradeExecuted,
     agent_account,
@@ -155,12 +156,16 @@ def test_killing_an_agent_with_holdings_sells_them_and_loses_no_value_beyond_the
         log.mark(dict.fromkeys(held, price))
     nav_before = log.state.nav()
 
-    log.kill("a", price=price)
+    killed = log.kill("a", price=price)
 
     state = log.state
-    sales = [e for e in log.events[-len(held) - 1 : -1] if isinstance(e, TradeExecuted)]
+    after = log.events[log.events.index(killed) + 1 :]
+    sales = [e for e in after if isinstance(e, TradeExecuted)]
     assert len(sales) == len(held)
+    assert all(e.caused_by == killed.event_id and e.agent_id == "a" for e in after)
+    assert [type(e) for e in after[len(sales) :]] in ([], [CapitalReleased])  # one release of the proceeds
     assert state.agents["a"].positions == {}
+    assert state.agents["a"].allocation == 0
     assert state.treasury == state.nav()  # the only agent is dead: all value is back in the treasury
     assert state.nav() == nav_before  # sold at the mark, with no fee: value unchanged to the last digit
 

@@ -8,7 +8,10 @@ import pytest
 from hypothesis import given
 
 from events import (
+    REASON_LIMIT,
+    AgentDemoted,
     AgentGraduated,
+    AgentKilled,
     AgentMutated,
     ArenaOpened,
     CapitalAllocated,
@@ -68,7 +71,47 @@ def test_seq_starts_at_one():
 )
 def test_graduation_events_only_record_one_rung_up(from_tier, to_tier):
     with pytest.raises(pydantic.ValidationError, match=r"is not a promotion; the only legal ones"):
-        AgentGraduated(**envelope(agent_id="a", from_tier=from_tier, to_tier=to_tier))
+        AgentGraduated(**envelope(agent_id="a", from_tier=from_tier, to_tier=to_tier, reason="r"))
+
+
+@pytest.mark.parametrize(
+    ("from_tier", "to_tier"),
+    [(Tier.SIMULATION, Tier.PROVING), (Tier.ARENA, Tier.SIMULATION), (Tier.PROVING, Tier.PROVING)],
+)
+def test_demotion_events_only_record_one_rung_down(from_tier, to_tier):
+    with pytest.raises(
+        pydantic.ValidationError,
+        match=r"AgentDemoted: .* is not a demotion; the only legal ones are arena -> proving and proving -> "
+        r"simulation",
+    ):
+        AgentDemoted(**envelope(agent_id="a", from_tier=from_tier, to_tier=to_tier, reason="r"))
+
+
+@pytest.mark.parametrize("cls", [AgentGraduated, AgentDemoted])
+@pytest.mark.parametrize("reason", ["", "x" * (REASON_LIMIT + 1)])
+def test_a_tier_move_without_a_reason_or_with_an_overlong_one_is_refused(cls, reason):
+    tiers = (Tier.SIMULATION, Tier.PROVING) if cls is AgentGraduated else (Tier.PROVING, Tier.SIMULATION)
+
+    with pytest.raises(pydantic.ValidationError, match=r"reason"):
+        cls(**envelope(agent_id="a", from_tier=tiers[0], to_tier=tiers[1], reason=reason))
+
+
+def test_a_tier_move_records_its_reason_and_evidence_and_a_kill_its_evidence():
+    moved = AgentDemoted(
+        **envelope(
+            agent_id="a",
+            from_tier=Tier.ARENA,
+            to_tier=Tier.PROVING,
+            reason="max drawdown 0.31 > 0.25",
+            evidence={"max_drawdown": 0.31, "limit": 0.25},
+        )
+    )
+    killed = AgentKilled(**envelope(agent_id="a", reason="r", capital_released=0, evidence={"fitness": -1.5}))
+
+    assert moved.reason == "max drawdown 0.31 > 0.25"
+    assert moved.evidence == {"max_drawdown": 0.31, "limit": 0.25}
+    assert killed.evidence == {"fitness": -1.5}
+    assert AgentKilled(**envelope(agent_id="a", reason="r", capital_released=0)).evidence == {}
 
 
 def test_trade_cash_delta_must_match_its_own_fields():

@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from events import (
     GENESIS_HASH,
+    AgentDemoted,
     AgentEntry,
+    AgentGraduated,
     AgentKilled,
     AgentRecord,
     AgentSpawned,
@@ -221,15 +223,116 @@ def test_a_sale_takes_out_the_average_cost_and_realizes_the_difference():
             sale(5, 1, 10, cost=9),
             r"takes out cost 9\.00000000; average cost of the units sold is 10\.00000000",
         ),
+    ],
+)
+def test_the_fold_refuses_short_sales_and_other_cost_rules(event, problem):
+    with pytest.raises(EventSourcingError, match=rf"^event seq 5 \({event.event_type}\): {problem}"):
+        fold([*bought(), event])
+
+
+def killed_holder():
+    """``a`` holds 2 S (cost 20) and 29 cash, marked at 12, and is killed: its cash goes back first."""
+    return [
+        *bought(),
+        make(MarksRecorded, 5, marks={"S": 12}),
+        make(AgentKilled, 6, agent_id="a", reason="r", capital_released=29),
+    ]
+
+
+def test_a_kill_comes_first_and_the_dead_agent_then_sells_what_it_holds_and_hands_back_the_proceeds():
+    before = fold(killed_holder()[:-1])
+
+    killed = fold(killed_holder())
+    sold = apply(killed, sale(7, 2, 12, cost=20))
+    flat = apply(sold, make(CapitalReleased, 8, agent_id="a", amount=24))
+
+    assert not killed.agents["a"].alive
+    assert killed.agents["a"].positions == {"S": Decimal(2)}
+    assert killed.treasury == before.treasury + 29
+    assert (sold.agents["a"].allocation, sold.agents["a"].positions) == (Decimal(24), {})
+    assert (flat.agents["a"].allocation, flat.agents["a"].capital_at_cost) == (Decimal(0), Decimal(0))
+    assert before.nav() == killed.nav() == sold.nav() == flat.nav() == flat.treasury
+    for state in (killed, sold, flat):
+        assert state.treasury + state.allocated_capital == state.total_capital
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
         (
-            make(AgentKilled, 5, agent_id="a", reason="r", capital_released=29),
-            r"agent 'a' still holds S; sell its positions before the kill",
+            make(
+                TradeExecuted,
+                7,
+                agent_id="a",
+                symbol="S",
+                side="buy",
+                quantity=1,
+                price=1,
+                market_price=1,
+                fee=0,
+                cash_delta=-1,
+                cost=1,
+            ),
+            r"buys for agent 'a', which was killed; the dead only sell what they hold",
+        ),
+        (sale(7, 3, 12, cost=30), r"sells 3\.00000000 S but agent 'a' holds 2\.00000000"),
+        (make(CapitalReleased, 7, agent_id="a", amount=1), r"releases 1\.00000000 but agent 'a' holds 0"),
+        (make(CapitalAllocated, 7, agent_id="a", amount=1), r"names agent 'a', which was killed"),
+        (
+            make(AgentGraduated, 7, agent_id="a", from_tier="simulation", to_tier="proving", reason="r"),
+            r"names agent 'a', which was killed",
         ),
     ],
 )
-def test_the_fold_refuses_short_sales_other_cost_rules_and_killing_a_holder(event, problem):
-    with pytest.raises(EventSourcingError, match=rf"^event seq 5 \({event.event_type}\): {problem}"):
-        fold([*bought(), event])
+def test_a_killed_agent_only_sells_what_it_holds_and_hands_back_no_more_than_its_cash(event, problem):
+    with pytest.raises(EventSourcingError, match=rf"^event seq 7 \({event.event_type}\): {problem}"):
+        fold([*killed_holder(), event])
+
+
+def test_the_state_records_the_seq_of_each_agents_last_tier_move():
+    up = make(AgentGraduated, 3, agent_id="a", from_tier="simulation", to_tier="proving", reason="r")
+    down = make(AgentDemoted, 4, agent_id="a", from_tier="proving", to_tier="simulation", reason="r")
+
+    spawned, promoted, demoted = (fold(opened_with_agent()[:2] + extra) for extra in ([], [up], [up, down]))
+
+    assert spawned.agents["a"].tier_since_seq == 2
+    assert (promoted.agents["a"].tier, promoted.agents["a"].tier_since_seq) == (Tier.PROVING, 3)
+    assert (demoted.agents["a"].tier, demoted.agents["a"].tier_since_seq) == (Tier.SIMULATION, 4)
+
+
+def test_a_frozen_record_built_without_tier_since_seq_has_stood_in_its_tier_since_its_spawn():
+    record = AgentRecord(
+        agent_id="a",
+        tier=Tier.ARENA,
+        genome={},
+        parent_id=None,
+        generation=0,
+        spawn_event_id=uuid.UUID(int=1),
+        spawned_seq=7,
+    )
+
+    assert record.tier_since_seq == 7
+
+
+@pytest.mark.parametrize(
+    ("events", "problem"),
+    [
+        (
+            [make(AgentDemoted, 3, agent_id="a", from_tier="proving", to_tier="simulation", reason="r")],
+            r"agent 'a' is in simulation, not proving",
+        ),
+        (
+            [
+                make(AgentKilled, 3, agent_id="a", reason="r", capital_released=0),
+                make(AgentDemoted, 4, agent_id="a", from_tier="proving", to_tier="simulation", reason="r"),
+            ],
+            r"names agent 'a', which was killed",
+        ),
+    ],
+)
+def test_the_fold_refuses_a_demotion_from_another_tier_or_of_a_dead_agent(events, problem):
+    with pytest.raises(EventSourcingError, match=rf"\(AgentDemoted\): {problem}"):
+        fold([*opened_with_agent(), *events])
 
 
 def test_marks_value_the_holdings_and_nav_is_capital_at_cost_plus_unrealized_pnl():

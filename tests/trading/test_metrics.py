@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -37,6 +38,7 @@ def test_a_fresh_tracker_reports_zeros_and_its_initial_equity():
         win_rate=0.0,
         bars=0,
         equity=Decimal(100),
+        periods_per_year=1.0,
     )
 
 
@@ -241,3 +243,87 @@ def test_metrics_out_of_range_raise_validation_error():
             bars=0,
             equity=Decimal(0),
         )
+
+
+def timed(equities: list[str], step: timedelta, **options: object) -> AgentMetrics:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    tracker = PerformanceTracker(Decimal(100), started_at=start, **options)  # type: ignore[arg-type]
+    for n, equity in enumerate(equities, start=1):
+        tracker.mark(Decimal(equity), at=start + n * step)
+    return tracker.metrics()
+
+
+def test_sharpe_is_annualised_from_the_marks_timestamps_not_assumed_hourly():
+    curve = ["101", "100.5", "102", "101.2", "103"]
+    hourly = timed(curve, timedelta(hours=1))
+    daily = timed(curve, timedelta(days=1))
+
+    assert hourly.periods_per_year == pytest.approx(8760)
+    assert daily.periods_per_year == pytest.approx(365)
+    assert hourly.sharpe / daily.sharpe == pytest.approx(math.sqrt(24))
+
+
+def test_a_gap_in_the_data_counts_as_the_time_it_took():
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    tracker = PerformanceTracker(Decimal(100), started_at=start)
+    tracker.mark(Decimal(101), at=start + timedelta(days=1))
+    tracker.mark(Decimal(102), at=start + timedelta(days=4))  # a long weekend: 4 days, 2 returns
+
+    assert tracker.metrics().periods_per_year == pytest.approx(2 / (4 / 365))
+
+
+def test_without_a_start_time_the_first_timed_mark_only_opens_the_span():
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    tracker = PerformanceTracker(Decimal(100))
+    for n, equity in enumerate(["101", "102", "103"]):
+        tracker.mark(Decimal(equity), at=start + timedelta(days=n))
+
+    assert tracker.metrics().periods_per_year == pytest.approx(365)
+
+
+def test_a_fixed_periods_per_year_wins_over_the_timestamps():
+    assert timed(["101", "102"], timedelta(days=1), periods_per_year=12).periods_per_year == 12
+
+
+def test_fills_below_the_notional_floor_are_trades_but_not_evidence():
+    tracker = PerformanceTracker(Decimal(1000), min_trade_notional=Decimal(10))
+    tracker.count_trade(Decimal("0.02"))
+    tracker.count_trade(Decimal(10))
+    metrics = tracker.metrics()
+
+    assert (metrics.trade_count, metrics.notional_trades, metrics.evidence_trades) == (2, 1, 1)
+
+
+def test_without_a_floor_every_fill_is_evidence():
+    tracker = PerformanceTracker(Decimal(1000))
+    tracker.count_trade(Decimal("0.02"))
+
+    assert (tracker.metrics().notional_trades, tracker.metrics().evidence_trades) == (None, 1)
+
+
+def test_idle_counts_bars_in_cash_without_a_real_fill_and_ends_with_one():
+    tracker = PerformanceTracker(Decimal(1000), min_trade_notional=Decimal(10))
+    for _ in range(3):
+        tracker.mark(Decimal(1000))
+    assert tracker.metrics().idle_bars == 3
+    tracker.count_trade(Decimal("0.02"))  # dust does not end idleness
+    tracker.mark(Decimal(1000), holdings=Decimal("0.02"))
+    assert tracker.metrics().idle_bars == 4
+    tracker.count_trade(Decimal(500))
+    tracker.mark(Decimal(1000), holdings=Decimal(500))
+    assert tracker.metrics().idle_bars == 0
+
+
+def test_an_invested_agent_is_not_idle_and_one_without_capital_is_not_either():
+    invested = PerformanceTracker(Decimal(1000), min_trade_notional=Decimal(10))
+    broke = PerformanceTracker(Decimal(0), min_trade_notional=Decimal(10))
+    for _ in range(5):
+        invested.mark(Decimal(1000), holdings=Decimal(900))  # holding a position is a decision
+        broke.mark(Decimal(5))  # below the floor in cash: nothing to trade with
+
+    assert (invested.metrics().idle_bars, broke.metrics().idle_bars) == (0, 0)
+
+
+def test_a_bad_notional_floor_is_refused():
+    with pytest.raises(ValidationError, match="min_trade_notional"):
+        PerformanceTracker(min_trade_notional=1.5)  # type: ignore[arg-type]
