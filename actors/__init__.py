@@ -12,6 +12,10 @@ from ._clock import SimClock as SimClock
 from ._clock import SystemClock as SystemClock
 from ._driver import derive_seed as derive_seed
 from ._driver import run_simulation as run_simulation
+from ._evaluate import BUY_AND_HOLD as BUY_AND_HOLD
+from ._evaluate import Evaluation as Evaluation
+from ._evaluate import EvaluationRow as EvaluationRow
+from ._evaluate import evaluate as evaluate
 from ._floor import TradingFloor as TradingFloor
 from ._frame_files import FORMATS as FORMATS
 from ._frame_files import read_frame as read_frame
@@ -46,6 +50,7 @@ from ._timeouts import STOP_TIMEOUT as STOP_TIMEOUT
 
 __all__ = [
     "ASK_TIMEOUT",
+    "BUY_AND_HOLD",
     "DEFAULT_MAX_PENDING",
     "FLUSH_TIMEOUT",
     "FORMATS",
@@ -62,6 +67,8 @@ __all__ = [
     "Clock",
     "ConservationReport",
     "CycleReport",
+    "Evaluation",
+    "EvaluationRow",
     "EventSink",
     "GetMetrics",
     "IdGenerator",
@@ -79,6 +86,7 @@ __all__ = [
     "TradingFloor",
     "breakdown_of",
     "derive_seed",
+    "evaluate",
     "frame",
     "frames",
     "read_frame",

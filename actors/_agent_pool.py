@@ -56,7 +56,9 @@ class AgentPool:
         try:
             parsed = self._strategies.parse(genome)
         except ValidationError:
-            logger.exception("agent %s: stored genome does not fit the arena's strategies; no actor started", agent_id)
+            logger.exception(
+                "agent %s: stored genome does not fit the arena's strategies; no actor started", agent_id
+            )
             return
         incarnation = self._incarnations.get(agent_id, -1) + 1
         self._incarnations[agent_id] = incarnation

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from events import ArenaError, UserEvent, ValidationError, user_event_fields
-from trading import BrokerConfig, check_selection
+from trading import BUILTIN_STRATEGIES, BrokerConfig, check_selection
 
 from ._checks import (
     agent_id_arg,
@@ -40,6 +40,7 @@ from ._checks import (
 )
 from ._client import LogFilter
 from ._floor import TradingFloor
+from ._frames import frame as log_frame
 from ._messages import (
     AllocateCapital,
     CheckConservation,
@@ -53,8 +54,8 @@ from ._messages import (
     KillAgent,
     KillUnderperformers,
     MutateAgent,
-    ReleaseCapital,
     Record,
+    ReleaseCapital,
     RunEvolutionCycle,
     SpawnAgent,
     Subscribe,
@@ -70,6 +71,8 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Self
 
+    import pandas as pd
+
     from events import AgentDemoted, AgentGraduated, AnyEvent, ArenaState, CapitalAllocated, Tier
     from store import Head, Synchronous
     from trading import AgentMetrics, EvolutionPolicy, Genome, Strategies
@@ -77,6 +80,7 @@ if TYPE_CHECKING:
     from ._agent import StrategyFactory
     from ._client import ArenaClient
     from ._clock import Clock
+    from ._frames import MoneyMode
     from ._ids import IdGenerator
     from ._messages import AgentFailurePolicy
     from ._reports import AllocationBreakdown, ConservationReport, CycleReport
@@ -119,11 +123,18 @@ class Arena:
     except over-allocation, which records ``AllocationRejected`` before raising ``AllocationError``.
     """
 
-    def __init__(self, client: ArenaClient, *, path: str | os.PathLike[str] | None) -> None:
+    def __init__(
+        self,
+        client: ArenaClient,
+        *,
+        path: str | os.PathLike[str] | None,
+        strategies: Strategies = BUILTIN_STRATEGIES,
+    ) -> None:
         """Wrap a started arena; call ``Arena.open`` instead."""
         self._client = client
         self._floor = TradingFloor(client)
         self._path = path
+        self._strategies = strategies
         self._closing = threading.Lock()  # close() is idempotent across threads; no domain state here
         _OPEN.add(self)
 
@@ -204,7 +215,7 @@ class Arena:
             sink_factory=sink_factory,
             accept_loss=_flag(accept_loss, "accept_loss"),
         )
-        return cls(client, path=path)
+        return cls(client, path=path, strategies=config.strategies)
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -235,6 +246,11 @@ class Arena:
     def path(self) -> str | os.PathLike[str] | None:
         """The store file, or None for an in-memory or null store."""
         return self._path
+
+    @property
+    def strategies(self) -> Strategies:
+        """The strategies this arena spawns, breeds and builds (immutable)."""
+        return self._strategies
 
     def close(self) -> None:
         """Flush, then stop the agents, the supervisor and the writer, in that order; idempotent.
@@ -533,7 +549,7 @@ class Arena:
         recorded: U = self._ask(Record(event_class, checked))
         return recorded
 
-    def subscribe(  # noqa: PLR0913  (each option is a keyword with a default)
+    def subscribe(
         self,
         callback: Callable[[AnyEvent], object],
         *,
@@ -575,6 +591,42 @@ class Arena:
         )
         self._ask(Subscribe(subscription))
         return subscription
+
+    # --- results as data ----------------------------------------------------------------------------
+
+    def frame(
+        self,
+        name: str,
+        *,
+        money: MoneyMode = "decimal",
+        agent_id: str | None = None,
+        event_types: Sequence[str] | None = None,
+        from_seq: int | None = None,
+        to_seq: int | None = None,
+    ) -> pd.DataFrame:
+        """Flush, then return frame ``name`` of the log as a pandas DataFrame (``actors.frame``).
+
+        ``name`` is one of ``actors.FRAMES``: ``events``, ``fills``, ``equity``, ``nav``, ``cycles``,
+        ``agents``. Money is exact ``Decimal`` unless ``money="float"``. The filters pick rows; every
+        figure is folded from the whole log up to ``to_seq`` (the head by default). Needs the analysis
+        extra: ``pip install 'arena-runtime[analysis]'``.
+
+        Raises:
+            ValidationError: a name or filter is malformed, or does not apply to the frame.
+            UnknownAgentError: ``agent_id`` was never spawned.
+            EventSourcingError: the writer failed, or the arena has no store (a null sink).
+            ArenaError: pandas is not installed.
+
+        """
+        return log_frame(
+            self.replay_events(),  # the frame stops reading at to_seq itself, and checks it first
+            name,
+            money=money,
+            agent_id=agent_id,
+            event_types=event_types,
+            from_seq=from_seq,
+            to_seq=to_seq,
+        )
 
     # --- plumbing -------------------------------------------------------------------------------------
 

@@ -115,9 +115,7 @@ def run_cycle(
     demoted: list[tuple[str, Tier]] = []
     for demotion in plan.demotions:
         reason, evidence = demotion.reason[:REASON_LIMIT], dict(demotion.evidence)
-        demote(
-            em, demotion.agent_id, reason=reason, to_tier=demotion.to_tier, evidence=evidence, cause=root
-        )
+        demote(em, demotion.agent_id, reason=reason, to_tier=demotion.to_tier, evidence=evidence, cause=root)
         demoted.append((demotion.agent_id, demotion.to_tier))
     ids: dict[str, str] = {}
     for child in plan.children:

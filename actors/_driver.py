@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import pykka
 
 from events import AgentNotAliveError, TradeExecuted, ValidationError, from_minor, to_minor
-from trading import BrokerConfig, EvolutionPolicy, random_genome, steps
+from trading import BrokerConfig, EvolutionPolicy, steps
 
 from . import _timeouts
 from ._checks import INT_MAX, INT_MIN, shown, span
@@ -103,6 +103,7 @@ def run_simulation(
     top: int = TOP_AGENTS,
     progress: Callable[[Progress], None] | None = None,
     progress_every: int = PROGRESS_EVERY,
+    evolve: bool = True,
 ) -> SimulationReport:
     """Spawn ``agents`` new agents, fund them, then drive the whole arena through ``feed``.
 
@@ -110,16 +111,19 @@ def run_simulation(
         arena: An open arena with a ``SimClock`` (``Arena.open(..., clock=SimClock(start))``).
         feed: The market; bars at or before the arena's last event are skipped (a resumed run).
         seed: Seeds the new agents' genomes and every evolution cycle.
-        agents: New agents to spawn before the first step, each with a seeded random genome. They share
-            the treasury's free capital, less the policy's reserve, equally (every one starts in
-            ``simulation``, so the policy's tier weights give that tier everything), each capped at
-            ``policy.max_agent_fraction``. 0 drives the agents the arena already has.
+        agents: New agents to spawn before the first step, each with a seeded random genome of the arena's
+            strategies. They share the treasury's free capital, less the policy's reserve, equally
+            (every one starts in ``simulation``, so the policy's tier weights give that tier
+            everything), each capped at ``policy.max_agent_fraction``. 0 drives the agents the arena
+            already has.
         policy: Evolution rules; ``EvolutionPolicy()`` by default.
         broker: Fees and slippage of every fill; ``BrokerConfig()`` by default.
         total_steps: Steps the feed holds, if known, for ``Progress.total_steps``.
         top: Agents listed in the report's ``top_agents``.
         progress: Called every ``progress_every`` steps and after the last one.
         progress_every: Steps between two progress calls.
+        evolve: False runs no evolution cycle at all (an evaluation: the population as it is, on data
+            it has not seen).
 
     Returns:
         The run's report; its events are durable when it returns.
@@ -135,6 +139,9 @@ def run_simulation(
     _check_arguments(
         seed=seed, agents=agents, top=top, progress_every=progress_every, total_steps=total_steps
     )
+    if not isinstance(evolve, bool):
+        msg = f"simulation: evolve must be True or False, got {shown(evolve)}; pass evolve=False to evaluate"
+        raise ValidationError(msg, field="evolve", value=evolve)
     start_seq = arena.head().seq
     after, last_cycle = _history(arena)
     stream = _after(steps(feed), after)
@@ -158,7 +165,7 @@ def run_simulation(
         arena.floor.set_time(moment)
         opens = {bar.symbol: bar.open for bar in bars}
         fills = _fill(arena, pending, opens, broker, run)
-        if last_cycle is None or moment - last_cycle >= cycle_length:
+        if evolve and (last_cycle is None or moment - last_cycle >= cycle_length):
             if last_cycle is not None:
                 number = arena.state().cycle + 1
                 cycle_seed = derive_seed(seed, f"cycle:{number}")
@@ -243,7 +250,7 @@ def _populate(arena: Arena, count: int, *, seed: int, policy: EvolutionPolicy) -
     given went back to the treasury with it.
     """
     rng = random.Random(f"{seed}:genomes")  # noqa: S311  (simulation, not secrets)
-    ids = [arena.spawn_agent(random_genome(rng)) for _ in range(count)]
+    ids = [arena.spawn_agent(arena.strategies.random_genome(rng)) for _ in range(count)]
     breakdown = arena.get_capital_allocation_breakdown()
     keep = Fraction(repr(policy.reserve_fraction))  # the decimal its author wrote, not the binary float
     allocatable = int(to_minor(breakdown.free_capital) - to_minor(breakdown.total_capital) * keep)

@@ -15,6 +15,8 @@ place only once all are written, so a failure (a bad frame, a full disk) leaves 
 
 from __future__ import annotations
 
+import json
+import math
 import shutil
 import tempfile
 from decimal import Decimal
@@ -124,14 +126,15 @@ def read_frame(path: str | os.PathLike[str], *, money: MoneyMode = "decimal") ->
         cells = {
             column: [_parse(text, kind) for text in table[column].tolist()] for column, kind in spec.items()
         }
-        extra = [column for column in table.columns if column not in spec]
-        if extra:  # columns an event added: typed as pandas infers them, as when they were built
-            table = pd.read_csv(file, usecols=extra)
+    extra = [column for column in table.columns if column not in spec]
     data = {column: column_of(cells[column], kind, money) for column, kind in spec.items()}
-    for column in table.columns:
-        if column not in spec:
-            data[column] = table[column]
-    return pd.DataFrame(data, columns=[*spec, *(column for column in table.columns if column not in spec)])
+    for column in extra:  # columns an event added: typed by pandas from their values, as when built
+        data[column] = (
+            table[column]
+            if chosen == "parquet"
+            else pd.Series([json.loads(text) if text else None for text in table[column].tolist()])
+        )
+    return pd.DataFrame(data, columns=[*spec, *extra])
 
 
 # --- checks -----------------------------------------------------------------------------------------------
@@ -175,11 +178,20 @@ def _check_target(target: Path, targets: list[Path], *, replace: bool) -> None:
 
 
 def _write(table: pd.DataFrame, name: str, path: Path, file_format: Format) -> None:
-    money = [column for column, kind in COLUMNS[name] if kind in _MONEY and table[column].dtype == object]
+    missing = [column for column, _ in COLUMNS[name] if column not in table.columns]
+    if missing:
+        msg = (
+            f"frames: {name} lacks the columns {', '.join(missing)}; pass frames as actors.frames builds them"
+        )
+        raise ValidationError(msg, field="frames", value=name)
+    money = [column for column, kind in COLUMNS[name] if kind in _MONEY and _exact(table, name, column)]
     if file_format == "csv":
         text = table.copy()
         for column in money:
             text[column] = [None if value is None else format_money(value) for value in table[column]]
+        extra = [column for column in table.columns if column not in dict(COLUMNS[name])]
+        for column in extra:  # as JSON, so read_frame gives back the values, and pandas the same dtype
+            text[column] = [None if _missing(value) else _json(value) for value in table[column].tolist()]
         text.to_csv(path, index=False, date_format=_TIME_FORMAT, lineterminator="\n")
         return
     import pyarrow as pa  # noqa: PLC0415  (the optional extra: `import actors` never loads it)
@@ -190,6 +202,30 @@ def _write(table: pd.DataFrame, name: str, path: Path, file_format: Format) -> N
         exact = pa.array(table[column].tolist(), type=pa.decimal128(_PRECISION, _SCALE))
         arrow = arrow.set_column(arrow.schema.get_field_index(column), column, exact)
     pq.write_table(arrow, path)
+
+
+def _exact(table: pd.DataFrame, name: str, column: str) -> bool:
+    """Return whether ``column`` holds exact money (``Decimal`` or missing), False for floats; else refuse."""
+    values = table[column]
+    if values.dtype == "float64":
+        return False
+    wrong = next((v for v in values.tolist() if v is not None and not isinstance(v, Decimal)), None)
+    if values.dtype != object or wrong is not None:
+        shown = wrong if wrong is not None else values.dtype
+        msg = (
+            f"frames: column {column!r} of {name} holds {shown!r}, not money; money columns hold Decimal "
+            "(or floats, with money='float'): pass frames as actors.frames builds them"
+        )
+        raise ValidationError(msg, field="frames", value=column)
+    return True
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _parse(text: str, kind: Kind) -> object:

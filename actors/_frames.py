@@ -257,16 +257,20 @@ def frame(
         ArenaError: pandas is not installed.
 
     """
-    names = _names([name], "name")
-    _applies(names[0], agent_id=agent_id, event_types=event_types, from_seq=from_seq)
-    rows = _Rows(
-        names,
-        agent_id=None if agent_id is None else agent_id_arg(agent_id),
-        types=_types(event_types),
-        from_seq=_seq(from_seq, "from_seq"),
-    )
-    built = _build(source, rows, money=_money(money), to_seq=_seq(to_seq, "to_seq"))
-    return built[names[0]]
+    try:
+        names = _names([name], "name")
+        _applies(names[0], agent_id=agent_id, event_types=event_types, from_seq=from_seq)
+        rows = _Rows(
+            names,
+            agent_id=None if agent_id is None else agent_id_arg(agent_id),
+            types=_types(event_types),
+            from_seq=_seq(from_seq, "from_seq"),
+        )
+        mode, last = _money(money), _seq(to_seq, "to_seq")
+    except ArenaError:
+        _close(source)
+        raise
+    return _build(source, rows, money=mode, to_seq=last)[names[0]]
 
 
 def frames(
@@ -280,11 +284,16 @@ def frames(
         EventSourcingError, StoreError, ArenaError: as ``frame`` says.
 
     """
-    if isinstance(names, str):
-        msg = f"names: {names!r} is not a collection of frame names; pass e.g. ['fills', 'nav']"
-        raise ValidationError(msg, field="names", value=names)
-    chosen = _names(list(names), "names")
-    return _build(source, _Rows(chosen), money=_money(money), to_seq=_seq(to_seq, "to_seq"))
+    try:
+        if isinstance(names, str):
+            msg = f"names: {names!r} is not a collection of frame names; pass e.g. ['fills', 'nav']"
+            raise ValidationError(msg, field="names", value=names)
+        rows = _Rows(_names(list(names), "names"))
+        mode, last = _money(money), _seq(to_seq, "to_seq")
+    except ArenaError:
+        _close(source)
+        raise
+    return _build(source, rows, money=mode, to_seq=last)
 
 
 # --- arguments ----------------------------------------------------------------------------------------
@@ -444,7 +453,7 @@ class _Rows:
             for agent in live:
                 self._keep("equity", _equity(event, agent, fold.marks))
         if "nav" in self.rows:
-            self.rows["nav"].append(_nav(event, fold, live))
+            self.rows["nav"].append(_nav(event, fold))
 
     def agents(self) -> list[dict[str, object]]:
         """Return a row per agent ever spawned, as of the last event folded."""
@@ -500,16 +509,21 @@ def _events(source: Source, to_seq: int | None) -> Iterator[Iterator[Event]]:
     try:
         yield events
     finally:
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
+        _close(events)
+
+
+def _close(source: object) -> None:
+    """Close ``source`` if it is a stream that can be (a replay holds a reader); never a path."""
+    close = None if isinstance(source, str | os.PathLike) else getattr(source, "close", None)
+    if callable(close):
+        close()
 
 
 # --- one row of each frame ------------------------------------------------------------------------------
 
 
 def _fill(event: TradeExecuted) -> dict[str, object]:
-    fields = event.model_dump(exclude={"event_type"})
+    fields = _fields(event)
     return {
         **fields,
         "event_id": str(event.event_id),
@@ -539,16 +553,22 @@ def _equity(event: MarksRecorded, agent: AgentEntry, marks: Mapping[str, Decimal
     }
 
 
-def _nav(event: MarksRecorded, fold: Fold, live: list[AgentEntry]) -> dict[str, object]:
+def _nav(event: MarksRecorded, fold: Fold) -> dict[str, object]:
+    """Return the arena at a mark, as ``breakdown_of`` sees it: NAV over every agent, tiers over the live.
+
+    A killed agent still selling its holdings is on the books (``ArenaState.nav``), in no tier.
+    """
+    books = list(fold.agents.values())
     agents = dict.fromkeys(_TIERS, 0)
     capital = dict.fromkeys(_TIERS, ZERO)
     worth = dict.fromkeys(_TIERS, ZERO)
-    for agent in live:
-        agents[agent.tier] += 1
-        capital[agent.tier] += agent.capital_at_cost
-        worth[agent.tier] += equity(agent, fold.marks)
-    cash = sum((agent.allocation for agent in live), ZERO)
-    value = nav(fold.treasury, live, fold.marks)
+    for agent in books:
+        if agent.alive:
+            agents[agent.tier] += 1
+            capital[agent.tier] += agent.capital_at_cost
+            worth[agent.tier] += equity(agent, fold.marks)
+    cash = sum((agent.allocation for agent in books), ZERO)
+    value = nav(fold.treasury, books, fold.marks)
     return {
         "seq": event.seq,
         "timestamp": event.timestamp,
@@ -560,7 +580,7 @@ def _nav(event: MarksRecorded, fold: Fold, live: list[AgentEntry]) -> dict[str, 
         "funding": fold.funding,
         "realized_pnl": fold.realized_pnl,
         "fees_paid": fold.fees_paid,
-        "unrealized_pnl": unrealized_pnl(live, fold.marks),
+        "unrealized_pnl": unrealized_pnl(books, fold.marks),
         **{f"agents_{tier.value}": agents[tier] for tier in _TIERS},
         **{f"capital_{tier.value}": capital[tier] for tier in _TIERS},
         **{f"nav_{tier.value}": worth[tier] for tier in _TIERS},
@@ -569,7 +589,7 @@ def _nav(event: MarksRecorded, fold: Fold, live: list[AgentEntry]) -> dict[str, 
 
 def _decision(event: Event, cycle: int) -> dict[str, object]:
     """Return a cycle's decision, read generically: fields to columns, evidence flattened, the rest JSON."""
-    fields = event.model_dump(exclude=_ENVELOPE)
+    fields = {name: value for name, value in _fields(event).items() if name not in _ENVELOPE}
     as_json = event.model_dump(mode="json", exclude=_ENVELOPE)
     amount = next((fields.pop(name) for name in _AMOUNTS if name in fields), None)
     tier = fields.pop("tier", None)  # a spawn's tier is the tier it goes to
@@ -594,10 +614,10 @@ def _decision(event: Event, cycle: int) -> dict[str, object]:
 
 
 def _agent(agent: AgentEntry, flows: _Flows, marks: Mapping[str, Decimal]) -> dict[str, object]:
-    family = agent.genome.get("family")
+    strategy = agent.genome.get("strategy", agent.genome.get("family"))  # the name, or the older key
     return {
         "agent_id": agent.agent_id,
-        "strategy": family if isinstance(family, str) else None,
+        "strategy": strategy if isinstance(strategy, str) else None,
         "genome": _json(agent.genome),
         "parent_id": agent.parent_id,
         "generation": agent.generation,
@@ -617,6 +637,14 @@ def _agent(agent: AgentEntry, flows: _Flows, marks: Mapping[str, Decimal]) -> di
         "fees_paid": agent.fees_paid,
         "equity": equity(agent, marks),
     }
+
+
+def _fields(event: Event) -> dict[str, object]:
+    """Return every field of ``event`` as the model holds it: amounts as ``Decimal``, not as their text.
+
+    Not ``model_dump()``: money fields serialize to text even in python mode.
+    """
+    return {name: getattr(event, name) for name in type(event).model_fields if name != "event_type"}
 
 
 def _flat(value: object, prefix: str) -> dict[str, object]:

@@ -54,8 +54,8 @@ class AgentSummary(_Frozen):
 
     agent_id: str
     tier: Tier
-    family: str
-    """Its strategy family (``Genome.family``)."""
+    strategy: str
+    """The name of the strategy it runs (``Genome.strategy``): a built-in or one the embedder declared."""
     generation: int = Field(ge=0)
     """Lineage depth: 0 for an agent spawned by the driver, its parent's + 1 for a bred child."""
     parent_id: str | None
@@ -129,7 +129,7 @@ def top_agents(
             AgentSummary(
                 agent_id=agent_id,
                 tier=agent.tier,
-                family=str(agent.genome.get("family", "?")),
+                strategy=_strategy_name(agent.genome),
                 generation=agent.generation,
                 parent_id=agent.parent_id,
                 allocation=agent.allocation,
@@ -139,3 +139,9 @@ def top_agents(
             )
         )
     return tuple(summaries)
+
+
+def _strategy_name(genome: Mapping[str, object]) -> str:
+    """Return the strategy a stored genome runs (an older flat genome's ``family``), or ``?`` if none."""
+    name = genome.get("strategy", genome.get("family"))
+    return name if isinstance(name, str) else "?"

@@ -67,7 +67,7 @@ class Subscription:
     overflow and resuming.
     """
 
-    def __init__(  # noqa: PLR0913  (the options of Arena.subscribe, checked there)
+    def __init__(
         self,
         callback: Callable[[AnyEvent], object],
         *,
@@ -96,7 +96,9 @@ class Subscription:
         self._from = 1
         self._live_after = 0
         self._last = 0
-        self._thread = threading.Thread(target=self._run, name=f"arena-subscription-{self.number}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"arena-subscription-{self.number}", daemon=True
+        )
 
     def __repr__(self) -> str:
         return f"<Subscription #{self.number} {self.state} from_seq={self._from} last_seq={self.last_seq}>"
@@ -115,7 +117,7 @@ class Subscription:
 
     @property
     def from_seq(self) -> int:
-        """The first seq it covers: the ``from_seq`` asked for, or the first one committed after subscribing."""
+        """The first seq it covers: the ``from_seq`` asked for, else the first committed after subscribing."""
         return self._from
 
     @property
@@ -164,8 +166,9 @@ class Subscription:
                 matching, up_to = matching[:room], refused.seq - 1
                 self._refusing = True
                 logger.warning(
-                    "subscription #%d: more than max_pending=%d events undelivered at seq %d; it is cancelled "
-                    "after the queued ones; subscribe again with from_seq=last_seq + 1 to resume without a gap",
+                    "subscription #%d: more than max_pending=%d events undelivered at seq %d; it is "
+                    "cancelled after the queued ones; subscribe again with from_seq=last_seq + 1 to resume "
+                    "without a gap",
                     self.number,
                     self._max_pending,
                     refused.seq,
@@ -238,7 +241,9 @@ class Subscription:
                 if not self._deliver(event):
                     return False
         except Exception as e:
-            logger.exception("subscription #%d: replaying the log from seq %d failed", self.number, self._from)
+            logger.exception(
+                "subscription #%d: replaying the log from seq %d failed", self.number, self._from
+            )
             self._end("failed", e)
             return False
         finally:
@@ -256,7 +261,9 @@ class Subscription:
         try:
             self._callback(event)  # type: ignore[arg-type]  # every stored event is an AnyEvent
         except Exception as e:
-            logger.exception("subscription #%d: the callback raised at seq %d; it is cancelled", self.number, event.seq)
+            logger.exception(
+                "subscription #%d: the callback raised at seq %d; it is cancelled", self.number, event.seq
+            )
             self._end("failed", e)
             return False
         with self._cond:
@@ -338,7 +345,7 @@ class SubscriptionHub:
             )
 
 
-def new_subscription(  # noqa: PLR0913  (Arena.subscribe's options)
+def new_subscription(
     callback: object,
     *,
     event_types: object,

@@ -77,7 +77,8 @@ class LogMaker:
 
     def spawn(self, caused_by: Event, parent: str | None = None) -> AgentSpawned:
         agent_id = f"agent-{len(self.log.agent_ids()) + 1:06d}"
-        genome: dict[str, JsonValue] = {"family": "momentum", "window": self.rng.randint(5, 50)}
+        params: dict[str, JsonValue] = {"lookback": self.rng.randint(5, 50)}
+        genome: dict[str, JsonValue] = {"strategy": "momentum", "params": params}
         return self.log.spawn(agent_id, genome=genome, parent_id=parent, caused_by=caused_by)
 
     def step(self) -> None:

@@ -202,7 +202,7 @@ class LogBuilder:
             AgentSpawned,
             agent_id=agent_id,
             tier=tier,
-            genome={"family": "momentum"} if genome is None else genome,
+            genome={"strategy": "momentum", "params": {}} if genome is None else genome,
             parent_id=parent_id,
             caused_by=_id(caused_by),
         )

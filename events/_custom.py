@@ -140,7 +140,7 @@ def register_event_type(cls: type[UserEvent]) -> type[UserEvent]:
     return cls
 
 
-def _check_class(cls: object) -> str:  # noqa: C901  (one check per rule of the module docstring)
+def _check_class(cls: object) -> str:
     name = getattr(cls, "__qualname__", repr(cls))
     if not isinstance(cls, type) or not issubclass(cls, Event):
         msg = f"register_event_type: {cls!r} is not an event class; pass a subclass of events.UserEvent"
@@ -215,25 +215,29 @@ def user_event_fields(
 
     """
     if not isinstance(cls, type) or not issubclass(cls, UserEvent):
-        name = getattr(cls, "__qualname__", repr(cls))
+        name = getattr(cls, "__name__", repr(cls))
         built_in = isinstance(cls, type) and cls in EVENT_CLASSES.values()
-        why = "is a built-in event, which only the arena's own commands emit" if built_in else (
-            "is not a UserEvent subclass"
+        why = (
+            "is a built-in event, which only the arena's own commands emit"
+            if built_in
+            else ("is not a UserEvent subclass")
         )
-        msg = f"record: {name} {why}; record a subclass of events.UserEvent registered with register_event_type"
+        msg = (
+            f"record: {name} {why}; record a subclass of events.UserEvent registered with register_event_type"
+        )
         raise ValidationError(msg, field="event_class", value=cls)
     tag = cls.model_fields["event_type"].default
     if not isinstance(tag, str) or _REGISTRY.get(tag) is not cls:
         msg = (
-            f"record: {cls.__qualname__} is not registered; call events.register_event_type"
-            f"({cls.__qualname__}) once before recording it"
+            f"record: {cls.__name__} is not registered; call events.register_event_type"
+            f"({cls.__name__}) once before recording it"
         )
         raise ValidationError(msg, field="event_class", value=cls)
     reserved = sorted(RESERVED_FIELDS & set(fields))
     if reserved:
         msg = (
             f"record: {reserved} are set by the arena (seq, id, time, cause, tag); pass only "
-            f"{cls.__qualname__}'s payload fields and, optionally, agent_id"
+            f"{cls.__name__}'s payload fields and, optionally, agent_id"
         )
         raise ValidationError(msg, field=reserved[0], value=fields[reserved[0]])
     envelope = {"seq": 1, "event_id": _PLACEHOLDER_ID, "timestamp": timestamp}
@@ -242,7 +246,7 @@ def user_event_fields(
     except pydantic.ValidationError as e:
         first = e.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "(event)"
-        msg = f"record: {cls.__qualname__} field {field!r}: {first['msg']}; fix the value and record again"
+        msg = f"record: {cls.__name__} field {field!r}: {first['msg']}; fix the value and record again"
         raise ValidationError(msg, field=field, value=first.get("input")) from None
     try:
         back = cls.model_validate_json(draft.model_dump_json())
@@ -250,10 +254,10 @@ def user_event_fields(
         back = None
     if back != draft:
         msg = (
-            f"record: this {cls.__qualname__} does not survive JSON (a NaN or infinite number, or a field "
+            f"record: this {cls.__name__} does not survive JSON (a NaN or infinite number, or a field "
             "type pydantic cannot read back); use JSON-safe values such as str, int, Decimal"
         )
-        raise ValidationError(msg, field="(event)", value=cls.__qualname__)
+        raise ValidationError(msg, field="(event)", value=cls.__name__)
     names = [name for name in cls.model_fields if name not in RESERVED_FIELDS]
     return tuple((name, getattr(draft, name)) for name in names)
 

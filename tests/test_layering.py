@@ -26,12 +26,13 @@ LAYERS = {
 }
 """Each layer and the first-party layers it may import; a layer may always import itself."""
 PYDANTIC = {"pydantic", "pydantic_core", "annotated_types"}  # pydantic and the packages it is built on
+ANALYSIS = {"pandas", "pyarrow"}  # the optional extra behind the frames, imported only when one is built
 THIRD_PARTY = {
     "events": PYDANTIC,
     "store": PYDANTIC,
     "trading": PYDANTIC,
-    "actors": PYDANTIC | {"pykka"},
-    "actors.cli": PYDANTIC | {"pykka"},
+    "actors": PYDANTIC | {"pykka"} | ANALYSIS,
+    "actors.cli": PYDANTIC | {"pykka"} | ANALYSIS,
 }
 
 
@@ -143,6 +144,11 @@ def test_importing_the_trading_domain_loads_neither_pykka_nor_sqlite_nor_the_run
 
 def test_importing_the_events_layer_loads_nothing_above_it():
     assert loaded_after_importing("events", ("pykka", "sqlite3", "actors", "store", "trading")) == []
+
+
+@pytest.mark.parametrize("package", ["events", "actors", "actors.cli"])
+def test_importing_a_layer_loads_no_analysis_library_until_a_frame_is_built(package):
+    assert loaded_after_importing(package, ("pandas", "pyarrow", "numpy")) == []
 
 
 def private_imports(path: Path, package: str) -> list[ast.ImportFrom]:

@@ -1,41 +1,42 @@
-"""The README's commands are the ones CI and users actually run."""
+"""The README's "Your own strategy" example runs as written and evolves the strategy it declares."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    import pytest
 
-
-def readme_commands() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return re.findall(r"^    (python3 -m venv .+)$", text, flags=re.MULTILINE)
-
-
-def test_readme_has_exactly_two_setup_commands_a_main_job_and_the_tests():
-    commands = readme_commands()
-
-    assert len(commands) == 2
-    assert "arena simulate" in commands[0]
-    assert "arena verify" in commands[0]
-    assert commands[1].endswith("pytest")
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_ci_runs_the_readme_test_command_verbatim():
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+def example(section: str) -> str:
+    """Return the first ``python`` code block under the README heading ``section``."""
+    text = README.read_text(encoding="utf-8")
+    found = re.search(
+        rf"^## {re.escape(section)}\n(.*?)^```python\n(.*?)^```$", text, re.DOTALL | re.MULTILINE
+    )
+    assert found is not None, f"README.md has no python block under '## {section}'"
+    return found.group(2)
 
-    assert readme_commands()[1] in ci
 
+def test_the_custom_strategy_example_breeds_children_with_mutated_parameters(
+    capsys: pytest.CaptureFixture[str],
+):
+    namespace: dict[str, object] = {"__name__": "readme_example"}
 
-def test_the_readme_embedding_example_runs(tmp_path, monkeypatch, capsys):
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    assert example is not None
-    monkeypatch.chdir(tmp_path)
+    exec(compile(example("Your own strategy"), str(README), "exec"), namespace)  # noqa: S102  (our own README)
 
-    exec(compile(example.group(1), "README.md", "exec"), {})  # noqa: S102  (our own README's example)
-
-    printed = capsys.readouterr().out
-    assert "ok=True" in printed
-    assert (tmp_path / "demo.db").exists()
+    agents = namespace["state"].agents.values()
+    children = [agent for agent in agents if agent.parent_id is not None]
+    assert children, "no cycle bred a child"
+    assert {agent.genome["strategy"] for agent in agents} == {"dip"}
+    parents = {agent.agent_id: agent.genome["params"] for agent in agents}
+    assert any(child.genome["params"] != parents[child.parent_id] for child in children)
+    for agent in agents:
+        assert set(agent.genome["params"]) == {"drop", "fraction"}
+        assert 0.0 <= agent.genome["params"]["drop"] <= 0.02
+        assert 0.05 <= agent.genome["params"]["fraction"] <= 0.5
+    assert "bred from a-" in capsys.readouterr().out

@@ -37,6 +37,7 @@ from ._policy import GraduationThresholds as GraduationThresholds
 from ._policy import TierWeights as TierWeights
 from ._policy import WithinTier as WithinTier
 from ._policy import fitness_of as fitness_of
+from ._policy import shrinkage as shrinkage
 from ._selection import HIGHER_IS_WORSE as HIGHER_IS_WORSE
 from ._selection import METRICS as METRICS
 from ._selection import check_selection as check_selection
@@ -64,6 +65,7 @@ __all__ = [
     "CsvFeed",
     "CyclePlan",
     "Demotion",
+    "DemotionRules",
     "Evidence",
     "EvolutionPolicy",
     "Fill",

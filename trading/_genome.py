@@ -55,7 +55,10 @@ class Genome(ValidatedModel):
         params: dict[str, ParamValue] = {}
         for name, item in value.items():
             if not isinstance(name, str) or not name:
-                msg = f"Genome field 'params': the name {name!r} is not a non-empty string; name every parameter"
+                msg = (
+                    f"Genome field 'params': the name {name!r} is not a non-empty string; "
+                    "name every parameter"
+                )
                 raise ValidationError(msg, field="params", value=name)
             params[name] = _scalar(name, item)
         return MappingProxyType(params)

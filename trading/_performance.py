@@ -234,10 +234,10 @@ def performance(events: Iterable[Event]) -> PerformanceReport:
             case AgentSpawned(agent_id=agent_id):
                 curves[agent_id] = _Curve()
             case AgentKilled(agent_id=agent_id):
-                del curves[agent_id]
+                del curves[agent_id]  # its wind-down (liquidation, release of the proceeds) follows
             case CapitalAllocated(agent_id=agent_id, amount=amount):
                 curves[agent_id].allocated += amount
-            case CapitalReleased(agent_id=agent_id, amount=amount):
+            case CapitalReleased(agent_id=agent_id, amount=amount) if agent_id in curves:
                 curves[agent_id].released += amount
             case TradeExecuted():
                 slippage += event.slippage

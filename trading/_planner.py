@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from events import PROMOTIONS, EvolutionError, Tier, ValidationError, from_minor, to_minor
+from events import DEMOTIONS, PROMOTIONS, EvolutionError, Tier, ValidationError, from_minor, to_minor
 
 from ._builtins import BUILTIN_STRATEGIES
-from ._genome import Genome
+from ._genome import Genome  # noqa: TC001  (pydantic needs it at run time)
 from ._policy import fitness_of, shrinkage
 
 if TYPE_CHECKING:
@@ -41,8 +41,6 @@ __all__ = ["Child", "CyclePlan", "Demotion", "Evidence", "Graduation", "Kill", "
 Evidence = dict[str, float | int | str]
 """The numbers a decision was made on (fitness, its raw value, bars in tier, trades, drawdown, ...), by name:
 recorded in the event that acted on it, so an auditor can recheck the rule from the log alone."""
-
-DEMOTIONS = {Tier.ARENA: Tier.PROVING, Tier.PROVING: Tier.SIMULATION}  # until events exports its own
 
 # Added to max(fitness, 0) in a "fitness" split within a tier: an agent at or below zero keeps a token share
 # (1/101 of a Sharpe-1 neighbour's) rather than none, so it can still trade and be judged, and a tier

@@ -36,7 +36,7 @@ from ._validation import ValidatedModel
 if TYPE_CHECKING:
     from ._strategy import Strategy
 
-__all__ = ["Changes", "Param", "ParamKind", "ParameterSpace", "StrategySpec", "Strategies"]
+__all__ = ["Changes", "Param", "ParamKind", "ParameterSpace", "Strategies", "StrategySpec"]
 
 ParamKind = Literal["int", "float", "choice"]
 """What a parameter holds: an int or a float within bounds, or one of a list of values."""
@@ -95,7 +95,9 @@ class Param(ValidatedModel):
             value = data.get(field)
             number = _is_number(value) and math.isfinite(value)
             if value is not None and not number and not (field == "default" and isinstance(value, str)):
-                wanted = "a finite number, a string or None" if field == "default" else "a finite number or None"
+                wanted = (
+                    "a finite number, a string or None" if field == "default" else "a finite number or None"
+                )
                 msg = f"Param {name!r}: {field} {value!r} is not {wanted}; pass one"
                 raise ValidationError(msg, field=field, value=value)
         choices = data.get("choices", ())
@@ -131,8 +133,9 @@ class Param(ValidatedModel):
     def _check_choice(self) -> None:
         if self.low is not None or self.high is not None or self.greater_than is not None:
             msg = (
-                f"Param {self.name!r}: a choice parameter has no low, high or greater_than, got low={self.low!r}, "
-                f"high={self.high!r}, greater_than={self.greater_than!r}; drop them, or use kind='int' or 'float'"
+                f"Param {self.name!r}: a choice parameter has no low, high or greater_than, got "
+                f"low={self.low!r}, high={self.high!r}, greater_than={self.greater_than!r}; "
+                "drop them, or use kind='int' or 'float'"
             )
             raise ValidationError(msg, field="kind", value=self.kind)
         keys = {(type(choice), choice) for choice in self.choices}
@@ -145,25 +148,32 @@ class Param(ValidatedModel):
 
     def _check_bounds(self) -> None:
         low, high = self.low, self.high
+        kind = "an int" if self.kind == "int" else "a float"
         if self.choices:
-            msg = f"Param {self.name!r}: an {self.kind} parameter has no choices; drop them or use kind='choice'"
+            msg = f"Param {self.name!r}: {kind} parameter has no choices; drop them or use kind='choice'"
             raise ValidationError(msg, field="choices", value=self.choices)
-        if not (_is_number(low) and _is_number(high)):
-            msg = f"Param {self.name!r}: an {self.kind} parameter needs numbers low and high, got {low!r} and {high!r}"
-            raise ValidationError(msg, field="low" if not _is_number(low) else "high", value=low)
-        assert isinstance(low, int | float) and isinstance(high, int | float)  # noqa: S101  (narrowing only)
+        if not (isinstance(low, int | float) and isinstance(high, int | float)):  # bools refused already
+            msg = (
+                f"Param {self.name!r}: {kind} parameter needs numbers low and high, got {low!r} and {high!r}"
+            )
+            raise ValidationError(msg, field="high" if isinstance(low, int | float) else "low", value=low)
         for field, bound in (("low", low), ("high", high)):
             if self.kind == "int" and not isinstance(bound, int):
-                msg = f"Param {self.name!r}: {field} of an int parameter must be an int, got {bound!r}; pass one"
+                msg = (
+                    f"Param {self.name!r}: {field} of an int parameter must be an int, got {bound!r}; "
+                    "pass one"
+                )
                 raise ValidationError(msg, field=field, value=bound)
             if self.kind == "float" and round(bound, DECIMALS) != bound:
                 msg = (
-                    f"Param {self.name!r}: {field} {bound!r} has more than {DECIMALS} decimal places, which a "
-                    f"parameter keeps; pass {round(bound, DECIMALS)!r}"
+                    f"Param {self.name!r}: {field} {bound!r} has more than {DECIMALS} decimal places, "
+                    f"which a parameter keeps; pass {round(bound, DECIMALS)!r}"
                 )
                 raise ValidationError(msg, field=field, value=bound)
         if not low < high:
-            msg = f"Param {self.name!r}: low {low!r} must be below high {high!r}; swap them or widen the range"
+            msg = (
+                f"Param {self.name!r}: low {low!r} must be below high {high!r}; swap them or widen the range"
+            )
             raise ValidationError(msg, field="high", value=high)
 
     @property
@@ -206,13 +216,15 @@ class Param(ValidatedModel):
             msg = f"{subject}: {value!r} is not {wanted}; pass {wanted} from {shown_low} to {shown_high}"
             raise ValidationError(msg, field=self.name, value=value)
         if not low <= number <= high:
-            side = f"below its low bound {shown_low}" if number < low else f"above its high bound {shown_high}"
+            side = (
+                f"below its low bound {shown_low}" if number < low else f"above its high bound {shown_high}"
+            )
             msg = f"{subject}: {value!r} is {side}; pass {wanted} from {shown_low} to {shown_high}"
             raise ValidationError(msg, field=self.name, value=value)
         return number
 
     def _range(self) -> tuple[float, float]:
-        """The bounds as floats (both 0 for a choice, which has none)."""
+        """Return the bounds as floats (both 0 for a choice, which has none)."""
         return float(self.low or 0), float(self.high or 0)
 
     def draw(self, rng: random.Random, floor: ParamValue | None) -> ParamValue:
@@ -221,7 +233,7 @@ class Param(ValidatedModel):
             return rng.choice(self.choices)
         low, high = self._range()
         if floor is not None:
-            low = max(low, float(floor) + self.step)
+            low = max(low, float(self.above(floor, floor)))
         if self.kind == "int":
             return rng.randint(int(low), int(high))
         return self._clip(rng.uniform(low, high))
@@ -242,7 +254,7 @@ class Param(ValidatedModel):
         return round(clipped) if self.kind == "int" else round(clipped, DECIMALS)
 
     def above(self, value: ParamValue, other: ParamValue) -> ParamValue:
-        """Return ``value`` raised just past ``other`` if it does not exceed it (the space keeps it in bounds)."""
+        """Return ``value``, raised just past ``other`` unless it exceeds it (bounds are the space's job)."""
         if float(value) > float(other):
             return value
         raised = float(other) + self.step
@@ -349,7 +361,7 @@ class ParameterSpace:
             checked[param.name] = value
         return checked
 
-    def random(self, rng: random.Random) -> dict[str, ParamValue]:
+    def sample(self, rng: random.Random) -> dict[str, ParamValue]:
         """Draw every parameter uniformly (above the one it must exceed): one call on ``rng`` each."""
         drawn: dict[str, ParamValue] = {}
         for param in self._params:
@@ -357,7 +369,9 @@ class ParameterSpace:
             drawn[param.name] = param.draw(rng, floor)
         return drawn
 
-    def mutate(self, params: Mapping[str, ParamValue], rng: random.Random, *, sigma: float) -> dict[str, ParamValue]:
+    def mutate(
+        self, params: Mapping[str, ParamValue], rng: random.Random, *, sigma: float
+    ) -> dict[str, ParamValue]:
         """Perturb every parameter, then repair each ordering in declaration order.
 
         The calls on ``rng`` depend on the space only (one per number, two per choice), never on a draw.
@@ -377,11 +391,11 @@ def _check_order(param: Param, other: Param | None) -> None:
             f"{param.kind} parameter; declare {param.greater_than!r} before it, with the same numeric kind"
         )
         raise ValidationError(msg, field=param.name, value=param.greater_than)
-    if float(other.high or 0) + param.step > float(param.high or 0):
+    needed = param.above(other.high or 0, other.high or 0)  # just past the other's highest value
+    if float(needed) > float(param.high or 0):
         msg = (
             f"ParameterSpace: {param.name!r} (high {param.high}) cannot exceed {other.name!r} at its high "
-            f"{other.high}; raise {param.name!r}'s high to at least {param.above(other.high or 0, other.high or 0)} "
-            f"or lower {other.name!r}'s"
+            f"{other.high}; raise {param.name!r}'s high to at least {needed} or lower {other.name!r}'s"
         )
         raise ValidationError(msg, field=param.name, value=param.high)
 
@@ -422,13 +436,22 @@ class StrategySpec:
             )
             raise ValidationError(msg, field="name", value=self.name)
         if not isinstance(self.space, ParameterSpace):
-            msg = f"StrategySpec {self.name!r}: space {self.space!r} is not a ParameterSpace; pass ParameterSpace(Param(...), ...)"
+            msg = (
+                f"StrategySpec {self.name!r}: space {self.space!r} is not a ParameterSpace; "
+                "pass ParameterSpace(Param(...), ...)"
+            )
             raise ValidationError(msg, field="space", value=self.space)
         if not callable(self.factory):
-            msg = f"StrategySpec {self.name!r}: factory {self.factory!r} is not callable; pass a function of the params"
+            msg = (
+                f"StrategySpec {self.name!r}: factory {self.factory!r} is not callable; "
+                "pass a function of the params"
+            )
             raise ValidationError(msg, field="factory", value=self.factory)
         if not isinstance(self.description, str) or "\n" in self.description:
-            msg = f"StrategySpec {self.name!r}: description {self.description!r} is not one line of text; shorten it"
+            msg = (
+                f"StrategySpec {self.name!r}: description {self.description!r} is not one line of text; "
+                "shorten it"
+            )
             raise ValidationError(msg, field="description", value=self.description)
 
     def genome(self, **params: object) -> Genome:
@@ -482,6 +505,12 @@ class Strategies(Mapping[str, StrategySpec]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Strategies) and tuple(self._specs.items()) == tuple(other._specs.items())
+
+    def __hash__(self) -> int:  # immutable, so hashable: a frozen config may hold one
+        return hash(tuple(self._specs.items()))
 
     def __repr__(self) -> str:
         return f"Strategies({', '.join(self._names)})"
@@ -563,7 +592,7 @@ class Strategies(Mapping[str, StrategySpec]):
     def random_genome(self, rng: random.Random) -> Genome:
         """Draw a strategy uniformly, then each of its parameters uniformly, using only ``rng``."""
         spec = self._specs[rng.choice(self._names)]
-        return Genome(strategy=spec.name, params=spec.space.random(rng))
+        return Genome(strategy=spec.name, params=spec.space.sample(rng))
 
     def mutate(
         self,
@@ -590,7 +619,10 @@ class Strategies(Mapping[str, StrategySpec]):
             msg = f"mutation: sigma must be a finite number >= 0, got {sigma!r}; pass e.g. 0.15"
             raise ValidationError(msg, field="sigma", value=sigma)
         if not (_is_number(switch_probability) and 0.0 <= switch_probability <= 1.0):
-            msg = f"mutation: switch_probability must be between 0 and 1, got {switch_probability!r}; pass e.g. 0.05"
+            msg = (
+                f"mutation: switch_probability must be between 0 and 1, got {switch_probability!r}; "
+                "pass e.g. 0.05"
+            )
             raise ValidationError(msg, field="switch_probability", value=switch_probability)
         parent = self.check(genome)
         space = self._specs[parent.strategy].space
@@ -600,7 +632,7 @@ class Strategies(Mapping[str, StrategySpec]):
         other = rng.choice(others) if others else None  # drawn whether or not it is used
         fresh = random.Random(rng.getrandbits(64))  # noqa: S311  (simulation, not secrets)
         if switch and other is not None:
-            child = Genome(strategy=other, params=self._specs[other].space.random(fresh))
+            child = Genome(strategy=other, params=self._specs[other].space.sample(fresh))
         return child, _changes(parent, child)
 
 

@@ -313,4 +313,3 @@ class MeanReversion(_Base):
                     signal = "sell"
         window.push(close)
         return signal
-

@@ -235,7 +235,7 @@ def summary_lines(
                 agent.agent_id,
                 agent.tier.value,
                 agent.generation,
-                agent.family,
+                agent.strategy,
                 f"{agent.fitness:.2f}",
                 f"{agent.metrics.total_return:.2%}",
                 f"{agent.metrics.max_drawdown:.2%}",
@@ -244,7 +244,7 @@ def summary_lines(
             )
             for agent in report.top_agents
         ]
-        header = ("agent", "tier", "depth", "family", "fitness", "twr", "tw drawdown", "trades", "equity")
+        header = ("agent", "tier", "depth", "strategy", "fitness", "twr", "tw drawdown", "trades", "equity")
         lines += [
             "top agents (depth = generations from a spawned ancestor):",
             *table(header, rows),

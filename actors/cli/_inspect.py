@@ -246,10 +246,11 @@ def _descendants(
 
 def _agent_line(record: AgentRecord, mutations: Mapping[str, Mapping[str, object]], *, depth: int) -> str:
     status = "alive" if record.alive else "killed"
-    family = str(record.genome.get("family", "?"))
+    strategy = str(record.genome.get("strategy", record.genome.get("family", "?")))  # older genomes: family
     indent = "  " * depth
     line = (
-        f"{indent}{record.agent_id}  generation {record.generation}  {family}  {record.tier.value}  {status}"
+        f"{indent}{record.agent_id}  generation {record.generation}  {strategy}  {record.tier.value}  "
+        f"{status}"
     )
     if record.parent_id is not None:
         line += f"  bred from {record.parent_id}: {_mutation(mutations.get(record.agent_id, {}))}"

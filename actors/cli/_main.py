@@ -1,4 +1,4 @@
-"""``arena``: the command line. Simulate an arena, then verify, replay, report on and trace its log.
+"""``arena``: the command line. Simulate an arena, then verify, replay, report on, trace and export its log.
 
 This is the boundary where errors meet people: every ``ArenaError`` and ``OSError`` becomes one line,
 ``arena: error: ...``, on stderr and a non-zero exit status; so does a malformed command line. A
@@ -28,8 +28,11 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NoReturn
 
+from actors import FORMATS, FRAMES
 from events import ArenaError
 
+from ._evaluate import evaluate_store
+from ._export import export
 from ._inspect import lineage, replay, report, verify_store
 from ._simulate import DEFAULT_CAPITAL, MAX_AGENTS, MAX_DAYS, simulate
 
@@ -302,4 +305,49 @@ def _parser() -> _Parser:
     tree.set_defaults(command=lineage)
     tree.add_argument("path", metavar="PATH")
     tree.add_argument("agent", metavar="AGENT")
+
+    _add_evaluate(commands)
+
+    tables = commands.add_parser(
+        "export",
+        help="write the log's results as csv or parquet tables",
+        description=(
+            "Write the store's results as tables, one file per frame (events, fills, equity, nav, cycles, "
+            "agents), money exact: parquet decimal128(38, 8), csv decimal text at 8 places. Reads the "
+            "store read-only, so it runs beside a simulation still writing it; writes all files or none. "
+            "Needs the analysis extra: pip install 'arena-runtime[analysis]'."
+        ),
+    )
+    tables.set_defaults(command=export)
+    tables.add_argument("path", metavar="DB")
+    tables.add_argument("--format", dest="file_format", required=True, choices=FORMATS, help="csv or parquet")
+    tables.add_argument("--out", required=True, metavar="DIR", help="the folder to write, created if missing")
+    tables.add_argument(
+        "--frames", metavar="NAMES", help=f"comma-separated, from {','.join(FRAMES)} (default: all)"
+    )
+    tables.add_argument("--force", action="store_true", help="replace files of the same names in DIR")
     return parser
+
+
+def _add_evaluate(commands: argparse._SubParsersAction[_Parser]) -> None:
+    held_out = commands.add_parser(
+        "evaluate",
+        help="the evolved population vs the initial one and buy-and-hold, on unseen data",
+        description=(
+            "Replay the store's evolved population (every agent alive at the end) and its initial one "
+            "(every agent spawned before the first cycle) on market data they never saw, with no "
+            "evolution, each with the same capital, and print them against an equal-weight buy-and-hold "
+            "of the same bars: return, annualised Sharpe ratio, maximum drawdown, trades and fees. The "
+            "held-out window starts where the log ends: the synthetic market continued, or --data read "
+            "from the bar after the log's last event."
+        ),
+    )
+    held_out.set_defaults(command=evaluate_store)
+    held_out.add_argument("path", metavar="DB")
+    held_out.add_argument(
+        "--days", type=_DAYS, required=True, metavar="D", help=f"days of held-out market, {_DAYS.range}"
+    )
+    held_out.add_argument("--data", metavar="CSV", help="market data file the arena was run on, continued")
+    held_out.add_argument(
+        "--capital", metavar="C", help=f"funding of each population, exact (default {DEFAULT_CAPITAL:,})"
+    )

@@ -36,7 +36,16 @@ if TYPE_CHECKING:
     from actors import Progress
     from trading import Bar, MarketFeed, PerformanceReport
 
-__all__ = ["DEFAULT_CAPITAL", "MAX_AGENTS", "MAX_DAYS", "SYNTHETIC_START", "simulate"]
+__all__ = [
+    "DEFAULT_CAPITAL",
+    "MAX_AGENTS",
+    "MAX_DAYS",
+    "SYNTHETIC_START",
+    "History",
+    "history_of",
+    "market_for",
+    "simulate",
+]
 
 DEFAULT_CAPITAL: Final = Decimal(1_000_000)
 """Funding of a new arena when ``--capital`` is not given."""
@@ -62,7 +71,7 @@ _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True, slots=True)
-class _History:
+class History:
     """What resuming needs from an existing arena's log."""
 
     seed: int | None
@@ -98,9 +107,9 @@ def simulate(args: argparse.Namespace) -> int:
     path = Path(args.db)
     _check_options(args)
     policy = _policy(args)
-    history = _history(path) if args.resume else None
+    history = history_of(path) if args.resume else None
     seed = _seed(args, history, path)
-    feed, clock_start, total_steps = _feed(args, history, seed)
+    feed, clock_start, total_steps = market_for(args, history, seed)
     if not args.resume and path.exists():
         _clear(path, force=args.force)
     capital = None if args.capital is None else money(args.capital, field="--capital", allow_zero=False)
@@ -184,7 +193,7 @@ def _policy(args: argparse.Namespace) -> EvolutionPolicy:
     return policy
 
 
-def _history(path: Path) -> _History:
+def history_of(path: Path) -> History:
     if not path.exists():
         msg = f"--resume: no arena at {str(path)!r} to resume; drop --resume to start a new one there"
         raise ValidationError(msg, field="--resume", value=str(path))
@@ -198,12 +207,12 @@ def _history(path: Path) -> _History:
         )
         raise ValidationError(msg, field="--resume", value=str(path))
     seed = opened.config.get("seed")
-    return _History(
+    return History(
         seed=seed if isinstance(seed, int) else None, opened=opened.timestamp, last=last.timestamp
     )
 
 
-def _seed(args: argparse.Namespace, history: _History | None, path: Path) -> int:
+def _seed(args: argparse.Namespace, history: History | None, path: Path) -> int:
     given: int | None = args.seed
     if history is None or history.seed is None:
         if given is None:
@@ -220,8 +229,8 @@ def _seed(args: argparse.Namespace, history: _History | None, path: Path) -> int
     return history.seed
 
 
-def _feed(
-    args: argparse.Namespace, history: _History | None, seed: int
+def market_for(
+    args: argparse.Namespace, history: History | None, seed: int
 ) -> tuple[MarketFeed, datetime, int | None]:
     """Return the market, the time the arena's clock starts at, and the steps the run will take if known."""
     days: int = args.days

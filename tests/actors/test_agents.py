@@ -12,7 +12,7 @@ from actors import ASK_TIMEOUT, MAX_RESTARTS, STEP_TIMEOUT, AgentActor, GetMetri
 from actors._messages import AgentCrashed, ChangeTier
 from events import AgentFailed, AgentKilled, Tier, TradeExecuted
 from tests.actors.support import T0, ScriptedStrategy, bar, open_arena, raising_factory, stored
-from trading import Genome, Order, Portfolio
+from trading import BUILTIN_STRATEGIES, Genome, Order, Portfolio
 
 
 class Inbox(pykka.ThreadingActor):
@@ -33,7 +33,7 @@ def start_agent(
     inbox = Inbox.start(received)
     agent = AgentActor.start(
         "a-000001",
-        Genome(),
+        BUILTIN_STRATEGIES["ma_crossover"].genome(),
         Tier.SIMULATION,
         supervisor=inbox,
         strategy_factory=factory or (lambda genome: strategy or ScriptedStrategy()),

@@ -7,6 +7,7 @@ import pytest
 
 from actors import SimClock
 from events import (
+    AgentDemoted,
     AgentGraduated,
     AgentKilled,
     AgentMutated,
@@ -20,7 +21,7 @@ from events import (
     canonical_json,
 )
 from tests.actors.support import T0, assert_log_matches_state, open_arena, stored
-from trading import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
+from trading import BUILTIN_STRATEGIES, AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
 
 FREE = BrokerConfig(slippage_bps=Decimal(0), fee_bps=Decimal(0))
 
@@ -49,7 +50,7 @@ def test_the_arena_opens_funded_with_arena_opened_at_seq_one():
 
 
 def test_spawn_records_the_genome_and_tier_and_answers_sequential_ids():
-    genome = Genome(family="momentum", lookback=7)
+    genome = BUILTIN_STRATEGIES["momentum"].genome(lookback=7)
     with open_arena() as arena:
         first = arena.spawn_agent(genome, tier="proving")
         second = arena.spawn_agent()
@@ -118,9 +119,44 @@ def test_graduation_moves_an_agent_up_one_tier_at_a_time():
         assert arena.state().agents[agent].tier == Tier.ARENA
 
 
+def test_a_tier_move_records_the_callers_reason_or_says_the_caller_decided():
+    with open_arena() as arena:
+        agent = arena.spawn_agent()
+
+        first = arena.graduate_to_proving(agent)
+        second = arena.graduate_to_arena(agent, reason="hand-picked after review")
+
+        assert (first.reason, first.evidence) == ("promoted by the caller", {})
+        assert second.reason == "hand-picked after review"
+
+
+def test_demotion_moves_an_agent_down_one_tier_at_a_time_with_its_reason():
+    with open_arena() as arena:
+        agent = arena.spawn_agent(tier="arena")
+
+        first = arena.demote(agent, reason="drawdown 0.31 past 0.25")
+        second = arena.demote(agent)
+
+        assert isinstance(first, AgentDemoted)
+        assert (first.from_tier, first.to_tier, first.reason) == (
+            Tier.ARENA,
+            Tier.PROVING,
+            "drawdown 0.31 past 0.25",
+        )
+        assert (second.from_tier, second.to_tier, second.reason) == (
+            Tier.PROVING,
+            Tier.SIMULATION,
+            "demoted by the caller",
+        )
+        state = arena.state()
+        assert state.agents[agent].tier == Tier.SIMULATION
+        assert state.agents[agent].tier_since_seq == second.seq
+        assert_log_matches_state(arena)
+
+
 def test_a_mutated_child_links_to_its_parents_spawn_event():
     with open_arena() as arena:
-        parent = arena.spawn_agent(Genome())
+        parent = arena.spawn_agent(BUILTIN_STRATEGIES["ma_crossover"].genome())
 
         child = arena.mutate_agent(parent, seed=11)
 
@@ -128,7 +164,7 @@ def test_a_mutated_child_links_to_its_parents_spawn_event():
         assert isinstance(mutated, AgentMutated)
         assert (child_spawn.agent_id, child_spawn.parent_id) == (child, parent)
         assert child_spawn.caused_by == parent_spawn.event_id
-        assert mutated.caused_by == parent_spawn.event_id
+        assert mutated.caused_by == child_spawn.event_id  # the birth causes the record of what changed
         assert mutated.parent_event_id == parent_spawn.event_id
         assert mutated.mutation["seed"] == 11
         assert arena.state().agents[child].generation == 1
@@ -137,7 +173,7 @@ def test_a_mutated_child_links_to_its_parents_spawn_event():
 def test_the_same_seed_breeds_the_same_child():
     def child_genome() -> dict[str, object]:
         with open_arena() as arena:
-            child = arena.mutate_agent(arena.spawn_agent(Genome()), seed=5)
+            child = arena.mutate_agent(arena.spawn_agent(BUILTIN_STRATEGIES["ma_crossover"].genome()), seed=5)
             return arena.state().agents[child].genome
 
     assert child_genome() == child_genome()
@@ -263,7 +299,7 @@ def test_an_order_with_nothing_to_sell_is_rejected_and_recorded():
         assert stored(arena, event_types=["TradeRejected"]) == [rejected]
 
 
-def test_killing_with_marks_sells_the_positions_first_then_releases_all_cash():
+def test_killing_with_marks_kills_first_then_sells_the_positions_and_releases_the_proceeds():
     with open_arena() as arena:
         agent = arena.spawn_agent()
         arena.allocate_capital({agent: Decimal(100)})
@@ -271,11 +307,16 @@ def test_killing_with_marks_sells_the_positions_first_then_releases_all_cash():
 
         released = arena.kill_agent(agent, "done", marks={"BTC": Decimal(120)}, broker=FREE)
 
-        sale, killed = stored(arena, event_types=["TradeExecuted", "AgentKilled"])[1:]
+        killed, sale, proceeds = stored(arena, from_seq=arena.head().seq - 2)
+        assert isinstance(killed, AgentKilled)
+        assert killed.capital_released == 0  # all of its cash was in the holding
         assert isinstance(sale, TradeExecuted)
         assert (sale.side, sale.quantity, sale.price) == ("sell", Decimal(1), Decimal(120))
-        assert killed.caused_by == sale.event_id
+        assert isinstance(proceeds, CapitalReleased)
+        assert proceeds.amount == Decimal(120)
+        assert sale.caused_by == proceeds.caused_by == killed.event_id
         assert released == Decimal(120)
+        assert arena.state().agents[agent].positions == {}
         assert arena.state().total_capital == Decimal(1020)
         assert_log_matches_state(arena)
 
@@ -360,23 +401,24 @@ def test_kill_underperformers_with_a_fraction_asks_the_agents_for_their_metrics(
         assert killed == (ids[0], ids[1])  # every agent reports 0.0: ties go to the smallest ids
 
 
-def test_an_evolution_cycle_is_one_causal_chain_ending_in_cycle_complete():
+def test_an_evolution_cycle_is_one_causal_tree_rooted_at_its_start_and_ending_in_cycle_complete():
     with open_arena() as arena:
         ids = [arena.spawn_agent() for _ in range(6)]
         arena.allocate_capital(dict.fromkeys(ids, Decimal(100)))
         given = {agent: judged(n / 10) for n, agent in enumerate(ids)}
-        policy = EvolutionPolicy(kill_fraction=0.34, elite_count=1, min_age_bars=0)
+        policy = EvolutionPolicy(kill_fraction=0.34, elite_count=1, min_bars_in_tier=0)
         start = arena.head().seq
 
         report = arena.run_evolution_cycle(policy, metrics=given, seed=3)
 
         events = stored(arena, from_seq=start + 1)
-        by_id = {e.event_id: e for e in events}
-        chain, cursor = [events[-1]], events[-1]
-        while cursor.caused_by in by_id:
-            cursor = by_id[cursor.caused_by]
-            chain.append(cursor)
-        assert [e.seq for e in reversed(chain)] == [e.seq for e in events]
+        started, rest = events[0], events[1:]
+        spawns = {e.event_id for e in rest if isinstance(e, AgentSpawned)}
+        assert started.caused_by is None
+        assert all(
+            e.caused_by in spawns if isinstance(e, AgentMutated) else e.caused_by == started.event_id
+            for e in rest
+        )
         assert events[-1].event_type == "EvolutionCycleComplete"
         assert (report.started_seq, report.completed_seq) == (events[0].seq, events[-1].seq)
         assert report.killed == (ids[0], ids[1])

@@ -277,7 +277,7 @@ def test_releasing_more_than_an_agent_holds_is_refused(arena):
         (
             ("graduate_to_proving", "graduate_to_arena"),
             "graduate_to_proving",
-            r"cannot graduate from arena to proving; .* past proving, and agents never move down$",
+            r"cannot graduate from arena to proving; .* past proving; demote it instead$",
         ),
     ],
 )
@@ -291,6 +291,34 @@ def test_an_illegal_graduation_is_refused_and_changes_nothing(arena, graduations
         getattr(arena, illegal)(agent)
 
     assert caught.value.agent_id == agent
+    assert arena.head() == before
+
+
+def test_an_illegal_demotion_is_refused_and_changes_nothing(arena):
+    agent = arena.spawn_agent()
+    before = arena.head()
+
+    with pytest.raises(
+        GraduationError,
+        match=r"^agent 'a-000001': cannot demote from simulation to a lower tier; agents move down one rung at "
+        r"a time, arena -> proving -> simulation, and it is in the bottom tier already; kill it instead if it "
+        r"must go$",
+    ) as caught:
+        arena.demote(agent)
+
+    assert (caught.value.agent_id, caught.value.from_tier) == (agent, "simulation")
+    assert arena.head() == before
+
+
+@pytest.mark.parametrize("reason", ["", " ", "x" * 1001, 7])
+def test_a_tier_move_with_a_malformed_reason_is_refused_before_it_is_sent(arena, reason):
+    agent = arena.spawn_agent(tier="proving")
+    before = arena.head()
+
+    for move in (arena.graduate_to_arena, arena.demote):
+        with pytest.raises(ValidationError, match=r"^reason: .* is not a reason; pass a non-empty text"):
+            move(agent, reason=reason)
+
     assert arena.head() == before
 
 

@@ -180,7 +180,7 @@ def test_agents_answering_in_any_order_give_the_same_log():
 
 def test_a_strategy_that_raises_costs_its_own_agent_and_the_run_goes_on():
     def factory(genome: Genome) -> Strategy:
-        if genome.family == "momentum":
+        if genome.strategy == "ma_crossover":
             msg = "boom"
             raise RuntimeError(msg)
         return make_strategy(genome)
@@ -189,7 +189,7 @@ def test_a_strategy_that_raises_costs_its_own_agent_and_the_run_goes_on():
         report = run_simulation(arena, feed(days=1), seed=5, agents=8)
         state = arena.state()
 
-    crashed = [a for a in state.agents.values() if a.genome["family"] == "momentum"]
+    crashed = [a for a in state.agents.values() if a.genome["strategy"] == "ma_crossover"]
     assert crashed
     assert all(not a.alive and a.failures == 1 for a in crashed)
     assert report.events_by_type["AgentFailed"] == len(crashed)
@@ -225,7 +225,10 @@ def test_an_agent_that_never_answers_is_failed_by_name_and_the_run_goes_on(monke
 def test_orders_for_a_symbol_without_a_bar_lapse_and_so_do_the_last_steps():
     bars = [bar(1, "A"), bar(1, "B"), bar(2, "A"), bar(3, "A"), bar(3, "C")]
 
-    with open_arena(strategy_factory=lambda genome: BuyOnce("B" if genome.fast_window % 2 else "C")) as arena:
+    def factory(genome: Genome) -> BuyOnce:
+        return BuyOnce("B" if genome.strategy == "ma_crossover" else "C")
+
+    with open_arena(strategy_factory=factory) as arena:
         report = run_simulation(arena, ListFeed(bars), seed=1, agents=6)
 
     assert report.orders == 0  # B's buys found no B at hour 2; C's came at the last step
@@ -344,7 +347,7 @@ class CrashesOnBar:
 
     def __init__(self, genome: Genome) -> None:
         self.inner = Jittery(genome)
-        self.crashes = genome.family != "ma_crossover"
+        self.crashes = genome.strategy != "ma_crossover"
         self.seen = 0
 
     def on_bar(self, bar: Bar, portfolio: Portfolio) -> Order | None:

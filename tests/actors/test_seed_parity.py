@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 from decimal import Decimal
-from itertools import pairwise
 
 import pytest
 
@@ -171,22 +170,28 @@ class TestEventCausality:
     def test_a_mutation_is_caused_by_the_parents_spawn(self, arena):
         parent = arena.spawn_agent()
 
-        arena.mutate_agent(parent)
+        child = arena.mutate_agent(parent)
 
         spawn = stored(arena, agent_id=parent)[0]
+        birth = stored(arena, agent_id=child, event_types=["AgentSpawned"])[0]
         mutated = stored(arena, event_types=["AgentMutated"])[0]
-        assert mutated.caused_by == mutated.parent_event_id == spawn.event_id
+        # the parent's spawn causes the child's, which causes the record of what mutation changed
+        assert birth.caused_by == mutated.parent_event_id == spawn.event_id
+        assert mutated.caused_by == birth.event_id
 
     def test_every_event_of_a_cycle_descends_from_its_start(self, arena):
         ids = [arena.spawn_agent() for _ in range(5)]
         given = {agent: metrics(float(n)) for n, agent in enumerate(ids)}
         start = arena.head().seq
 
-        arena.run_evolution_cycle(EvolutionPolicy(min_age_bars=0, elite_count=1), metrics=given, seed=2)
+        arena.run_evolution_cycle(EvolutionPolicy(min_bars_in_tier=0, elite_count=1), metrics=given, seed=2)
 
         events = stored(arena, from_seq=start + 1)
         assert events[0].caused_by is None
-        assert all(later.caused_by == earlier.event_id for earlier, later in pairwise(events))
+        reached = {events[0].event_id}
+        for event in events[1:]:  # a cause precedes its effect, so one pass in seq order walks the tree
+            assert event.caused_by in reached
+            reached.add(event.event_id)
 
 
 class TestDatabaseSchema:

@@ -8,12 +8,13 @@ import pykka
 import pytest
 
 from actors import ASK_TIMEOUT, STOP_TIMEOUT, ArenaSupervisor, NullSink, SequentialIds, SimClock
-from actors._commands import allocate, check_conservation, kill, release, spawn
+from actors._commands import allocate, check_conservation, demote, graduate, kill, release, spawn
 from actors._commands import open_arena as emit_opened
 from actors._cycle import run_cycle
-from actors._emitter import Chain, Emitter
+from actors._emitter import Emitter
 from actors._messages import AllocateCapital, GetHead, OpenArena, SpawnAgent
 from actors._supervisor import SupervisorConfig
+from actors._trades import execute_orders
 from events import (
     AgentKilled,
     AllocationError,
@@ -21,15 +22,26 @@ from events import (
     ArenaError,
     CapitalAllocated,
     CapitalConservationError,
+    CapitalReleased,
     EventSourcingError,
     Fold,
+    GraduationError,
+    MarksRecorded,
     Tier,
     UnknownAgentError,
     ValidationError,
     fold,
 )
 from tests.actors.support import T0, FailingSink, open_arena
-from trading import AgentMetrics, EvolutionPolicy, Genome, check_selection, select_underperformers
+from trading import (
+    BUILTIN_STRATEGIES,
+    AgentMetrics,
+    BrokerConfig,
+    EvolutionPolicy,
+    Order,
+    check_selection,
+    select_underperformers,
+)
 
 
 def new_emitter(*, seed: int = 1) -> Emitter:
@@ -39,7 +51,8 @@ def new_emitter(*, seed: int = 1) -> Emitter:
 
 
 def spawned(em: Emitter, count: int) -> list[str]:
-    return [spawn(em, genome=Genome(), tier=Tier.SIMULATION).agent_id for _ in range(count)]
+    genome = BUILTIN_STRATEGIES["ma_crossover"].genome()
+    return [spawn(em, genome=genome, tier=Tier.SIMULATION).agent_id for _ in range(count)]
 
 
 def metrics(total_return: float = 0.0, max_drawdown: float = 0.0) -> AgentMetrics:
@@ -150,35 +163,85 @@ def test_a_killed_agent_releases_everything_it_holds_in_the_same_event():
     (agent,) = spawned(em, 1)
     allocate(em, [(agent, Decimal(250))])
 
-    killed, trades = kill(em, agent, "done", chain=Chain())
+    killing = kill(em, agent, "done", evidence={"fitness": -1.5})
 
-    assert isinstance(killed, AgentKilled)
-    assert (killed.capital_released, trades) == (Decimal(250), 0)
+    assert isinstance(killing.killed, AgentKilled)
+    assert (killing.killed.capital_released, killing.sales, killing.released) == (Decimal(250), 0, 250)
+    assert killing.killed.evidence == {"fitness": -1.5}
     assert em.fold.treasury == Decimal(1000)
 
 
-def test_every_event_of_a_cycle_is_on_one_causal_chain_from_complete_back_to_started():
+def test_a_kill_comes_first_then_the_sales_and_the_release_of_their_proceeds_each_caused_by_it():
+    em = new_emitter()
+    (agent,) = spawned(em, 1)
+    allocate(em, [(agent, Decimal(250))])
+    buy = execute_orders(
+        em, [(agent, Order("XYZ", "buy", Decimal(10)))], {"XYZ": Decimal(10)}, BrokerConfig()
+    )
+    em.emit(MarksRecorded, marks={"XYZ": Decimal(12)})
+    cash = em.fold.agents[agent].allocation
+    em.drain()
+
+    killing = kill(em, agent, "done", broker=BrokerConfig(fee_bps=Decimal(0), slippage_bps=Decimal(0)))
+
+    events = em.drain()[0]
+    assert buy[0].event_type == "TradeExecuted"
+    assert [e.event_type for e in events] == ["AgentKilled", "TradeExecuted", "CapitalReleased"]
+    assert all(e.caused_by == killing.killed.event_id for e in events[1:])
+    assert killing.killed.capital_released == cash
+    assert events[2].amount == Decimal(120)
+    assert (killing.sales, killing.released) == (1, cash + 120)
+    assert isinstance(events[2], CapitalReleased)
+    assert em.fold.agents[agent].positions == {}
+    assert em.fold.agents[agent].allocation == 0
+
+
+def test_graduate_and_demote_record_the_reason_and_evidence_and_refuse_an_illegal_move():
+    em = new_emitter()
+    (agent,) = spawned(em, 1)
+
+    up = graduate(em, agent, Tier.PROVING, reason="fitness 1.2 >= 1", evidence={"fitness": 1.2})
+    down = demote(em, agent, reason="drawdown 0.4 > 0.25", evidence={"max_drawdown": 0.4})
+
+    assert (up.reason, up.evidence) == ("fitness 1.2 >= 1", {"fitness": 1.2})
+    assert (down.from_tier, down.to_tier, down.reason) == (
+        Tier.PROVING,
+        Tier.SIMULATION,
+        "drawdown 0.4 > 0.25",
+    )
+    assert em.fold.agents[agent].tier_since_seq == down.seq
+    with pytest.raises(
+        GraduationError,
+        match=rf"^agent '{agent}': cannot demote from simulation to a lower tier; agents move down one rung "
+        r"at a time, arena -> proving -> simulation, and it is in the bottom tier already; kill it instead",
+    ):
+        demote(em, agent, reason="r")
+    graduate(em, agent, Tier.PROVING, reason="r")
+    with pytest.raises(
+        GraduationError,
+        match=rf"^agent '{agent}': cannot demote from proving to arena; .* the one rung below",
+    ):
+        demote(em, agent, reason="r", to_tier=Tier.ARENA)
+
+
+def test_every_event_of_a_cycle_hangs_off_its_start_and_the_completion_names_it():
     em = new_emitter()
     ids = spawned(em, 6)
     allocate(em, [(agent, Decimal(100)) for agent in ids])
     em.drain()
-    policy = EvolutionPolicy(min_age_bars=0, min_trades=0, kill_fraction=0.5, elite_count=1)
+    policy = EvolutionPolicy(min_bars_in_tier=0, evidence_trades=0.0, kill_fraction=0.5, elite_count=1)
     given = {agent: metrics(total_return=n / 10) for n, agent in enumerate(ids)}
 
     report = run_cycle(em, policy, given, rng=random.Random(3))
 
     events = em.drain()[0]
-    by_id = {e.event_id: e for e in events}
-    walked, cursor = [], events[-1]
-    while cursor.caused_by is not None:
-        walked.append(cursor)
-        cursor = by_id[cursor.caused_by]
-    walked.append(cursor)
-    assert [e.seq for e in reversed(walked)] == [e.seq for e in events]
-    assert (events[0].event_type, events[-1].event_type) == (
-        "EvolutionCycleStarted",
-        "EvolutionCycleComplete",
-    )
+    started, completed = events[0], events[-1]
+    spawns = {e.event_id for e in events if e.event_type == "AgentSpawned"}
+    assert (started.event_type, completed.event_type) == ("EvolutionCycleStarted", "EvolutionCycleComplete")
+    assert started.caused_by is None
+    for event in events[1:]:
+        expected = spawns if event.event_type == "AgentMutated" else {started.event_id}
+        assert event.caused_by in expected, event
     assert len(report.killed) == 3
     assert len(report.children) == 3
 

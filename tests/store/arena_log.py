@@ -9,18 +9,19 @@ from events import LogBuilder
 if TYPE_CHECKING:
     from events import Event
 
-LAST = 33
+LAST = 34
 """Seq of the scenario's last event.
 
-The scenario's shape, which the tamper tests rely on: 33 events and 84 ledger rows. Seq 5-7 allocate
+The scenario's shape, which the tamper tests rely on: 34 events and 86 ledger rows. Seq 5-7 allocate
 (ledger entries 3-8); 8-19 are fills in buy/sell pairs (a buy posts 5 rows, a sale 6: seq 8 is entries
 9-13, seq 9 entries 14-19); seq 20 records a mark; the ``filled`` store has a snapshot at seq 22; an
-evolution cycle runs at 25-29; seq 31 sells a3's holding so that seq 32 can kill it; a conservation
-check is last.
+evolution cycle runs at 25-29; seq 30 releases some of a1's cash; seq 31 kills a3, seq 32 sells the
+holding it still had and seq 33 releases the proceeds, both caused by the kill; a conservation check is
+last.
 """
 SNAPSHOT = 22
 """Seq of the ``filled`` store's snapshot."""
-ENTRIES = 84
+ENTRIES = 86
 """Ledger rows of the scenario."""
 
 
@@ -30,7 +31,7 @@ class ArenaLog(LogBuilder):
     def scenario(self, agents: int = 3, rounds: int = 2) -> list[Event]:
         """A realistic small arena: open, spawn and fund agents, trade, mark, promote, fail, cycle, kill.
 
-        Every agent ends the trading rounds holding units, so the kill sells a holding before it.
+        Every agent ends the trading rounds holding units, so the kill is followed by a sale of a holding.
         """
         opened = self.open()
         spawns = [self.spawn(f"a{i}", caused_by=opened) for i in range(1, agents + 1)]

@@ -107,7 +107,7 @@ def test_a_read_dropped_after_its_store_closed_is_released_quietly(path, log):
         ),
         (
             {"event_types": ["Traded"]},
-            r"^event_types: unknown tags \['Traded'\]; expected some of: AgentFailed",
+            r"^event_types: unknown tags \['Traded'\]; expected some of: AgentDemoted, AgentFailed",
         ),
         ({"from_seq": -1}, r"^from_seq: -1 is not a seq; pass an int from 0 to 2\*\*63 - 1$"),
         ({"to_seq": "5"}, r"^to_seq: '5' is not a seq"),
@@ -163,13 +163,16 @@ def test_ancestors_walk_the_causes_nearest_first(filled, log):
 
     chain = filled.ancestors(complete.event_id)
 
-    assert [e.event_type for e in chain] == [
-        "CapitalAllocated",
-        "AgentMutated",
-        "AgentSpawned",
-        "EvolutionCycleStarted",
-    ]
+    assert [e.event_type for e in chain] == ["EvolutionCycleStarted"]  # a cycle's events hang off its start
     assert chain[0].event_id == complete.caused_by
+
+
+def test_ancestors_of_a_mutation_walk_up_through_the_childs_spawn_to_the_cycle(filled, log):
+    mutated = next(e for e in log.events if e.event_type == "AgentMutated")
+
+    chain = filled.ancestors(mutated.event_id)
+
+    assert [e.event_type for e in chain] == ["AgentSpawned", "EvolutionCycleStarted"]
 
 
 def test_an_event_without_a_cause_has_no_ancestors(filled, log):

@@ -142,7 +142,7 @@ def test_an_inserted_ledger_row_is_reported_at_the_seq_it_names(closed):
     seq, reason = failing(closed)
 
     assert seq == 5
-    assert reason.endswith("comes after the rows of seq 32: an inserted or reordered row")
+    assert reason.endswith("comes after the rows of seq 33: an inserted or reordered row")
 
 
 def test_an_inserted_event_with_a_wrong_hash_breaks_the_chain(closed, log):
@@ -351,7 +351,7 @@ def test_a_log_cut_off_at_its_end_needs_the_recorded_head_to_be_seen(closed, log
     assert seq == 31
     assert (
         reason
-        == "truncated: the log ends at seq 30, but the recorded head is seq 33; 3 events were cut off the end"
+        == "truncated: the log ends at seq 30, but the recorded head is seq 34; 4 events were cut off the end"
     )
 
 
@@ -452,7 +452,9 @@ def test_data_that_does_not_decode_is_caught(closed):
     seq, reason = failing(closed)
 
     assert seq == 3
-    assert reason.startswith("data does not decode: unknown event_type 'Bogus'; expected one of: AgentFailed")
+    assert reason.startswith(
+        "data does not decode: unknown event_type 'Bogus'; expected one of: AgentDemoted, AgentFailed"
+    )
 
 
 def test_a_forged_event_that_contradicts_the_log_is_caught_by_the_fold(closed, log):

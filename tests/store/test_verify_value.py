@@ -16,7 +16,6 @@ import pytest
 from events import (
     FEES,
     PNL,
-    AgentKilled,
     TradeExecuted,
     agent_account,
     market_account,
@@ -87,26 +86,36 @@ def test_a_repriced_fill_in_a_rewritten_ledger_is_caught_where_its_cost_is_next_
     )
 
 
-def test_a_kill_of_an_agent_that_still_holds_units_is_caught_at_the_kill(store, path, log):
+def test_a_killed_agent_that_buys_with_its_liquidation_proceeds_is_caught_at_the_buy(store, path, log):
+    """The ledger cannot see it (the dead agent's cash covers the buy); the fold can."""
     log.scenario()
     events = log.take()
-    sale, kill = events[LAST - 3], events[LAST - 2]
-    assert (sale.event_type, kill.event_type) == ("TradeExecuted", "AgentKilled")
-    unsold = AgentKilled.model_validate(
+    kill, sale, proceeds = events[LAST - 4], events[LAST - 3], events[LAST - 2]
+    assert [e.event_type for e in (kill, sale, proceeds)] == [
+        "AgentKilled",
+        "TradeExecuted",
+        "CapitalReleased",
+    ]
+    assert sale.caused_by == proceeds.caused_by == kill.event_id
+    bought = TradeExecuted.model_validate(
         {
-            **kill.model_dump(),
-            "seq": sale.seq,
-            "caused_by": None,
-            "capital_released": log.state_at(sale.seq - 1).agents["a3"].allocation,
+            **sale.model_dump(),
+            "seq": proceeds.seq,
+            "event_id": proceeds.event_id,
+            "side": "buy",
+            "quantity": "1",
+            "cash_delta": "-10.5",
+            "cost": "10.5",
+            "realized_pnl": "0",
         }
     )
 
-    store.append([*events[: sale.seq - 1], unsold])
+    store.append([*events[: proceeds.seq - 1], bought])
 
     seq, reason = failing(path)
-    assert seq == sale.seq
+    assert seq == proceeds.seq
     assert reason.endswith(
-        "agent 'a3' still holds XYZ; sell its positions before the kill; the event "
+        "buys for agent 'a3', which was killed; the dead only sell what they hold; the event "
         "contradicts the log before it and was not applied"
     )
 

@@ -23,8 +23,8 @@ def replay(builder: LogBuilder, **options: object) -> tuple[PerformanceBook, Fol
     return book, state
 
 
-def funded(*agents: str, amount: str = "1000") -> LogBuilder:
-    b = LogBuilder(seed=1, tick=timedelta(hours=1))
+def funded(*agents: str, amount: str = "1000", tick: timedelta = timedelta(hours=1)) -> LogBuilder:
+    b = LogBuilder(seed=1, tick=tick)
     b.open("100000")
     for agent_id in agents:
         b.spawn(agent_id)
@@ -139,8 +139,7 @@ def test_a_killed_agent_leaves_the_book_and_its_wind_down_is_not_counted():
 
 
 def test_sharpe_is_annualised_from_the_marks_own_timestamps():
-    hourly, daily = funded("a"), funded("a")
-    daily.tick = timedelta(days=1)
+    hourly, daily = funded("a"), funded("a", tick=timedelta(days=1))
     for b in (hourly, daily):
         for price in ("10", "11", "10.5", "11.5", "11"):
             b.trade("a", "buy", "1", price, "0")

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events import ValidationError
-from trading import FAMILIES, Genome, mutate_genome, random_genome
+from trading import BUILTIN_STRATEGIES, Genome, mutate_genome, random_genome
 
 BOUNDS = {
     "fast_window": (2, 50),
@@ -19,32 +19,63 @@ BOUNDS = {
     "position_fraction": (0.01, 1.0),
     "stop_loss": (0.005, 0.5),
 }
+READS = {
+    "ma_crossover": {"fast_window", "slow_window", "position_fraction", "stop_loss"},
+    "momentum": {"lookback", "entry_threshold", "exit_threshold", "position_fraction", "stop_loss"},
+    "mean_reversion": {"lookback", "entry_threshold", "exit_threshold", "position_fraction", "stop_loss"},
+}
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
+scalars = st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+genomes = st.builds(
+    Genome, strategy=st.text(min_size=1), params=st.dictionaries(st.text(min_size=1), scalars, max_size=8)
+)
 
 
 def assert_within_bounds(genome: Genome) -> None:
-    for name, (low, high) in BOUNDS.items():
-        assert low <= getattr(genome, name) <= high, name
-    assert genome.slow_window > genome.fast_window
-    assert genome.family in FAMILIES
-    for name in ("entry_threshold", "exit_threshold", "position_fraction", "stop_loss"):
-        value = getattr(genome, name)
+    assert set(genome.params) == READS[genome.strategy]
+    for name, value in genome.params.items():
+        low, high = BOUNDS[name]
+        assert low <= value <= high, name
         assert round(value, 6) == value, name
+    if genome.strategy == "ma_crossover":
+        assert genome.params["slow_window"] > genome.params["fast_window"]
 
 
-def test_default_genome_is_a_valid_crossover_genome():
-    genome = Genome()
+def test_a_genome_holds_its_strategy_name_and_read_only_parameters():
+    genome = Genome(strategy="mine", params={"window": 3, "mode": "fast"})
 
-    assert genome.family == "ma_crossover"
-    assert_within_bounds(genome)
+    assert genome.to_json_dict() == {"strategy": "mine", "params": {"window": 3, "mode": "fast"}}
+    with pytest.raises(TypeError):
+        genome.params["window"] = 4  # type: ignore[index]
+    assert hash(genome) == hash(Genome(strategy="mine", params={"window": 3, "mode": "fast"}))
 
 
 def test_float_parameters_are_rounded_to_six_places_on_creation():
-    genome = Genome(entry_threshold=0.1234567891, stop_loss=0.0500000004)
+    genome = Genome(strategy="mine", params={"entry": 0.1234567891, "stop": 0.0500000004})
 
-    assert genome.entry_threshold == 0.123457
-    assert genome.stop_loss == 0.05
+    assert genome.params == {"entry": 0.123457, "stop": 0.05}
+
+
+def test_builtin_defaults_are_todays_defaults():
+    genome = BUILTIN_STRATEGIES["ma_crossover"].genome()
+
+    assert genome.params == {
+        "fast_window": 10,
+        "slow_window": 30,
+        "position_fraction": 0.25,
+        "stop_loss": 0.05,
+    }
+
+
+@given(genomes)
+def test_any_genome_survives_a_json_round_trip(genome):
+    text = json.dumps(genome.to_json_dict())
+
+    back = Genome.from_json_dict(json.loads(text))
+
+    assert back == genome
+    assert json.dumps(back.to_json_dict()) == text
 
 
 @given(seeds)
@@ -64,21 +95,15 @@ def test_the_same_seed_draws_the_same_random_genome(seed):
 
 
 @given(seeds)
-def test_json_round_trip_gives_back_an_equal_genome(seed):
+def test_builtin_genomes_survive_json_and_parse_back_equal(seed):
     genome = random_genome(random.Random(seed))
 
-    text = json.dumps(genome.to_json_dict())
-    back = Genome.from_json_dict(json.loads(text))
+    back = BUILTIN_STRATEGIES.parse(json.loads(json.dumps(genome.to_json_dict())))
 
     assert back == genome
-    assert json.dumps(back.to_json_dict()) == text
 
 
-@given(
-    seeds,
-    st.floats(min_value=0.0, max_value=3.0),
-    st.floats(min_value=0.0, max_value=1.0),
-)
+@given(seeds, st.floats(min_value=0.0, max_value=3.0), st.floats(min_value=0.0, max_value=1.0))
 def test_mutated_genomes_stay_within_bounds_with_slow_above_fast(seed, sigma, switch_probability):
     rng = random.Random(seed)
     parent = random_genome(rng)
@@ -99,19 +124,26 @@ def test_the_same_rng_state_gives_the_same_mutation(seed, switch_probability):
 
 
 @given(seeds)
-def test_changes_list_exactly_the_parameters_that_differ_and_are_json(seed):
+def test_changes_list_exactly_what_differs_and_are_json(seed):
     rng = random.Random(seed)
     parent = random_genome(rng)
 
     child, changes = mutate_genome(parent, rng, switch_probability=0.5)
 
-    before, after = parent.to_json_dict(), child.to_json_dict()
-    assert changes == {name: [before[name], after[name]] for name in before if before[name] != after[name]}
+    names = [*parent.params, *(n for n in child.params if n not in parent.params)]
+    expected = {
+        name: [parent.params.get(name), child.params.get(name)]
+        for name in names
+        if parent.params.get(name) != child.params.get(name)
+    }
+    if child.strategy != parent.strategy:
+        expected["strategy"] = [parent.strategy, child.strategy]
+    assert changes == expected
     assert json.loads(json.dumps(changes)) == changes
 
 
 def test_zero_sigma_and_zero_switch_probability_change_nothing():
-    parent = Genome(family="momentum", fast_window=7, slow_window=40, entry_threshold=0.25)
+    parent = BUILTIN_STRATEGIES["momentum"].genome(lookback=7, entry_threshold=0.25)
 
     child, changes = mutate_genome(parent, random.Random(3), sigma=0.0, switch_probability=0.0)
 
@@ -119,16 +151,17 @@ def test_zero_sigma_and_zero_switch_probability_change_nothing():
     assert changes == {}
 
 
-def test_switch_probability_one_always_moves_to_another_family():
-    parent = Genome(family="mean_reversion")
+def test_switch_probability_one_always_moves_to_another_strategy():
+    parent = BUILTIN_STRATEGIES["mean_reversion"].genome()
 
     children = [mutate_genome(parent, random.Random(seed), switch_probability=1.0)[0] for seed in range(30)]
 
-    assert {child.family for child in children} == {"ma_crossover", "momentum"}
+    assert {child.strategy for child in children} == {"ma_crossover", "momentum"}
+    assert all(set(child.params) == READS[child.strategy] for child in children)
 
 
-def test_a_family_switch_does_not_shift_later_draws_from_the_rng():
-    parent = Genome()
+def test_a_strategy_switch_does_not_shift_later_draws_from_the_rng():
+    parent = BUILTIN_STRATEGIES["ma_crossover"].genome()
     kept, switched = random.Random(11), random.Random(11)
 
     mutate_genome(parent, kept, switch_probability=0.0)
@@ -138,82 +171,76 @@ def test_a_family_switch_does_not_shift_later_draws_from_the_rng():
 
 
 def test_slow_window_is_raised_past_fast_window_when_noise_crosses_them():
-    parent = Genome(fast_window=50, slow_window=51)
+    parent = BUILTIN_STRATEGIES["ma_crossover"].genome(fast_window=50, slow_window=51)
 
-    children = [mutate_genome(parent, random.Random(seed), sigma=1.0)[0] for seed in range(50)]
+    children = [
+        mutate_genome(parent, random.Random(n), sigma=1.0, switch_probability=0.0)[0] for n in range(50)
+    ]
 
-    assert all(child.slow_window > child.fast_window for child in children)
+    assert all(child.params["slow_window"] > child.params["fast_window"] for child in children)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
         (
-            {"fast_window": 1},
-            (
-                r"^Genome field 'fast_window': input should be greater than or equal to 2, got 1; "
-                r"pass an integer >= 2 and <= 50$"
-            ),
+            {"strategy": "", "params": {}},
+            r"^Genome field 'strategy': string should have at least 1 character",
+        ),
+        ({"strategy": "s", "params": [1]}, r"^Genome field 'params': \[1\] is not a mapping; pass a dict"),
+        (
+            {"strategy": "s", "params": {"": 1}},
+            r"^Genome field 'params': the name '' is not a non-empty string;",
         ),
         (
-            {"stop_loss": 0.9},
-            r"^Genome field 'stop_loss': input should be less than or equal to 0\.5, got 0\.9;",
-        ),
-        ({"entry_threshold": float("nan")}, r"^Genome field 'entry_threshold': .*got nan;"),
-        (
-            {"family": "arbitrage"},
-            r"^Genome field 'family': input should be .*; pass one of the listed values$",
-        ),
-        ({"lookback": "many"}, r"^Genome field 'lookback': input should be a valid integer"),
-        (
-            {"colour": "red"},
-            r"^Genome field 'colour': extra inputs are not permitted; remove it or use a known field \(",
+            {"strategy": "s", "params": {"x": None}},
+            r"^Genome parameter 'x': None is not an int, a float or a string;",
         ),
         (
-            {"fast_window": 20, "slow_window": 20},
-            (
-                r"^Genome: slow_window must exceed fast_window, got slow_window=20 and fast_window=20; "
-                r"raise slow_window to at least 21$"
-            ),
+            {"strategy": "s", "params": {"x": True}},
+            r"^Genome parameter 'x': True is not an int, a float or a string;",
+        ),
+        (
+            {"strategy": "s", "params": {"x": float("nan")}},
+            r"^Genome parameter 'x': nan is not finite; pass a finite",
+        ),
+        (
+            {"strategy": "s", "params": {}, "colour": "red"},
+            r"^Genome field 'colour': extra inputs are not permitted",
         ),
     ],
 )
-def test_bad_genome_parameters_raise_validation_error(kwargs, pattern):
-    with pytest.raises(ValidationError, match=pattern) as caught:
+def test_a_genome_of_the_wrong_shape_is_refused(kwargs, pattern):
+    with pytest.raises(ValidationError, match=pattern):
         Genome(**kwargs)
-
-    assert caught.value.field in {*kwargs, "slow_window"}
 
 
 def test_from_json_dict_rejects_a_dict_with_missing_fields():
-    data = Genome().to_json_dict()
-    del data["stop_loss"]
+    pattern = r"^Genome.from_json_dict: missing fields \['params'\] in \{'strategy': 'momentum'\}; pass the"
 
-    with pytest.raises(ValidationError, match=r"^Genome.from_json_dict: missing fields \['stop_loss'\]; "):
-        Genome.from_json_dict(data)
-
-
-def test_from_json_dict_rejects_out_of_bounds_values():
-    data = {**Genome().to_json_dict(), "position_fraction": 0.0}
-
-    with pytest.raises(ValidationError, match=r"^Genome field 'position_fraction': input should be greater"):
-        Genome.from_json_dict(data)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "pattern"),
-    [
-        (
-            {"sigma": -0.1},
-            r"^mutate_genome: sigma must be a finite number >= 0, got -0\.1; pass e\.g\. 0\.15$",
-        ),
-        ({"sigma": float("inf")}, r"^mutate_genome: sigma must be a finite number >= 0, got inf;"),
-        (
-            {"switch_probability": 1.5},
-            r"^mutate_genome: switch_probability must be between 0 and 1, got 1\.5;",
-        ),
-    ],
-)
-def test_bad_mutation_settings_raise_validation_error(kwargs, pattern):
     with pytest.raises(ValidationError, match=pattern):
-        mutate_genome(Genome(), random.Random(0), **kwargs)
+        Genome.from_json_dict({"strategy": "momentum"})
+
+
+def test_a_builtin_genome_out_of_its_bounds_is_refused_by_the_registry():
+    data = BUILTIN_STRATEGIES["momentum"].genome().to_json_dict()
+    data["params"]["position_fraction"] = 0.0
+    pattern = (
+        r"^strategy 'momentum' parameter 'position_fraction': 0\.0 is below its low bound 0\.01; "
+        r"pass a finite number from 0\.01 to 1\.0$"
+    )
+
+    with pytest.raises(ValidationError, match=pattern):
+        BUILTIN_STRATEGIES.parse(data)
+
+
+def test_a_builtin_genome_overriding_into_a_broken_ordering_is_refused():
+    pattern = r"^strategy 'ma_crossover' parameter 'slow_window': 20 must exceed fast_window = 20; raise"
+
+    with pytest.raises(ValidationError, match=pattern):
+        BUILTIN_STRATEGIES["ma_crossover"].genome(fast_window=20, slow_window=20)
+
+
+def test_mutate_genome_refuses_bad_settings():
+    with pytest.raises(ValidationError, match=r"^mutation: sigma must be a finite number >= 0, got -0\.1;"):
+        mutate_genome(BUILTIN_STRATEGIES["momentum"].genome(), random.Random(0), sigma=-0.1)

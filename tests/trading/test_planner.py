@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from events import (
     MONEY_SCALE,
+    AgentDemoted,
     AgentGraduated,
     AgentKilled,
     AgentRecord,
@@ -26,7 +27,7 @@ from events import (
 )
 from tests.strategies import amounts
 from trading import (
-    FAMILIES,
+    BUILTIN_STRATEGIES,
     AgentMetrics,
     CyclePlan,
     DemotionRules,
@@ -49,7 +50,9 @@ def agent(agent_id, *, tier=Tier.SIMULATION, allocation="100", alive=True, genom
     return AgentRecord(
         agent_id=agent_id,
         tier=tier,
-        genome=(genome or Genome()).to_json_dict() if not isinstance(genome, dict) else genome,
+        genome=(genome or BUILTIN_STRATEGIES["ma_crossover"].genome()).to_json_dict()
+        if not isinstance(genome, dict)
+        else genome,
         parent_id=None,
         generation=0,
         spawn_event_id=uuid.uuid5(uuid.NAMESPACE_OID, agent_id),
@@ -303,8 +306,7 @@ def test_children_refill_the_population_with_valid_genomes_from_surviving_parent
     for child in plan.children:
         assert child.parent_id in survivors
         assert Genome.from_json_dict(child.genome.to_json_dict()) == child.genome
-        assert child.genome.family in FAMILIES
-        assert child.genome.slow_window > child.genome.fast_window
+        assert BUILTIN_STRATEGIES.check(child.genome) == child.genome  # in bounds, orderings kept
 
 
 @given(scenarios(), seeds)
@@ -332,7 +334,23 @@ def test_applying_the_plan_as_events_reaches_every_target_and_conserves_capital(
         held = fold.agent(kill.agent_id).allocation
         emit(AgentKilled, agent_id=kill.agent_id, reason=kill.reason, capital_released=held)
     for g in plan.graduations:
-        emit(AgentGraduated, agent_id=g.agent_id, from_tier=g.from_tier, to_tier=g.to_tier)
+        emit(
+            AgentGraduated,
+            agent_id=g.agent_id,
+            from_tier=g.from_tier,
+            to_tier=g.to_tier,
+            reason=g.reason,
+            evidence=g.evidence,
+        )
+    for d in plan.demotions:
+        emit(
+            AgentDemoted,
+            agent_id=d.agent_id,
+            from_tier=d.from_tier,
+            to_tier=d.to_tier,
+            reason=d.reason,
+            evidence=d.evidence,
+        )
     for child in plan.children:
         emit(AgentSpawned, agent_id=child.key, tier=Tier.SIMULATION, genome=child.genome.to_json_dict())
     moves = [(key, amount - fold.agent(key).allocation) for key, amount in plan.allocations]
@@ -578,7 +596,11 @@ def test_proving_agent_needs_the_stricter_arena_thresholds():
         agent("fair", tier=Tier.PROVING),
         agent("top", tier=Tier.ARENA),
     ]
-    metrics = {"strong": perf(sharpe=1.2), "fair": perf(sharpe=0.8), "top": perf(sharpe=9.0)}
+    metrics = {
+        "strong": perf(sharpe=1.2, trades=6),
+        "fair": perf(sharpe=0.8, trades=6),
+        "top": perf(sharpe=9.0),
+    }
 
     plan = plan_cycle(arena(*agents), metrics, rules(), random.Random(0))
 
@@ -704,11 +726,12 @@ def test_a_tournament_over_the_whole_pool_always_picks_the_fittest_parent():
     assert [c.key for c in plan.children] == ["child-1", "child-2", "child-3", "child-4"]
 
 
-def test_parents_with_metrics_beat_parents_without():
+def test_judged_parents_beat_unjudged_ones():
     agents = [agent("a"), agent("b")]
-    policy = rules(population=5, tournament_size=2)
+    policy = rules(population=5, tournament_size=2, kill_fraction=0.0)
+    metrics = {"a": perf(sharpe=5.0, bars=10), "b": perf(sharpe=-3.0)}  # a is too new to its tier
 
-    plan = plan_cycle(arena(*agents), {"b": perf(sharpe=-3.0, bars=0)}, policy, random.Random(0))
+    plan = plan_cycle(arena(*agents), metrics, policy, random.Random(0))
 
     assert [c.parent_id for c in plan.children] == ["b", "b", "b"]
 
@@ -725,11 +748,10 @@ def test_child_changes_record_every_parameter_that_moved():
     plan = plan_cycle(arena(agent("a")), {}, rules(population=2), random.Random(7))
 
     (child,) = plan.children
-    parent = Genome().to_json_dict()
+    parent = BUILTIN_STRATEGIES["ma_crossover"].genome().params
+    assert child.genome.strategy == "ma_crossover"
     assert child.changes == {
-        name: [parent[name], value]
-        for name, value in child.genome.to_json_dict().items()
-        if parent[name] != value
+        name: [parent[name], value] for name, value in child.genome.params.items() if parent[name] != value
     }
 
 
@@ -747,7 +769,7 @@ def test_metrics_of_dead_agents_are_ignored():
     plan = plan_cycle(state, {"dead": perf(sharpe=-9.0)}, rules(), random.Random(0))
 
     assert plan.kills == ()
-    assert plan.fitness_summary == {"judged": 0}
+    assert plan.fitness_summary == {"judged": 0, "idle": 0}
 
 
 def test_non_finite_fitness_names_the_agent():
@@ -759,7 +781,7 @@ def test_a_parent_genome_that_is_not_a_genome_stops_the_cycle():
     state = arena(agent("a", genome={"family": "x"}))
 
     with pytest.raises(
-        EvolutionError, match=r"^agent 'a': its genome cannot be bred \(Genome\.from_json_dict"
+        EvolutionError, match=r"^agent 'a': its genome cannot be bred \(strategy 'x' is not in this arena's"
     ):
         plan_cycle(state, {}, rules(population=2), random.Random(0))
 

@@ -15,10 +15,12 @@ from events import Tier, ValidationError
 from trading import (
     CALMAR_DRAWDOWN_FLOOR,
     AgentMetrics,
+    DemotionRules,
     EvolutionPolicy,
     GraduationThresholds,
     TierWeights,
     fitness_of,
+    shrinkage,
 )
 
 if TYPE_CHECKING:
@@ -47,15 +49,45 @@ def test_default_policy_matches_the_documented_defaults():
     assert policy.cycle_days == 5
     assert policy.fitness == "sharpe"
     assert policy.kill_fraction == 0.2
-    assert (policy.min_age_bars, policy.min_trades, policy.kill_threshold) == (24, 1, None)
+    assert (policy.min_bars_in_tier, policy.idle_bars, policy.kill_threshold) == (72, 240, None)
+    assert policy.evidence_trades == 10.0
     assert policy.graduate_to_proving == GraduationThresholds(
-        min_fitness=0.5, min_total_return=0.0, probation_bars=48
+        min_fitness=0.5, min_total_return=0.0, probation_bars=48, min_trades=3
     )
     assert policy.graduate_to_arena.min_fitness > policy.graduate_to_proving.min_fitness
     assert policy.graduate_to_arena.probation_bars > policy.graduate_to_proving.probation_bars
+    assert policy.graduate_to_arena.min_trades > policy.graduate_to_proving.min_trades
+    assert policy.demote_from_arena == DemotionRules(max_drawdown=0.15, min_fitness=0.0)
+    assert policy.demote_from_proving == DemotionRules(max_drawdown=0.25, min_fitness=-0.5)
     assert (policy.population, policy.tournament_size, policy.elite_count) == (None, 3, 2)
     assert policy.tier_weights == TierWeights(simulation=0.2, proving=0.3, arena=0.5)
     assert (policy.max_agent_fraction, policy.reserve_fraction) == (0.25, 0.05)
+
+
+def test_shrinkage_pulls_little_evidence_toward_zero_and_can_be_switched_off():
+    policy = EvolutionPolicy()
+
+    assert shrinkage(0, policy) == 0.0
+    assert shrinkage(4, policy) == pytest.approx(4 / 14)
+    assert shrinkage(200, policy) == pytest.approx(200 / 210)
+    assert shrinkage(0, EvolutionPolicy(evidence_trades=0.0)) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"min_bars_in_tier": -1}, "min_bars_in_tier"),
+        ({"idle_bars": 0}, "idle_bars"),
+        ({"evidence_trades": -1.0}, "evidence_trades"),
+        ({"demote_from_arena": {"max_drawdown": 0.0}}, "demote_from_arena"),
+        ({"demote_from_proving": {"max_drawdown": 1.5}}, "demote_from_proving"),
+        ({"graduate_to_arena": {"min_trades": -1}}, "graduate_to_arena"),
+        ({"min_age_bars": 24}, "min_age_bars"),
+    ],
+)
+def test_evidence_fields_out_of_range_are_refused_by_name(fields, field):
+    with pytest.raises(ValidationError, match=field):
+        EvolutionPolicy.from_mapping(fields)
 
 
 def test_policy_is_frozen():

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events import MAX_MONEY, Side, ValidationError
-from trading import Bar, Genome, Order, Portfolio, make_strategy, random_genome
+from trading import BUILTIN_STRATEGIES, Bar, Genome, Order, Portfolio, make_strategy, random_genome
 from trading._strategy import _Channel, _Rolling
 
 SYMBOL = "BTC"
@@ -90,7 +90,7 @@ def test_portfolio_is_a_read_only_copy_of_the_account():
 
 
 def test_crossover_buys_when_fast_average_crosses_above_and_sells_when_it_crosses_below():
-    genome = Genome(family="ma_crossover", fast_window=2, slow_window=5)
+    genome = BUILTIN_STRATEGIES["ma_crossover"].genome(fast_window=2, slow_window=5)
     closes = [10.0] * 5 + [11.0] * 5 + [10.0]
 
     orders = replay(genome, closes)
@@ -99,7 +99,7 @@ def test_crossover_buys_when_fast_average_crosses_above_and_sells_when_it_crosse
 
 
 def test_crossover_does_not_sell_what_it_does_not_hold():
-    genome = Genome(family="ma_crossover", fast_window=2, slow_window=5)
+    genome = BUILTIN_STRATEGIES["ma_crossover"].genome(fast_window=2, slow_window=5)
     closes = [10.0] * 5 + [9.0]
 
     orders = replay(genome, closes)
@@ -108,7 +108,7 @@ def test_crossover_does_not_sell_what_it_does_not_hold():
 
 
 def test_crossover_does_not_buy_again_while_holding():
-    genome = Genome(family="ma_crossover", fast_window=2, slow_window=5)
+    genome = BUILTIN_STRATEGIES["ma_crossover"].genome(fast_window=2, slow_window=5)
     strategy = make_strategy(genome)
     holding = Portfolio(Decimal(1000), {SYMBOL: Decimal(1)}, {SYMBOL: Decimal(10)})
 
@@ -118,7 +118,7 @@ def test_crossover_does_not_buy_again_while_holding():
 
 
 def test_momentum_buys_a_breakout_and_sells_a_retreat_from_the_channel_high():
-    genome = Genome(family="momentum", lookback=3, entry_threshold=1.0, exit_threshold=0.5)
+    genome = BUILTIN_STRATEGIES["momentum"].genome(lookback=3, entry_threshold=1.0, exit_threshold=0.5)
     # 102.5 clears 101 * 1.01; 103 stays above 102.5 * 0.995; 101.5 falls below 103 * 0.995
     closes = [100.0, 101.0, 100.0, 102.5, 103.0, 101.5]
 
@@ -128,7 +128,7 @@ def test_momentum_buys_a_breakout_and_sells_a_retreat_from_the_channel_high():
 
 
 def test_momentum_needs_the_close_strictly_above_the_threshold():
-    genome = Genome(family="momentum", lookback=3, entry_threshold=0.0)
+    genome = BUILTIN_STRATEGIES["momentum"].genome(lookback=3, entry_threshold=0.0)
     closes = [100.0, 100.0, 100.0, 100.0]
 
     orders = replay(genome, closes)
@@ -137,7 +137,7 @@ def test_momentum_needs_the_close_strictly_above_the_threshold():
 
 
 def test_momentum_sells_on_a_breakdown_below_the_channel_low():
-    genome = Genome(family="momentum", lookback=3, entry_threshold=0.0, exit_threshold=5.0)
+    genome = BUILTIN_STRATEGIES["momentum"].genome(lookback=3, entry_threshold=0.0, exit_threshold=5.0)
     closes = [100.0, 100.0, 100.0, 101.0, 100.5, 99.0]
 
     orders = replay(genome, closes)
@@ -146,7 +146,7 @@ def test_momentum_sells_on_a_breakdown_below_the_channel_low():
 
 
 def test_mean_reversion_buys_a_low_z_score_and_sells_a_high_one():
-    genome = Genome(family="mean_reversion", lookback=4, entry_threshold=1.5, exit_threshold=0.5)
+    genome = BUILTIN_STRATEGIES["mean_reversion"].genome(lookback=4, entry_threshold=1.5, exit_threshold=0.5)
     # window 100,102,100,102: mean 101, std 1, so 99 is z=-2; then 101.5 is z=+0.58 over 102,100,102,99
     closes = [100.0, 102.0, 100.0, 102.0, 99.0, 101.5]
 
@@ -156,7 +156,7 @@ def test_mean_reversion_buys_a_low_z_score_and_sells_a_high_one():
 
 
 def test_mean_reversion_gives_no_signal_on_a_flat_window():
-    genome = Genome(family="mean_reversion", lookback=4, entry_threshold=0.5)
+    genome = BUILTIN_STRATEGIES["mean_reversion"].genome(lookback=4, entry_threshold=0.5)
     closes = [100.0, 100.0, 100.0, 100.0, 90.0]
 
     orders = replay(genome, closes)
@@ -167,7 +167,7 @@ def test_mean_reversion_gives_no_signal_on_a_flat_window():
 @pytest.mark.parametrize("family", ["ma_crossover", "momentum", "mean_reversion"])
 @pytest.mark.parametrize(("close", "sells"), [("95", True), ("94.5", True), ("95.01", False)])
 def test_every_family_sells_the_whole_position_at_the_stop_loss(family, close, sells):
-    strategy = make_strategy(Genome(family=family, stop_loss=0.05))
+    strategy = make_strategy(BUILTIN_STRATEGIES[family].genome(stop_loss=0.05))
     holding = Portfolio(Decimal(0), {SYMBOL: Decimal("2.5")}, {SYMBOL: Decimal(100)})
 
     order = strategy.on_bar(bar(close), holding)
@@ -176,7 +176,9 @@ def test_every_family_sells_the_whole_position_at_the_stop_loss(family, close, s
 
 
 def test_buy_quantity_is_the_cash_fraction_over_the_close_floored_to_eight_places():
-    genome = Genome(family="mean_reversion", lookback=2, entry_threshold=0.5, position_fraction=0.3)
+    genome = BUILTIN_STRATEGIES["mean_reversion"].genome(
+        lookback=2, entry_threshold=0.5, position_fraction=0.3
+    )
     strategy = make_strategy(genome)
     flat = Portfolio(Decimal(1000))
 
@@ -186,7 +188,9 @@ def test_buy_quantity_is_the_cash_fraction_over_the_close_floored_to_eight_place
 
 
 def test_no_buy_when_the_quantity_would_be_zero():
-    genome = Genome(family="mean_reversion", lookback=2, entry_threshold=0.5, position_fraction=0.01)
+    genome = BUILTIN_STRATEGIES["mean_reversion"].genome(
+        lookback=2, entry_threshold=0.5, position_fraction=0.01
+    )
 
     orders = replay(genome, [8.0, 10.0, 7.0], cash=Decimal("0.00000001"))
 
@@ -194,7 +198,7 @@ def test_no_buy_when_the_quantity_would_be_zero():
 
 
 def test_each_symbol_keeps_its_own_window():
-    genome = Genome(family="ma_crossover", fast_window=2, slow_window=5)
+    genome = BUILTIN_STRATEGIES["ma_crossover"].genome(fast_window=2, slow_window=5)
     strategy = make_strategy(genome)
     flat = Portfolio(Decimal(1000))
     rising = [10.0] * 5 + [11.0]
@@ -230,7 +234,7 @@ def test_strategies_only_buy_when_flat_within_budget_and_only_sell_everything_he
             assert order.quantity == held
         else:
             assert held == 0
-            assert order.quantity * close <= cash * Decimal(str(genome.position_fraction))
+            assert order.quantity * close <= cash * Decimal(str(genome.params["position_fraction"]))
         assert order.quantity == order.quantity.quantize(Decimal("0.00000001"))
 
 
@@ -274,7 +278,9 @@ def test_channel_high_and_low_match_the_last_values(size, values):
 
 
 def test_a_buy_at_a_near_zero_price_is_capped_at_the_largest_recordable_amount():
-    genome = Genome(family="mean_reversion", lookback=2, entry_threshold=0.5, position_fraction=1.0)
+    genome = BUILTIN_STRATEGIES["mean_reversion"].genome(
+        lookback=2, entry_threshold=0.5, position_fraction=1.0
+    )
     strategy = make_strategy(genome)
     rich = Portfolio(Decimal(1_000_000))
 
