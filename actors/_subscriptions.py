@@ -390,11 +390,11 @@ def new_subscription(
         )
         raise EventSourcingError(msg)
     return Subscription(
-        callback,  # type: ignore[arg-type]  # checked callable above
+        callback,
         event_types=None if tags is None else frozenset(tags),
         agent_id=agent,
         from_seq=first,
         max_pending=pending or DEFAULT_MAX_PENDING,
-        on_overflow=on_overflow,  # type: ignore[arg-type]  # checked callable above
+        on_overflow=on_overflow,
         replay=replay,
     )

@@ -100,7 +100,7 @@ class UnregisteredEvent(UserEvent):
 
     model_config = ConfigDict(frozen=True, extra="allow", use_attribute_docstrings=True)
 
-    __pydantic_extra__: dict[str, JsonValue] = pydantic.Field(init=False)  # type: ignore[assignment]  # pydantic's documented way to type extra fields
+    __pydantic_extra__: dict[str, JsonValue] = pydantic.Field(init=False)
 
     @pydantic.field_validator("event_type")
     @classmethod
@@ -240,7 +240,7 @@ def user_event_fields(
             f"{cls.__name__}'s payload fields and, optionally, agent_id"
         )
         raise ValidationError(msg, field=reserved[0], value=fields[reserved[0]])
-    envelope = {"seq": 1, "event_id": _PLACEHOLDER_ID, "timestamp": timestamp}
+    envelope: dict[str, Any] = {"seq": 1, "event_id": _PLACEHOLDER_ID, "timestamp": timestamp}
     try:
         draft = cls(**envelope, **fields)
     except pydantic.ValidationError as e:

@@ -13,11 +13,11 @@ __all__ = ["AgentMutated", "EvolutionCycleComplete", "EvolutionCycleStarted"]
 
 
 class AgentMutated(Event):
-    """A child agent was bred from a parent; follows the child's ``AgentSpawned``.
+    """A child agent was bred from a parent; follows the child's ``AgentSpawned``, which caused it.
 
-    ``caused_by`` is the parent's spawn event when mutated on its own; inside an evolution cycle it is the
-    previous event of the cycle (so the cycle stays one causal chain) and ``parent_event_id`` keeps the
-    link to the parent's spawn either way.
+    ``caused_by`` is always the child's own spawn; that spawn is caused by the parent's spawn when the
+    child is mutated on its own, and by the cycle's ``EvolutionCycleStarted`` inside an evolution cycle.
+    ``parent_event_id`` names the parent's spawn either way.
     """
 
     event_type: Literal["AgentMutated"] = "AgentMutated"
@@ -42,7 +42,12 @@ class AgentMutated(Event):
 
 
 class EvolutionCycleStarted(Event):
-    """An evolution cycle began; every event of the cycle descends from this one."""
+    """An evolution cycle began: the root of the cycle's causal tree.
+
+    Its marks, kills, promotions, demotions, each child's spawn, every reallocation and its completion are
+    ``caused_by`` it; a kill's liquidation fills and proceeds hang off that kill, a child's mutation off the
+    child's spawn. So walking ``caused_by`` down from here reaches every event of the cycle.
+    """
 
     event_type: Literal["EvolutionCycleStarted"] = "EvolutionCycleStarted"
     cycle: int = Field(ge=1)
@@ -51,7 +56,7 @@ class EvolutionCycleStarted(Event):
 
 
 class EvolutionCycleComplete(Event):
-    """An evolution cycle ended; its ``caused_by`` chain walks back through every event of the cycle."""
+    """An evolution cycle ended; ``caused_by`` its ``EvolutionCycleStarted``, whose tree holds the cycle."""
 
     event_type: Literal["EvolutionCycleComplete"] = "EvolutionCycleComplete"
     cycle: int = Field(ge=1)

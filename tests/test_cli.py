@@ -867,3 +867,51 @@ def test_help_lists_every_command():
     assert result.status == 0
     for command in ("simulate", "verify", "replay", "report", "lineage"):
         assert command in result.out
+
+
+# --- lineage: fitness, tier history and lifetime of each ancestor -----------------------------------------
+
+
+def built_lineage(path: Path) -> dict[str, object]:
+    """A store whose ``parent`` was promoted, demoted and killed, with a ``child`` bred from it."""
+    from events import LogBuilder  # noqa: PLC0415  (only these tests build a store by hand)
+    from store import SQLiteEventStore  # noqa: PLC0415
+
+    log = LogBuilder(seed=3)
+    log.open("1000")
+    log.spawn("parent")
+    log.mark({"XYZ": "10"})
+    up = log.graduate("parent", reason="sharpe fitness 1.2 >= 0.5", evidence={"fitness": 1.2})
+    log.mark({"XYZ": "11"})
+    log.mutate("parent", "child")
+    down = log.demote("parent", reason="max drawdown 0.31 > 0.25", evidence={"fitness": 0.4})
+    log.mark({"XYZ": "12"})
+    killed = log.kill("parent", reason="ranked 2 of 2", evidence={"fitness": -0.7, "rank": 2})
+    log.mark({"XYZ": "13"})
+    with SQLiteEventStore.open(path) as store:
+        store.append(log.take())
+    return {"up": up, "down": down, "killed": killed, "spawn": log.spawn_of("parent")}
+
+
+def test_lineage_shows_each_ancestors_fitness_tier_history_and_lifetime(tmp_path):
+    made = built_lineage(tmp_path / "arena.db")
+    stamp = made["spawn"].timestamp.strftime("%Y-%m-%dT%H:%M:%S")
+
+    result = arena("lineage", "arena.db", "child", cwd=tmp_path)
+
+    assert result.status == 0, result
+    ancestors = result.out.split("descendants:")[0]
+    parent = ancestors.split("  parent  ")[1].split("  child  ")[0]
+    up, down, killed = made["up"], made["down"], made["killed"]
+    assert f"fitness -0.7 at its kill (seq {killed.seq})" in parent
+    assert re.search(rf"seq 2  {stamp}\.\d+Z  spawned in simulation", parent)
+    assert f"seq {up.seq}  " in parent
+    assert "simulation -> proving: sharpe fitness 1.2 >= 0.5" in parent
+    assert f"seq {down.seq}  " in parent
+    assert "proving -> simulation: max drawdown 0.31 > 0.25" in parent
+    lifetime = rf"lifetime: spawned {stamp}\.\d+Z \(seq 2\) -> killed .*Z \(seq {killed.seq}: ranked 2 of 2\)"
+    assert re.search(lifetime + ", 3 bars", parent)
+    child = ancestors.split("  child  ")[1]
+    assert "fitness: never judged" in child
+    assert "lifetime: spawned " in child
+    assert "-> alive, 2 bars" in child

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_right
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from actors import breakdown_of
 from events import (
+    AgentDemoted,
+    AgentGraduated,
+    AgentKilled,
     AgentMutated,
+    AgentSpawned,
     ArenaState,
+    MarksRecorded,
     UnknownAgentError,
     ValidationError,
     canonical_json,
@@ -180,8 +187,35 @@ def _state_at(store: SQLiteEventStore, seq: int) -> ArenaState:
         return fold(events, base)
 
 
+_LIFE_EVENTS: Final = [
+    "AgentSpawned",
+    "AgentGraduated",
+    "AgentDemoted",
+    "AgentKilled",
+    "AgentMutated",
+    "MarksRecorded",
+]
+"""What ``lineage`` reads: births, tier moves, deaths and mutations, and the marks that count bars."""
+
+
+@dataclass(slots=True)
+class _Life:
+    """What the log says of one ancestor: its birth, each tier move, its death, its last judged fitness."""
+
+    spawned: AgentSpawned | None = None
+    moves: list[AgentGraduated | AgentDemoted] = field(default_factory=list)
+    killed: AgentKilled | None = None
+    judged: AgentGraduated | AgentDemoted | AgentKilled | None = None
+    """The last decision whose evidence holds a fitness."""
+
+
 def lineage(args: argparse.Namespace) -> int:
     """Print an agent's ancestors (oldest first) and its descendants, with the mutation of each birth.
+
+    Each ancestor also gets its fitness at its last judged decision (from the evidence its promotions,
+    demotions and kill record), its tier history (each move's seq, time and reason) and its lifetime
+    (spawned and killed times, and the bars, i.e. recorded marks, it lived through). One pass over the
+    log's life events and marks.
 
     Raises:
         UnknownAgentError: no agent of this arena has the id.
@@ -191,11 +225,20 @@ def lineage(args: argparse.Namespace) -> int:
     with SQLiteEventStore.open(args.path, readonly=True) as store:
         state = store.load_state()
         agent = _agent(state, args.agent, args.path)
-        with reading(store, event_types=["AgentMutated"]) as events:
-            mutations = {e.child_id: dict(e.mutation) for e in events if isinstance(e, AgentMutated)}
-    chain = [agent]
-    while chain[-1].parent_id is not None:
-        chain.append(state.agents[chain[-1].parent_id])
+        chain = [agent]
+        while chain[-1].parent_id is not None:
+            chain.append(state.agents[chain[-1].parent_id])
+        lives = {record.agent_id: _Life() for record in chain}
+        mutations: dict[str, dict[str, object]] = {}
+        bars: list[int] = []  # seqs of every MarksRecorded, ascending: one per step of the market
+        with reading(store, event_types=_LIFE_EVENTS) as events:
+            for event in events:
+                if isinstance(event, MarksRecorded):
+                    bars.append(event.seq)
+                elif isinstance(event, AgentMutated):
+                    mutations[event.child_id] = dict(event.mutation)
+                elif event.agent_id in lives:
+                    _record_life(lives[event.agent_id], event)
     children: dict[str, list[str]] = {}
     for other in state.agents.values():
         if other.parent_id is not None:
@@ -207,13 +250,62 @@ def lineage(args: argparse.Namespace) -> int:
             f"cash {amount(agent.allocation)}"
         ),
         "ancestors (oldest first):",
-        *(_agent_line(record, mutations, depth=1) for record in reversed(chain)),
-        "descendants:",
     ]
+    for record in reversed(chain):
+        lines.append(_agent_line(record, mutations, depth=1))
+        lines += _life_lines(record, lives[record.agent_id], bars, state.seq)
+    lines.append("descendants:")
     below = _descendants(agent.agent_id, state, children, mutations, depth=1)
     lines += below or ["  (none)"]
     _say(*lines)
     return 0
+
+
+def _record_life(life: _Life, event: AnyEvent) -> None:
+    match event:
+        case AgentSpawned():
+            life.spawned = event
+        case AgentGraduated() | AgentDemoted():
+            life.moves.append(event)
+        case AgentKilled():
+            life.killed = event
+        case _:
+            return
+    if isinstance(event, AgentGraduated | AgentDemoted | AgentKilled) and "fitness" in event.evidence:
+        life.judged = event
+
+
+def _life_lines(record: AgentRecord, life: _Life, bars: list[int], head: int) -> list[str]:
+    """Return one ancestor's fitness, tier history and lifetime, indented under its line."""
+    lines = []
+    if life.judged is None:
+        lines.append("      fitness: never judged")
+    else:
+        verb = {"AgentGraduated": "promotion", "AgentDemoted": "demotion", "AgentKilled": "kill"}
+        lines.append(
+            f"      fitness {life.judged.evidence['fitness']} at its {verb[life.judged.event_type]} "
+            f"(seq {life.judged.seq})"
+        )
+    lines.append("      tiers:")
+    if life.spawned is not None:
+        when = format_timestamp(life.spawned.timestamp)
+        lines.append(f"        seq {life.spawned.seq}  {when}  spawned in {life.spawned.tier.value}")
+    for move in life.moves:
+        when = format_timestamp(move.timestamp)
+        lines.append(
+            f"        seq {move.seq}  {when}  {move.from_tier.value} -> {move.to_tier.value}: {move.reason}"
+        )
+    end = record.killed_seq if record.killed_seq is not None else head
+    lived = bisect_right(bars, end) - bisect_right(bars, record.spawned_seq)
+    born = f"seq {record.spawned_seq}"
+    if life.spawned is not None:
+        born = f"{format_timestamp(life.spawned.timestamp)} (seq {record.spawned_seq})"
+    died = "alive"
+    if life.killed is not None:
+        killed = life.killed
+        died = f"killed {format_timestamp(killed.timestamp)} (seq {killed.seq}: {killed.reason})"
+    lines.append(f"      lifetime: spawned {born} -> {died}, {lived} bars")
+    return lines
 
 
 def _agent(state: ArenaState, agent_id: str, path: str) -> AgentRecord:

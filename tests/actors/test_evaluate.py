@@ -62,7 +62,9 @@ def test_buy_and_hold_is_the_markets_own_return_with_no_fees():
 
 def test_no_cycle_runs_in_an_evaluation():
     with Arena.open(None, total_capital=CAPITAL, seed=1, clock=SimClock(START)) as arena:
-        run_simulation(arena, market(days=12), seed=1, agents=4, policy=EvolutionPolicy(cycle_days=1), evolve=False)
+        run_simulation(
+            arena, market(days=12), seed=1, agents=4, policy=EvolutionPolicy(cycle_days=1), evolve=False
+        )
         started = list(arena.replay_events(event_types=["EvolutionCycleStarted"]))
 
     assert started == []

@@ -1,4 +1,4 @@
-"""Subscriptions: every durable event matching a filter, exactly once, in seq order, never blocking the arena."""
+"""Subscriptions: every durable event matching a filter, once, in seq order, never blocking the arena."""
 
 import threading
 from decimal import Decimal
@@ -322,9 +322,11 @@ def test_a_malformed_subscription_is_refused_and_starts_nothing(options, pattern
 
 
 def test_from_seq_on_a_null_sink_is_refused():
-    with Arena.open(None, total_capital="100", sink_factory=NullSink) as arena:
-        with pytest.raises(EventSourcingError, match=r"^subscribe: from_seq needs the stored log"):
-            arena.subscribe(Collector(), from_seq=1)
+    with (
+        Arena.open(None, total_capital="100", sink_factory=NullSink) as arena,
+        pytest.raises(EventSourcingError, match=r"^subscribe: from_seq needs the stored log"),
+    ):
+        arena.subscribe(Collector(), from_seq=1)
 
 
 def test_subscribing_to_a_closed_arena_is_refused():

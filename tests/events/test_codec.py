@@ -31,7 +31,7 @@ def all_subclasses(cls):
 
 
 def test_every_event_class_is_registered_decodable_and_has_a_strategy():
-    builtin = (c for c in all_subclasses(Event) if not issubclass(c, UserEvent))  # user events: test_custom_events
+    builtin = (c for c in all_subclasses(Event) if not issubclass(c, UserEvent))  # see test_custom_events
     defined = {c for c in builtin if c.__module__.startswith("events.")}
     union = set(typing.get_args(typing.get_args(BuiltinEvent)[0]))
 

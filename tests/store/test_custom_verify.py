@@ -1,4 +1,4 @@
-"""A log holding the embedder's own events: stored, reopened, replayed and verified, with or without its class."""
+"""A log holding the embedder's own events: stored, reopened, replayed and verified without the class too."""
 
 import json
 import subprocess
