@@ -300,9 +300,9 @@ def test_an_illegal_demotion_is_refused_and_changes_nothing(arena):
 
     with pytest.raises(
         GraduationError,
-        match=r"^agent 'a-000001': cannot demote from simulation to a lower tier; agents move down one rung at "
-        r"a time, arena -> proving -> simulation, and it is in the bottom tier already; kill it instead if it "
-        r"must go$",
+        match=r"^agent 'a-000001': cannot demote from simulation to a lower tier; agents move down one "
+        r"rung at a time, arena -> proving -> simulation, and it is in the bottom tier already; kill it "
+        r"instead if it must go$",
     ) as caught:
         arena.demote(agent)
 

@@ -1,6 +1,7 @@
 """Subscriptions: every durable event matching a filter, once, in seq order, never blocking the arena."""
 
 import threading
+import uuid
 from decimal import Decimal
 from typing import Literal
 
@@ -9,16 +10,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actors import Arena, NullSink, Subscription
+from actors._writer import EventWriter
+from actors._writer_messages import Flush, Submit, WriterStats
 from events import (
     ArenaError,
+    ArenaOpened,
     CapitalAllocated,
     EventSourcingError,
     UnknownAgentError,
     UserEvent,
     ValidationError,
+    canonical_json,
     register_event_type,
 )
-from tests.actors.support import open_arena
+from tests.actors.support import T0, open_arena
 
 WAIT = 60.0  # a bound on waits that succeed at once unless the code is broken, not a timing assumption
 
@@ -151,7 +156,41 @@ def test_cancel_stops_delivery_and_is_idempotent():
         assert not sub.wait(arena.head().seq, WAIT)
 
 
+def test_a_reopened_arena_replays_its_old_log_then_delivers_live(tmp_path):
+    path = tmp_path / "arena.db"
+    with open_arena(path) as arena:
+        spawn_and_fund(arena, 2)
+    got = Collector()
+
+    with Arena.open(path) as reopened:
+        sub = reopened.subscribe(got, from_seq=1)
+        reopened.spawn_agent()
+        head = reopened.flush()
+
+        assert sub.wait(head.seq, WAIT)
+        assert got.events == list(reopened.replay_events())
+
+
 # --- never blocking, overflow, failure --------------------------------------------------------------
+
+
+def test_a_publisher_that_raises_never_fails_the_writer():
+    def broken(events: object) -> None:
+        msg = "hub bug"
+        raise RuntimeError(msg)
+
+    writer = EventWriter.start(NullSink, on_commit=broken)
+    try:
+        event = ArenaOpened(seq=1, event_id=uuid.uuid4(), timestamp=T0, arena_id="a", total_capital=1)
+        writer.tell(Submit((event,), (canonical_json(event),)))
+
+        head = writer.ask(Flush(), timeout=WAIT)
+        counters = writer.ask(WriterStats(), timeout=WAIT)
+    finally:
+        writer.stop()
+
+    assert head.seq == 1
+    assert counters.failure is None
 
 
 def test_a_blocked_subscriber_never_blocks_the_arena():

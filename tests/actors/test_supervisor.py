@@ -37,7 +37,9 @@ from trading import (
     BUILTIN_STRATEGIES,
     AgentMetrics,
     BrokerConfig,
+    CyclePlan,
     EvolutionPolicy,
+    Kill,
     Order,
     check_selection,
     select_underperformers,
@@ -346,3 +348,27 @@ def test_an_arena_whose_supervisor_died_says_so_and_still_closes_cleanly():
 
     arena.close()
     assert pykka.ActorRegistry.get_all() == []
+
+
+def test_a_plan_whose_evidence_is_not_finite_is_refused_before_the_first_event(monkeypatch):
+    em = new_emitter()
+    (agent,) = spawned(em, 1)
+    em.drain()
+    plan = CyclePlan(
+        kills=(Kill(agent_id=agent, reason="r", evidence={"fitness": float("nan")}),),
+        graduations=(),
+        children=(),
+        allocations=(),
+        allocatable=Decimal(0),
+        fitness_summary={"judged": 1},
+    )
+    monkeypatch.setattr("actors._cycle.plan_cycle", lambda *_args, **_kwargs: plan)
+
+    with pytest.raises(
+        ValidationError,
+        match=rf"^agent '{agent}': the planner's evidence 'fitness' is nan, which the log cannot record; "
+        r"evidence numbers must be finite",
+    ):
+        run_cycle(em, EvolutionPolicy(), {}, rng=random.Random(1))
+
+    assert em.pending == 0

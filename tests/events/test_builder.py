@@ -192,3 +192,12 @@ def test_graduating_an_agent_in_the_top_tier_is_a_clear_error():
 
     with pytest.raises(GraduationError, match=r"^agent 'a1': cannot graduate from arena, the top tier"):
         log.graduate("a1")
+
+
+def test_the_builder_refuses_to_demote_from_the_bottom_tier():
+    log = LogBuilder()
+    log.open()
+    log.spawn("a")
+
+    with pytest.raises(GraduationError, match=r"^agent 'a': cannot demote from simulation, the bottom tier"):
+        log.demote("a")
