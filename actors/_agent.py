@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 StrategyFactory = Callable[[Genome], Strategy]
 """Builds an agent's strategy from its genome; ``make_strategy`` unless the arena was given another."""
 
+
 class AgentActor(pykka.ThreadingActor):
     """A live agent: holds its genome, tier and strategy.
 

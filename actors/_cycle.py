@@ -29,6 +29,8 @@ from events import (
     Tier,
     ValidationError,
     equity,
+    from_minor,
+    to_minor,
 )
 from trading import BUILTIN_STRATEGIES, plan_cycle
 
@@ -152,7 +154,8 @@ def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], cause: UUID) ->
 
     Targets are equity (cash plus holdings at the latest marks). An agent above its target gives back
     free cash only, never more than it holds: no holding is sold to rebalance. An agent below it is
-    topped up by the difference, so what it already holds counts.
+    topped up by the difference, so what it already holds counts; when the treasury cannot pay every
+    top-up, each is paid the same fraction of it.
     """
     moves = 0
     raises: list[tuple[str, Decimal]] = []
@@ -166,21 +169,27 @@ def _reallocate(em: Emitter, targets: list[tuple[str, Decimal]], cause: UUID) ->
                 moves += 1
         elif worth < target:
             raises.append((agent_id, target - worth))
-    shortfall = Decimal(0)
+    wanted_total = sum((wanted for _, wanted in raises), Decimal(0))
+    available = em.fold.treasury
     for agent_id, wanted in raises:
-        amount = min(wanted, em.fold.treasury)
-        shortfall += wanted - amount
+        # pro rata when the treasury cannot cover every top-up: each gets the same fraction of what it
+        # wanted (floored to the minor unit), so nobody, a newborn child least of all, is left with nothing
+        if wanted_total <= available:
+            amount = wanted
+        else:
+            amount = from_minor(to_minor(wanted) * to_minor(available) // to_minor(wanted_total))
         if amount > 0:
             em.emit(CapitalAllocated, caused_by=cause, agent_id=agent_id, amount=amount)
             moves += 1
-    if shortfall:
+    if wanted_total > available:
         # expected, not a fault: an agent above its target keeps the holdings it is never forced to sell
         logger.info(
             "evolution cycle %d: the treasury fell %s short of the plan's targets (agents above their "
             "target keep holdings they are not forced to sell, and liquidations cost fees and slippage); "
-            "the last agents in plan order got less",
+            "every top-up got the same share, %s of what it wanted",
             em.fold.cycle,
-            shortfall,
+            wanted_total - available,
+            f"{float(available / wanted_total):.2%}",
         )
     return moves
 

@@ -9,9 +9,9 @@ One step per bar timestamp, in this order:
 3. an evolution cycle runs if ``policy.cycle_days`` of simulated time have passed since the last one
    (or since the arena opened), valuing agents and selling killed agents' holdings at the recorded
    marks (the closes of the step before);
-4. every live agent is asked ``OnBars`` at once (all the step's bars in one message, with its fills and
-   its ledger portfolio) and the driver collects every answer before the next step: the agents do the
-   strategy work concurrently, the supervisor stays the only writer of capital;
+4. every live agent is asked ``OnBars`` at once (all the step's bars in one message, with its ledger
+   portfolio: cash, positions and average costs) and the driver collects every answer before the next
+   step: the agents do the strategy work concurrently, the supervisor stays the only writer of capital;
 5. the step's closes are recorded as marks (one ``MarksRecorded``), so NAV and every agent's equity at
    any seq follow from the log alone.
 
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import pykka
 
-from events import AgentNotAliveError, TradeExecuted, ValidationError, from_minor, to_minor
+from events import AgentNotAliveError, ValidationError, from_minor, to_minor
 from trading import BrokerConfig, EvolutionPolicy, steps
 
 from . import _timeouts
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from decimal import Decimal
 
-    from events import AnyEvent, TradeRejected
+    from events import AnyEvent
     from trading import Bar, MarketFeed, Order, Portfolio
 
     from ._arena import Arena
@@ -159,12 +159,11 @@ def run_simulation(
     run = _Run()
     cycles: list[CycleReport] = []
     pending: list[tuple[str, Order]] = []
-    fills: Mapping[str, tuple[TradeExecuted, ...]] = {}
     alive = 0
     for moment, bars in itertools.chain([first], stream):
         arena.floor.set_time(moment)
         opens = {bar.symbol: bar.open for bar in bars}
-        fills = _fill(arena, pending, opens, broker, run)
+        _fill(arena, pending, opens, broker, run)
         if evolve and (last_cycle is None or moment - last_cycle >= cycle_length):
             if last_cycle is not None:
                 number = arena.state().cycle + 1
@@ -172,7 +171,7 @@ def run_simulation(
                 # valued and liquidated at the recorded marks: the closes of the step before
                 cycles.append(arena.run_evolution_cycle(policy, seed=cycle_seed, broker=broker))
             last_cycle = moment  # a new arena's first step starts the schedule instead of a cycle
-        pending, alive = _step(arena, bars, fills, run)
+        pending, alive = _step(arena, bars, run)
         arena.floor.record_marks({bar.symbol: bar.close for bar in bars})
         run.steps += 1
         run.bars += len(bars)
@@ -277,25 +276,19 @@ def _fill(
     opens: Mapping[str, Decimal],
     broker: BrokerConfig,
     run: _Run,
-) -> dict[str, tuple[TradeExecuted, ...]]:
+) -> None:
     """Fill last step's orders at this step's opens; an order for a symbol with no bar now lapses."""
     orders = [(agent_id, order) for agent_id, order in pending if order.symbol in opens]
     run.lapsed += len(pending) - len(orders)
     if not orders:
-        return {}
+        return
     run.orders += len(orders)
-    trades: tuple[TradeExecuted | TradeRejected, ...] = arena.floor.execute_orders(orders, opens, broker)
-    by_agent: dict[str, list[TradeExecuted]] = {}
-    for trade in trades:
-        if isinstance(trade, TradeExecuted):
-            by_agent.setdefault(trade.agent_id, []).append(trade)
-    return {agent_id: tuple(found) for agent_id, found in by_agent.items()}
+    arena.floor.execute_orders(orders, opens, broker)
 
 
 def _step(
     arena: Arena,
     bars: tuple[Bar, ...],
-    fills: Mapping[str, tuple[TradeExecuted, ...]],
     run: _Run,
 ) -> tuple[list[tuple[str, Order]], int]:
     """Ask every live agent for its orders at once; return them in canonical order, and the agents asked."""
@@ -303,8 +296,7 @@ def _step(
     refs = arena.floor.agent_refs()
     asked = sorted(agent_id for agent_id in refs if agent_id in accounts)
     futures = [
-        (agent_id, refs[agent_id].ask(OnBars(bars, accounts[agent_id], fills.get(agent_id, ())), block=False))
-        for agent_id in asked
+        (agent_id, refs[agent_id].ask(OnBars(bars, accounts[agent_id]), block=False)) for agent_id in asked
     ]
     deadline = time.monotonic() + _timeouts.STEP_TIMEOUT  # wall-clock only bounds the wait, never the log
     orders: list[tuple[str, Order]] = []

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from events import Tier, TradeExecuted, UserEvent
+    from events import Tier, UserEvent
     from trading import AgentMetrics, Bar, BrokerConfig, EvolutionPolicy, Genome, Order, Portfolio
 
     from ._subscriptions import Subscription
@@ -291,14 +291,14 @@ class AgentRefs:
 
 @dataclass(frozen=True, slots=True)
 class OnBars:
-    """Asked once per step: record ``fills``, mark to market at the bars' closes, answer the orders.
+    """Asked once per step: answer the orders the agent's strategy gives for ``bars``.
 
-    ``fills`` are the agent's fills since the previous step; ``portfolio`` is its account after them.
+    ``portfolio`` is its ledger account as of the step (after the fills of the previous step's orders):
+    what it measures itself by is the supervisor's business, not the agent's.
     """
 
     bars: tuple[Bar, ...]
     portfolio: Portfolio
-    fills: tuple[TradeExecuted, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

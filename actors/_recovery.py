@@ -28,9 +28,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
-from events import ArenaError, ArenaOpened, StoreError, ValidationError, money
+from events import ArenaError, ArenaOpened, StoreError, ValidationError, format_money, money
 from store import SQLiteEventStore, WriterLock, remove_store
-from trading import BUILTIN_STRATEGIES, Strategies
+from trading import BUILTIN_STRATEGIES, MIN_TRADE_NOTIONAL, Strategies
 
 from ._checks import float_arg, int_arg
 from ._client import ArenaClient
@@ -150,6 +150,7 @@ def supervisor_config(
     max_delay: object,
     clock: object,
     strategies: object = None,
+    min_trade_notional: object = MIN_TRADE_NOTIONAL,
 ) -> SupervisorConfig:
     """Check ``Arena.open``'s options and return the supervisor's configuration.
 
@@ -184,6 +185,7 @@ def supervisor_config(
         strategies=BUILTIN_STRATEGIES if strategies is None else strategies,
         max_batch=int_arg(max_batch, "max_batch", minimum=1) or 1,
         max_delay=float_arg(max_delay, "max_delay"),
+        min_trade_notional=money(min_trade_notional, field="min_trade_notional"),
     )
 
 
@@ -311,6 +313,7 @@ def _launch(
                 "max_batch": config.max_batch,
                 "max_delay": config.max_delay,
                 "clock": type(clock).__name__ if clock is not None else "SystemClock",
+                "min_trade_notional": format_money(config.min_trade_notional),
             }
             client.ask(OpenArena(arena_id_for(config.seed), funding, tuple(options.items())))
             client.flush()

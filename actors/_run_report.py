@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from events import Money, NonNegativeMoney, Tier  # noqa: TC001  (pydantic needs them at run time)
-from trading import AgentMetrics, fitness_of
+from trading import AgentMetrics, fitness_of, shrinkage
 
 from ._reports import AllocationBreakdown, CycleReport  # noqa: TC001  (pydantic needs them at run time)
 
@@ -64,7 +64,7 @@ class AgentSummary(_Frozen):
     equity: Money
     """Its cash plus its holdings at the latest recorded marks, from the ledger."""
     fitness: float
-    """What the run's policy ranks it by (``fitness_of``)."""
+    """What the run's policy ranks it by: ``fitness_of`` its lifetime metrics times ``shrinkage``."""
     metrics: AgentMetrics
 
 
@@ -115,11 +115,15 @@ def top_agents(
     *,
     count: int,
 ) -> tuple[AgentSummary, ...]:
-    """Return the ``count`` fittest live agents with metrics, fittest first, ties broken by id."""
+    """Return the ``count`` fittest live agents with metrics, fittest first, ties broken by id.
+
+    Fitness as evolution weighs it: the policy's measure shrunk by the trades behind it, so a handful of
+    lucky trades does not top the table.
+    """
     fitness = {
-        agent.agent_id: fitness_of(metrics[agent.agent_id], policy)
+        agent.agent_id: fitness_of(m, policy) * shrinkage(m.evidence_trades, policy)
         for agent in state.alive_agents()
-        if agent.agent_id in metrics
+        if (m := metrics.get(agent.agent_id)) is not None
     }
     ranked = sorted(fitness, key=lambda agent_id: (-fitness[agent_id], agent_id))
     summaries = []

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CAPITAL = Decimal(1_000_000)
-POLICY = EvolutionPolicy(cycle_days=2, min_age_bars=12)  # several cycles in the 10 days the checks run
+POLICY = EvolutionPolicy(cycle_days=2, min_bars_in_tier=12)  # several cycles in the 10 days the checks run
 
 
 @dataclass(frozen=True)

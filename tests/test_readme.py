@@ -1,8 +1,10 @@
-"""The README's "Your own strategy" example runs as written and evolves the strategy it declares."""
+"""The README's examples run as written: a custom strategy evolves, a subscriber sees a recorded event."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,3 +42,19 @@ def test_the_custom_strategy_example_breeds_children_with_mutated_parameters(
         assert 0.0 <= agent.genome["params"]["drop"] <= 0.02
         assert 0.05 <= agent.genome["params"]["fraction"] <= 0.5
     assert "bred from a-" in capsys.readouterr().out
+
+
+def test_the_subscription_example_sees_the_allocation_and_the_recorded_note():
+    # in a fresh interpreter: registering an event type is for the life of a process
+    code = example("Subscriptions and your own events") + "\nprint([(e.seq, e.event_type) for e in seen])\n"
+    done = subprocess.run(  # noqa: S603  (our own interpreter and README)
+        [sys.executable, "-c", code],
+        cwd=README.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[(3, 'CapitalAllocated'), (4, 'lab.Note')]"

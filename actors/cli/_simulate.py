@@ -207,9 +207,7 @@ def history_of(path: Path) -> History:
         )
         raise ValidationError(msg, field="--resume", value=str(path))
     seed = opened.config.get("seed")
-    return History(
-        seed=seed if isinstance(seed, int) else None, opened=opened.timestamp, last=last.timestamp
-    )
+    return History(seed=seed if isinstance(seed, int) else None, opened=opened.timestamp, last=last.timestamp)
 
 
 def _seed(args: argparse.Namespace, history: History | None, path: Path) -> int:

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
 import queue
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import pykka
-import pytest
 
-from actors import ASK_TIMEOUT, MAX_RESTARTS, STEP_TIMEOUT, AgentActor, GetMetrics, OnBars
+from actors import ASK_TIMEOUT, MAX_RESTARTS, STEP_TIMEOUT, AgentActor, Arena, OnBars
 from actors._messages import AgentCrashed, ChangeTier
-from events import AgentFailed, AgentKilled, Tier, TradeExecuted
-from tests.actors.support import T0, ScriptedStrategy, bar, open_arena, raising_factory, stored
+from events import AgentFailed, AgentKilled, Tier
+from tests.actors.support import ScriptedStrategy, bar, open_arena, raising_factory, stored
 from trading import BUILTIN_STRATEGIES, Genome, Order, Portfolio
 
 
@@ -41,27 +39,6 @@ def start_agent(
     return agent, received
 
 
-def fill(side: str, quantity: str, price: str, fee: str = "0", cost: str | None = None) -> TradeExecuted:
-    q, p, f = Decimal(quantity), Decimal(price), Decimal(fee)
-    delta = -(q * p + f) if side == "buy" else q * p - f
-    basis = q * p if cost is None else Decimal(cost)
-    return TradeExecuted(
-        seq=1,
-        event_id=uuid.uuid4(),
-        timestamp=T0,
-        agent_id="a-000001",
-        symbol="BTC",
-        side=side,
-        quantity=q,
-        price=p,
-        market_price=p,
-        fee=f,
-        cash_delta=delta,
-        cost=basis,
-        realized_pnl=0 if side == "buy" else q * p - basis,
-    )
-
-
 def test_an_agent_answers_a_step_with_the_orders_its_strategy_gives():
     order = Order("BTC", "buy", Decimal("0.5"))
     agent, _ = start_agent(ScriptedStrategy([order, None]))
@@ -73,38 +50,30 @@ def test_an_agent_answers_a_step_with_the_orders_its_strategy_gives():
     assert orders == (order,)
 
 
-def test_an_agent_marks_its_equity_and_counts_deposits_as_flows_not_returns():
-    agent, _ = start_agent()
-
-    agent.ask(OnBars((bar("BTC", "100"),), Portfolio(cash=Decimal(100))), timeout=STEP_TIMEOUT)
-    agent.ask(
-        OnBars(
-            (bar("BTC", "110", hour=1),),
-            Portfolio(cash=Decimal(0), positions={"BTC": Decimal(1)}),
-            (fill("buy", "1", "100"),),
-        ),
-        timeout=STEP_TIMEOUT,
-    )
-    metrics = agent.ask(GetMetrics(), timeout=ASK_TIMEOUT)
-
-    assert metrics.bars == 2
-    assert metrics.trade_count == 1
-    assert metrics.equity == Decimal(110)
-    assert metrics.total_return == pytest.approx(0.1)
-
-
-def test_an_agent_shows_its_strategy_the_average_entry_price_of_what_it_holds():
+def test_an_agent_shows_its_strategy_the_ledger_portfolio_it_was_given():
     strategy = ScriptedStrategy()
     agent, _ = start_agent(strategy)
-    fills = (fill("buy", "1", "100"), fill("buy", "1", "200"))
+    given = Portfolio(cash=Decimal(5), positions={"BTC": Decimal(2)}, entry_prices={"BTC": Decimal(150)})
 
-    agent.ask(
-        OnBars((bar("BTC", "150"),), Portfolio(cash=Decimal(0), positions={"BTC": Decimal(2)}), fills),
-        timeout=STEP_TIMEOUT,
-    )
+    agent.ask(OnBars((bar("BTC", "150"),), given), timeout=STEP_TIMEOUT)
 
     ((_, portfolio),) = strategy.seen
+    assert portfolio == given
     assert portfolio.entry_prices == {"BTC": Decimal(150)}
+
+
+def test_the_entry_price_a_strategy_sees_is_the_ledgers_average_cost():
+    with Arena.open(None, total_capital=10_000) as arena:
+        agent_id = arena.spawn_agent(BUILTIN_STRATEGIES["ma_crossover"].genome())
+        arena.allocate_capital({agent_id: "1000"})
+        arena.floor.execute_orders([(agent_id, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(100)})
+        arena.floor.execute_orders([(agent_id, Order("BTC", "buy", Decimal(1)))], {"BTC": Decimal(200)})
+        portfolio = arena.floor.portfolios()[agent_id]
+        cost = arena.state().agents[agent_id].cost_basis["BTC"]
+
+    assert portfolio.positions == {"BTC": Decimal(2)}
+    assert portfolio.entry_prices == {"BTC": cost / 2}
+    assert cost / 2 > Decimal(150)  # slippage is in the fill prices, so in the cost
 
 
 def test_a_strategy_that_raises_is_reported_and_the_step_answers_no_orders():

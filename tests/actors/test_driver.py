@@ -158,7 +158,7 @@ def test_every_event_is_stamped_with_simulated_time():
 
 
 def test_a_cycle_runs_every_cycle_days_of_simulated_time():
-    policy = EvolutionPolicy(cycle_days=2, min_age_bars=0)
+    policy = EvolutionPolicy(cycle_days=2, min_bars_in_tier=0)
 
     with open_arena() as arena:
         report = run_simulation(arena, feed(days=7), seed=3, agents=6, policy=policy)
@@ -251,7 +251,7 @@ def test_a_resumed_run_skips_the_bars_the_arena_has_seen(tmp_path):
 
 def test_a_cycle_due_at_the_first_step_of_a_resumed_run_sells_at_that_steps_opens(tmp_path):
     path = tmp_path / "arena.db"
-    policy = EvolutionPolicy(cycle_days=1, min_age_bars=0, min_trades=0, kill_fraction=0.5, elite_count=0)
+    policy = EvolutionPolicy(cycle_days=1, min_bars_in_tier=0, kill_fraction=0.5, elite_count=0)
     first_day = ListFeed([b for b in feed(days=1) if b.timestamp < START + timedelta(days=1)])
     with open_arena(path, strategy_factory=lambda genome: BuyOnce("AAA")) as arena:
         first = run_simulation(arena, first_day, seed=7, agents=8, policy=policy)
@@ -302,7 +302,7 @@ def test_progress_is_reported_every_few_steps_and_after_the_last():
 
 
 def test_the_report_ranks_the_fittest_agents_with_their_lineage_depth():
-    policy = EvolutionPolicy(cycle_days=1, min_age_bars=0)
+    policy = EvolutionPolicy(cycle_days=1, min_bars_in_tier=0)
 
     with open_arena() as arena:
         report = run_simulation(arena, feed(days=4), seed=6, agents=8, policy=policy, top=3)

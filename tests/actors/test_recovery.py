@@ -119,7 +119,7 @@ def test_a_seeded_arena_reopened_draws_event_ids_its_first_run_never_used(tmp_pa
 
 def test_evolution_cycles_keep_counting_across_a_reopen(tmp_path):
     path = tmp_path / "arena.db"
-    policy = EvolutionPolicy(min_age_bars=0, min_trades=0)
+    policy = EvolutionPolicy(min_bars_in_tier=0)
     with open_arena(path) as arena:
         for _ in range(3):
             arena.spawn_agent()

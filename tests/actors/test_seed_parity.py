@@ -80,7 +80,7 @@ class TestEventEmission:
         for _ in range(5):
             arena.spawn_agent()
 
-        report = arena.run_evolution_cycle(EvolutionPolicy(min_age_bars=0, min_trades=0), seed=1)
+        report = arena.run_evolution_cycle(EvolutionPolicy(min_bars_in_tier=0), seed=1)
 
         (complete,) = stored(arena, event_types=["EvolutionCycleComplete"])
         assert (complete.cycle, complete.seq) == (report.cycle, report.completed_seq)
