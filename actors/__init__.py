@@ -25,6 +25,8 @@ from ._frames import frame as frame
 from ._frames import frames as frames
 from ._ids import IdGenerator as IdGenerator
 from ._ids import SequentialIds as SequentialIds
+from ._manifest import RunManifest as RunManifest
+from ._manifest import feed_identity as feed_identity
 from ._messages import AgentFailurePolicy as AgentFailurePolicy
 from ._messages import GetMetrics as GetMetrics
 from ._messages import OnBars as OnBars
@@ -75,6 +77,7 @@ __all__ = [
     "NullSink",
     "OnBars",
     "Progress",
+    "RunManifest",
     "SequentialIds",
     "SimClock",
     "SimulationReport",
@@ -87,6 +90,7 @@ __all__ = [
     "breakdown_of",
     "derive_seed",
     "evaluate",
+    "feed_identity",
     "frame",
     "frames",
     "read_frame",

@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from events import ArenaError
 from trading import Genome, Order, Strategy, make_strategy
 
-from ._messages import AgentCrashed, ChangeTier, OnBars
+from ._messages import AgentCrashed, ChangeTier, OnBars, Rehearse
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from events import Tier
+    from trading import Bar, Portfolio
 
 __all__ = ["AgentActor", "StrategyFactory"]
 
@@ -90,6 +92,8 @@ class AgentActor(pykka.ThreadingActor):
         match message:
             case OnBars():
                 return self._step(message)
+            case Rehearse(steps=steps):
+                return self._rehearse(steps)
             case ChangeTier(tier=tier):
                 self.tier = tier
                 return None
@@ -114,6 +118,21 @@ class AgentActor(pykka.ThreadingActor):
         except BaseException as e:  # noqa: BLE001  (crash isolation: report, answer no orders, stay answerable)
             self._crash(e)
             return ()
+
+    def _rehearse(self, steps: tuple[tuple[tuple[Bar, ...], Portfolio], ...]) -> tuple[Order, ...]:
+        """Replay steps already taken; a strategy that raises now did not raise then: not deterministic."""
+        orders: tuple[Order, ...] = ()
+        for bars, portfolio in steps:
+            try:
+                orders = self._trade(OnBars(bars, portfolio))
+            except Exception as e:
+                msg = (
+                    f"agent {self.agent_id}: its strategy raised {type(e).__name__} ({e}) while replaying a "
+                    "step it had taken without error; a strategy must be a deterministic function of the "
+                    "bars and portfolios it is shown for a run to resume"
+                )
+                raise ArenaError(msg) from e
+        return orders
 
     def _trade(self, message: OnBars) -> tuple[Order, ...]:
         strategy = self._strategy

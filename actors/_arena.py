@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from events import ArenaError, UserEvent, ValidationError, user_event_fields
-from trading import BUILTIN_STRATEGIES, MIN_TRADE_NOTIONAL, BrokerConfig, check_selection
+from trading import BUILTIN_STRATEGIES, BrokerConfig, check_selection
 
 from ._checks import (
     agent_id_arg,
@@ -153,7 +153,7 @@ class Arena:
         on_agent_failure: AgentFailurePolicy = "kill",
         strategy_factory: StrategyFactory | None = None,
         strategies: Strategies | None = None,
-        min_trade_notional: Decimal | int | str = MIN_TRADE_NOTIONAL,
+        min_trade_notional: Decimal | int | str | None = None,
         max_batch: int = 1000,
         max_delay: float = 0.05,
         sink_factory: Callable[[], EventSink] | None = None,
@@ -182,8 +182,9 @@ class Arena:
                 ``BUILTIN_STRATEGIES`` by default. Reopen an arena with the registry it was run with: a
                 stored genome of a strategy the registry lacks starts no actor and cannot be bred.
             min_trade_notional: The smallest fill (quantity times price) that counts as evidence and
-                ends an idle spell in the performance book evolution judges (``MIN_TRADE_NOTIONAL``);
-                recorded in a new arena's ``ArenaOpened`` config.
+                ends an idle spell in the performance book evolution judges; recorded in a new arena's
+                ``ArenaOpened`` config. None: ``MIN_TRADE_NOTIONAL`` for a new arena, the recorded one
+                for a reopened arena (another value is refused there).
             max_batch: The writer commits once this many events are buffered.
             max_delay: The writer commits once the oldest buffered event waited this many seconds.
             sink_factory: Replaces the SQLite store (benchmarks use ``NullSink``); ``path`` must be None,

@@ -31,23 +31,32 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import pykka
 
-from events import AgentNotAliveError, ValidationError, from_minor, to_minor
-from trading import BrokerConfig, EvolutionPolicy, steps
+from events import (
+    AgentNotAliveError,
+    ArenaOpened,
+    SimulationStarted,
+    ValidationError,
+    from_minor,
+    to_minor,
+)
+from trading import MIN_TRADE_NOTIONAL, BrokerConfig, EvolutionPolicy, steps
 
 from . import _timeouts
 from ._checks import INT_MAX, INT_MIN, shown, span
+from ._manifest import RunManifest
 from ._messages import OnBars
+from ._rehearsal import rehearse
 from ._run_report import Progress, SimulationReport, top_agents
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from datetime import datetime
-    from decimal import Decimal
 
     from events import AnyEvent
     from trading import Bar, MarketFeed, Order, Portfolio
@@ -144,6 +153,7 @@ def run_simulation(
         raise ValidationError(msg, field="evolve", value=evolve)
     start_seq = arena.head().seq
     after, last_cycle = _history(arena)
+    manifest = _manifest(arena, feed, seed=seed, agents=agents, policy=policy, broker=broker, evolve=evolve)
     stream = _after(steps(feed), after)
     first = next(stream, None)
     if first is None:  # checked before spawning, so a run with nothing to simulate changes nothing
@@ -153,12 +163,14 @@ def run_simulation(
             "pass a feed that continues past it (more days, or data that goes further)"
         )
         raise ValidationError(msg, field="feed", value=after)
+    if manifest is not None:
+        arena.floor.start_run(manifest.to_json_dict())
     if agents:
         _populate(arena, agents, seed=seed, policy=policy)
+    pending = _pending(arena, feed, after) if manifest is None else []
     cycle_length = timedelta(days=policy.cycle_days)
     run = _Run()
     cycles: list[CycleReport] = []
-    pending: list[tuple[str, Order]] = []
     alive = 0
     for moment, bars in itertools.chain([first], stream):
         arena.floor.set_time(moment)
@@ -179,8 +191,7 @@ def run_simulation(
         run.last = moment
         if progress is not None and run.steps % progress_every == 0:
             progress(_progress(arena, run, total_steps, alive))
-    run.lapsed += len(pending)  # placed at the last step: no later open to fill them at
-    arena.verify_capital_conservation()  # stamped at the last step: the log records where the run ended
+    arena.floor.pending = tuple(pending)  # they fill at the next step, if another run continues this one
     if progress is not None and run.steps % progress_every:
         progress(_progress(arena, run, total_steps, alive))
     return _report(arena, run, start_seq=start_seq, cycles=cycles, policy=policy, top=top)
@@ -221,6 +232,71 @@ def _history(arena: Arena) -> tuple[datetime | None, datetime | None]:
     if last is None or anchor is None:  # pragma: no cover  (flushed first: the head is stored)
         return None, None
     return last.timestamp, anchor.timestamp
+
+
+def _manifest(
+    arena: Arena,
+    feed: MarketFeed,
+    *,
+    seed: int,
+    agents: int,
+    policy: EvolutionPolicy,
+    broker: BrokerConfig,
+    evolve: bool,
+) -> RunManifest | None:
+    """Return the manifest to record for a new run, or None when the arena's recorded one matches.
+
+    Raises:
+        ValidationError: the arena records a run whose manifest differs (each difference named), or a
+            resumed run was asked to spawn agents.
+
+    """
+    opened = _first(arena.replay_events(to_seq=1))
+    floor = opened.config.get("min_trade_notional") if isinstance(opened, ArenaOpened) else None
+    given = RunManifest.of(
+        seed=seed,
+        agents=agents,
+        feed=feed,
+        policy=policy,
+        broker=broker,
+        strategies=arena.strategies,
+        min_trade_notional=MIN_TRADE_NOTIONAL if floor is None else Decimal(str(floor)),
+        evolve=evolve,
+    )
+    found = None
+    for event in arena.replay_events(event_types=["SimulationStarted"]):
+        found = event  # one per arena: the run it was made for
+    if not isinstance(found, SimulationStarted):
+        return given
+    recorded = RunManifest.from_json_dict(found.manifest)
+    if agents:
+        msg = (
+            f"simulation: agents={agents}, but the arena continues a run (manifest at seq {found.seq}) that "
+            f"spawned its {recorded.agents}; a resumed run spawns none: pass agents=0"
+        )
+        raise ValidationError(msg, field="agents", value=agents)
+    differences = recorded.differences(given, ignore=("agents",))
+    if differences:
+        msg = (
+            f"simulation: the arena continues a run (manifest at seq {found.seq}) that differs from this "
+            f"one: {'; '.join(differences)}; resume with the recorded inputs, or start a new arena"
+        )
+        raise ValidationError(msg, field="manifest", value=differences[0])
+    return None
+
+
+def _pending(arena: Arena, feed: MarketFeed, after: datetime | None) -> list[tuple[str, Order]]:
+    """Return the orders waiting from the last step of a recorded run: kept by the floor, or rebuilt.
+
+    The floor keeps them between two runs on one open arena; a reopened arena's agents start fresh, so
+    ``rehearse`` replays their steps from the log and the feed, which must hold the run from its start.
+    """
+    kept = arena.floor.pending
+    if kept is not None:
+        return list(kept)
+    if after is None:
+        return []
+    return rehearse(arena, feed, after)  # a reopened arena: its agents' strategies start fresh
 
 
 def _first(events: Iterator[AnyEvent]) -> AnyEvent | None:

@@ -16,7 +16,7 @@ from events import ValidationError
 from trading import BrokerConfig
 
 from ._checks import agent_id_arg, broker_arg, marks_arg, orders_arg, reason_arg
-from ._messages import AgentRefs, ExecuteOrders, Portfolios, RecordMarks, ReportStuck, SetTime
+from ._messages import AgentRefs, ExecuteOrders, Portfolios, RecordMarks, ReportStuck, SetTime, StartRun
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     import pykka
+    from pydantic import JsonValue
 
-    from events import TradeExecuted, TradeRejected
+    from events import SimulationStarted, TradeExecuted, TradeRejected
     from trading import AgentMetrics, Order, Portfolio
 
     from ._client import ArenaClient
@@ -39,6 +40,10 @@ class TradingFloor:
     def __init__(self, client: ArenaClient) -> None:
         """Share the arena's client; get one from ``Arena.floor`` instead."""
         self._client = client
+        self.pending: tuple[tuple[str, Order], ...] | None = None
+        """The orders a driver's last step placed, waiting for the next step's opens; kept here between
+        two runs of the driver on one open arena. None until a driver stepped since the arena was
+        opened: a reopened arena's strategies and pending orders are rebuilt by ``rehearse``."""
 
     def agent_metrics(self, *, lifetime: bool = False) -> dict[str, AgentMetrics]:
         """Return every live agent's metrics from the arena's performance book (the ledger's own evidence).
@@ -47,6 +52,11 @@ class TradingFloor:
         everything since it was spawned.
         """
         return self._client.gather_metrics(lifetime=lifetime)
+
+    def start_run(self, manifest: Mapping[str, JsonValue]) -> SimulationStarted:
+        """Record a simulation run's manifest as ``SimulationStarted`` (the driver does, once per run)."""
+        started: SimulationStarted = self._client.ask(StartRun(tuple(manifest.items())))
+        return started
 
     def agent_refs(self) -> dict[str, pykka.ActorRef[Any]]:
         """Return the actor of each live agent, by id, for a driver to ask ``OnBars`` concurrently."""

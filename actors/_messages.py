@@ -47,12 +47,14 @@ __all__ = [
     "Portfolios",
     "Record",
     "RecordMarks",
+    "Rehearse",
     "ReleaseCapital",
     "ReportStuck",
     "RunEvolutionCycle",
     "SetTime",
     "Shutdown",
     "SpawnAgent",
+    "StartRun",
     "Subscribe",
 ]
 
@@ -299,6 +301,26 @@ class OnBars:
 
     bars: tuple[Bar, ...]
     portfolio: Portfolio
+
+
+@dataclass(frozen=True, slots=True)
+class StartRun:
+    """Record a simulation run's manifest (``SimulationStarted``); answers the event."""
+
+    manifest: tuple[tuple[str, Any], ...]
+    """The manifest's items, frozen; rebuilt into a dict by the supervisor."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rehearse:
+    """Asked of an agent on resume: replay steps it already took, to rebuild its strategy's state.
+
+    Each step is the bars and the ledger portfolio it was given then; the strategy sees them exactly as
+    it did, and the answer is the orders of the last step (the ones still waiting to fill). Nothing is
+    emitted: the log already holds what these steps did.
+    """
+
+    steps: tuple[tuple[tuple[Bar, ...], Portfolio], ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
-from events import ArenaError, ArenaOpened, StoreError, ValidationError, format_money, money
+from events import ArenaError, ArenaOpened, Fold, StoreError, ValidationError, format_money, money
 from store import SQLiteEventStore, WriterLock, remove_store
-from trading import BUILTIN_STRATEGIES, MIN_TRADE_NOTIONAL, Strategies
+from trading import BUILTIN_STRATEGIES, MIN_TRADE_NOTIONAL, PerformanceBook, Strategies
 
 from ._checks import float_arg, int_arg
 from ._client import ArenaClient
@@ -70,6 +70,8 @@ class Recovered:
     """The state at the head: latest snapshot plus the tail."""
     funding: Decimal
     """``total_capital`` of its ``ArenaOpened``."""
+    book: PerformanceBook
+    """Every live agent's performance, folded from the whole log (as the live arena kept it)."""
 
 
 def recover(
@@ -108,7 +110,40 @@ def _recovered(store: SQLiteEventStore, path: str | os.PathLike[str]) -> Recover
             "arena; pass the path of an Arena store or a new path"
         )
         raise StoreError(msg, path=str(path), seq=1)
-    return Recovered(state=state, funding=opened.total_capital)
+    return Recovered(state=state, funding=opened.total_capital, book=_book(store, opened))
+
+
+def _book(store: SQLiteEventStore, opened: ArenaOpened) -> PerformanceBook:
+    """Fold the whole log into a performance book under the floor the arena was opened with.
+
+    The book is a function of the log alone, so this gives exactly the book the arena had when it
+    stopped: a resumed run judges its agents on the same evidence an uninterrupted one would. O(events).
+    """
+    recorded = opened.config.get("min_trade_notional")
+    floor = MIN_TRADE_NOTIONAL if recorded is None else money(str(recorded), field="min_trade_notional")
+    book, working = PerformanceBook(min_trade_notional=floor), Fold()
+    for event in store.read():
+        working.apply(event)
+        book.observe(event, working)
+    return book
+
+
+def check_floor(min_trade_notional: Decimal | None, recovered: Recovered | None) -> None:
+    """Refuse a reopen with another evidence floor than the one the arena's book was kept with.
+
+    Raises:
+        ValidationError: ``min_trade_notional`` was given and differs from the recorded one.
+
+    """
+    if recovered is None or min_trade_notional is None:
+        return
+    recorded = recovered.book.min_trade_notional
+    if min_trade_notional != recorded:
+        msg = (
+            f"min_trade_notional: {format_money(min_trade_notional)} differs from {format_money(recorded)}, "
+            "the floor this arena's evidence was counted against; omit it when reopening"
+        )
+        raise ValidationError(msg, field="min_trade_notional", value=min_trade_notional)
 
 
 def check_funding(total_capital: object, recovered: Recovered | None, path: object) -> Decimal | None:
@@ -150,7 +185,7 @@ def supervisor_config(
     max_delay: object,
     clock: object,
     strategies: object = None,
-    min_trade_notional: object = MIN_TRADE_NOTIONAL,
+    min_trade_notional: object = None,
 ) -> SupervisorConfig:
     """Check ``Arena.open``'s options and return the supervisor's configuration.
 
@@ -185,7 +220,9 @@ def supervisor_config(
         strategies=BUILTIN_STRATEGIES if strategies is None else strategies,
         max_batch=int_arg(max_batch, "max_batch", minimum=1) or 1,
         max_delay=float_arg(max_delay, "max_delay"),
-        min_trade_notional=money(min_trade_notional, field="min_trade_notional"),
+        min_trade_notional=(
+            None if min_trade_notional is None else money(min_trade_notional, field="min_trade_notional")
+        ),
     )
 
 
@@ -245,6 +282,7 @@ def start(
     writer = _WriterOpener(path, synchronous=synchronous, lock=lock)
     try:
         funding = check_funding(total_capital, recovered, path)
+        check_floor(config.min_trade_notional, recovered)
         return launch(
             writer,
             partial(SQLiteEventStore.open, path, readonly=True),
@@ -296,6 +334,7 @@ def _launch(
     supervisor = ArenaSupervisor.start(
         factory,
         state=recovered.state if recovered is not None else None,
+        book=recovered.book if recovered is not None else None,
         config=config,
         clock=clock if clock is not None else SystemClock(),
         ids=ids,
@@ -313,7 +352,7 @@ def _launch(
                 "max_batch": config.max_batch,
                 "max_delay": config.max_delay,
                 "clock": type(clock).__name__ if clock is not None else "SystemClock",
-                "min_trade_notional": format_money(config.min_trade_notional),
+                "min_trade_notional": format_money(config.min_trade_notional or MIN_TRADE_NOTIONAL),
             }
             client.ask(OpenArena(arena_id_for(config.seed), funding, tuple(options.items())))
             client.flush()

@@ -27,6 +27,7 @@ from events import (
     ArenaError,
     Fold,
     MarksRecorded,
+    SimulationStarted,
     Tier,
     ValidationError,
     equity,
@@ -81,6 +82,7 @@ from ._messages import (
     SetTime,
     Shutdown,
     SpawnAgent,
+    StartRun,
     Subscribe,
 )
 from ._reports import breakdown_of
@@ -127,7 +129,8 @@ class SupervisorConfig:
     strategies: Strategies = BUILTIN_STRATEGIES
     max_batch: int = 1000
     max_delay: float = 0.05
-    min_trade_notional: Decimal = MIN_TRADE_NOTIONAL
+    min_trade_notional: Decimal | None = None
+    """None: the recorded floor of a reopened arena, ``MIN_TRADE_NOTIONAL`` for a new one."""
 
 
 class ArenaSupervisor(pykka.ThreadingActor):
@@ -140,6 +143,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
     Args:
         sink_factory: Opens the store, in the writer's thread.
         state: The recovered state of a reopened arena, or None for a new one.
+        book: The recovered performance book of a reopened arena (folded from its whole log).
         config: Options.
         clock: Stamps every event.
         ids: Agent and event ids; by default ``SequentialIds`` continuing the state, seeded by the config.
@@ -156,14 +160,16 @@ class ArenaSupervisor(pykka.ThreadingActor):
         config: SupervisorConfig,
         clock: Clock,
         ids: IdGenerator | None = None,
+        book: PerformanceBook | None = None,
     ) -> None:
         super().__init__()
         fold = state.thaw() if state is not None else Fold()
         seed = config.seed
         ids = ids or SequentialIds.resuming(seed, head_seq=fold.seq, agent_ids=fold.agents)
-        # the evidence evolution judges: folded from the events as they are emitted, in this thread
-        self._book = PerformanceBook(min_trade_notional=config.min_trade_notional)
-        self._book.resume(fold)
+        # the evidence evolution judges: folded from the events as they are emitted, in this thread; a
+        # reopened arena's book is recovery's fold of its whole log
+        floor = config.min_trade_notional if config.min_trade_notional is not None else MIN_TRADE_NOTIONAL
+        self._book = book if book is not None else PerformanceBook(min_trade_notional=floor)
         self._em = Emitter(fold, clock=clock, ids=ids, observer=self._book.observe)
         # reseeded past the head on reopen, so a reopened arena does not redraw its first run's genomes
         self._rng = random.Random(None if seed is None else f"arena-rng/{seed}/{fold.seq}")  # noqa: S311  (simulation, not secrets)
@@ -320,6 +326,8 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 return spawned.agent_id
             case RunEvolutionCycle():
                 return self._evolve(message)
+            case StartRun(manifest=manifest):
+                return em.emit(SimulationStarted, manifest=dict(manifest))
             case GetMetrics(lifetime=lifetime):
                 return self._book.lifetime() if lifetime else self._book.metrics()
             case ExecuteOrders(orders=orders, prices=prices, broker=broker):

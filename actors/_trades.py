@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from uuid import UUID
 
+    from events import AgentEntry
+
     from ._emitter import Emitter
 
-__all__ = ["execute_orders", "fill", "liquidate", "liquidation_prices", "portfolios"]
+__all__ = ["execute_orders", "fill", "liquidate", "liquidation_prices", "portfolio_of", "portfolios"]
 
 _UNIT: Final = Decimal("0.00000001")
 
@@ -187,17 +189,20 @@ def execute_orders(
 
 
 def portfolios(em: Emitter) -> dict[str, Portfolio]:
-    """Return each live agent's ledger cash, positions and average costs, by id, without freezing the state.
-
-    The entry price of a holding is its cost basis per unit (a buy's cost is its notional, fees apart):
-    the ledger's average cost, so a strategy's stop loss reads the same number an auditor does.
-    """
+    """Return each live agent's ledger portfolio (``portfolio_of``), by id, without freezing the state."""
     result: dict[str, Portfolio] = {}
     for agent_id in sorted(em.fold.agents):
         record = em.fold.agent(agent_id)
         if record is not None and record.alive:
-            entry = {s: record.cost_basis[s] / units for s, units in record.positions.items() if units > 0}
-            result[agent_id] = Portfolio(
-                cash=record.allocation, positions=record.positions, entry_prices=entry
-            )
+            result[agent_id] = portfolio_of(record)
     return result
+
+
+def portfolio_of(agent: AgentEntry) -> Portfolio:
+    """Return what a strategy sees of ``agent``'s account: cash, positions and average costs.
+
+    The entry price of a holding is its cost basis per unit (a buy's cost is its notional, fees apart):
+    the ledger's average cost, so a strategy's stop loss reads the same number an auditor does.
+    """
+    entry = {s: agent.cost_basis[s] / units for s, units in agent.positions.items() if units > 0}
+    return Portfolio(cash=agent.allocation, positions=agent.positions, entry_prices=entry)

@@ -75,6 +75,7 @@ from ._positions import cost_of_sale as cost_of_sale
 from ._positions import value_at as value_at
 from ._records import AgentEntry as AgentEntry
 from ._records import AgentRecord as AgentRecord
+from ._run import SimulationStarted as SimulationStarted
 from ._state import ArenaState as ArenaState
 from ._state import Fold as Fold
 from ._state import apply as apply
@@ -139,6 +140,7 @@ __all__ = [
     "PositiveMoney",
     "Posting",
     "Side",
+    "SimulationStarted",
     "StoreError",
     "Tier",
     "TradeExecuted",

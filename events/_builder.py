@@ -31,6 +31,7 @@ from ._errors import GraduationError, UnknownAgentError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
 from ._money import ZERO
 from ._positions import cost_of_sale, value_at
+from ._run import SimulationStarted
 from ._state import ArenaState, Fold, fold
 from ._trading import MarksRecorded, TradeExecuted, TradeRejected, trade_cash_delta
 
@@ -187,6 +188,11 @@ class LogBuilder:
         """Open the arena with ``capital`` in the treasury; ``config`` defaults to the builder's seed."""
         config = {"seed": self.seed} if config is None else config
         return self.emit(ArenaOpened, arena_id=arena_id, total_capital=Decimal(capital), config=config)
+
+    def start_run(self, manifest: dict[str, JsonValue] | None = None) -> SimulationStarted:
+        """Record a simulation run's manifest (a small synthetic one by default)."""
+        given = {"seed": self.seed, "market": {"kind": "synthetic"}} if manifest is None else manifest
+        return self.emit(SimulationStarted, manifest=given)
 
     def spawn(
         self,

@@ -26,6 +26,7 @@ from ._capital import (
 from ._custom import UserEvent, parse_user_event
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
+from ._run import SimulationStarted
 from ._trading import MarksRecorded, TradeExecuted, TradeRejected
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ BuiltinEvent = Annotated[
     | EvolutionCycleComplete
     | EvolutionCycleStarted
     | MarksRecorded
+    | SimulationStarted
     | TradeExecuted
     | TradeRejected,
     Field(discriminator="event_type"),

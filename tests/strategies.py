@@ -31,6 +31,7 @@ from events import (
     EvolutionCycleStarted,
     LogBuilder,
     MarksRecorded,
+    SimulationStarted,
     Tier,
     TradeExecuted,
     TradeRejected,
@@ -209,6 +210,7 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
     EvolutionCycleStarted: st.builds(
         EvolutionCycleStarted, **_envelope(cycle=st.integers(1, 10**6), policy=json_objects)
     ),
+    SimulationStarted: st.builds(SimulationStarted, **_envelope(manifest=json_objects)),
     EvolutionCycleComplete: st.builds(
         EvolutionCycleComplete,
         **_envelope(

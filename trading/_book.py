@@ -122,16 +122,6 @@ class PerformanceBook:
         if books is not None:
             books.stint = self._tracker(equity(state.agents[str(agent_id)], state.marks), at)
 
-    def resume(self, state: Fold, at: datetime | None = None) -> None:
-        """Start tracking every live agent of a reopened ``state`` from its equity now.
-
-        What happened before the reopen is not in the book; from here on it is exact.
-        """
-        for agent_id, entry in state.agents.items():
-            if entry.alive and agent_id not in self._agents:
-                worth = equity(entry, state.marks)
-                self._agents[agent_id] = _Agent(life=self._tracker(worth, at), stint=self._tracker(worth, at))
-
     def metrics(self) -> dict[str, AgentMetrics]:
         """Metrics of each live agent's current stint (what evolution judges), with its idle spell.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import logging
 import re
@@ -27,6 +28,8 @@ from ._bar import Bar
 if TYPE_CHECKING:
     import os
     from collections.abc import Generator, Iterator
+
+    from pydantic import JsonValue
 
 __all__ = ["CsvFeed"]
 
@@ -123,6 +126,23 @@ class CsvFeed:
     def symbols(self) -> tuple[str, ...]:
         """The symbols that have bars in the window, sorted ascending (the order of bars within a step)."""
         return self._symbols
+
+    def identity(self) -> dict[str, JsonValue]:
+        """Return what names this market in a run's manifest: the file (absolute path, size, sha256).
+
+        The window (``start``, ``days``) is not part of it: a resumed run reads the same file from where
+        its log ends. Hashing reads the file once more, which is cheap beside parsing it.
+        """
+        digest = hashlib.sha256()
+        with self._path.open("rb") as file:
+            for chunk in iter(lambda: file.read(1 << 20), b""):
+                digest.update(chunk)
+        return {
+            "kind": "csv",
+            "path": str(self._path.resolve()),
+            "size": self._path.stat().st_size,
+            "sha256": digest.hexdigest(),
+        }
 
     def __repr__(self) -> str:
         return f"CsvFeed({self._source!r}, symbols={self._symbols!r}, bars={len(self._bars)})"

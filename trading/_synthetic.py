@@ -24,6 +24,8 @@ from ._bar import Bar
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from pydantic import JsonValue
+
 __all__ = ["SyntheticFeed"]
 
 logger = logging.getLogger(__name__)
@@ -172,6 +174,21 @@ class SyntheticFeed:
     def interval(self) -> timedelta:
         """The length of one bar, for annualizing returns without inferring it."""
         return self._interval
+
+    def identity(self) -> dict[str, JsonValue]:
+        """Return what names this market in a run's manifest: its parameters, not its length.
+
+        ``days`` only cuts the path short: a feed of 15 days is the first half of one of 30, so two legs of
+        a run and the whole run see the same market.
+        """
+        return {
+            "kind": "synthetic",
+            "seed": self._seed,
+            "symbols": list(self._symbols),
+            "start": self._start.isoformat(),
+            "interval_seconds": self._interval.total_seconds(),
+            "initial_price": str(self._initial),
+        }
 
     def __repr__(self) -> str:
         return (

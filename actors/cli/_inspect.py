@@ -11,6 +11,7 @@ import sys
 from bisect import bisect_right
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from actors import breakdown_of
@@ -22,6 +23,7 @@ from events import (
     AgentSpawned,
     ArenaState,
     MarksRecorded,
+    SimulationStarted,
     UnknownAgentError,
     ValidationError,
     canonical_json,
@@ -32,15 +34,17 @@ from store import SQLiteEventStore, verify
 from trading import performance
 
 from ._format import agent_lines, amount, breakdown_lines, event_line, headline_lines, nav_by_tier_lines
+from ._target import read_target
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator, Mapping
+    from datetime import datetime
 
     from events import AgentRecord, AnyEvent
     from store import Head
 
-__all__ = ["first_event", "lineage", "reading", "replay", "report", "verify_store"]
+__all__ = ["first_event", "lineage", "reading", "replay", "report", "run_lines", "verify_store"]
 
 _MAX_SEQ: Final = 2**63 - 1  # the largest seq a log can reach: SQLite's largest INTEGER
 _SEQ_DIGITS: Final = len(str(_MAX_SEQ))
@@ -155,11 +159,19 @@ def report(args: argparse.Namespace) -> int:
         event = first_event(store, from_seq=seq, to_seq=seq)
         with reading(store, to_seq=seq) as events:
             result = performance(events)
+        started = first_event(store, event_types=["SimulationStarted"])
+        last = first_event(store, from_seq=head.seq, to_seq=head.seq)
     when = f" ({format_timestamp(event.timestamp)})" if event is not None else ""
+    run = (
+        run_lines(started, last.timestamp if last is not None else None, read_target(Path(args.path)))
+        if isinstance(started, SimulationStarted)
+        else []
+    )
     dead = sum(1 for agent in state.agents.values() if not agent.alive)
     lines = [
         f"arena {state.arena_id or '-'} at seq {seq} of {head.seq}{when}",
         f"evolution cycles: {state.cycle}; agents: {len(state.alive_agents())} alive, {dead} killed",
+        *run,
         *breakdown_lines(breakdown_of(state)),
         "",
         *headline_lines(result),
@@ -170,6 +182,38 @@ def report(args: argparse.Namespace) -> int:
     ]
     _say(*lines)
     return 0
+
+
+def run_lines(started: SimulationStarted, last: datetime | None, target: datetime | None) -> list[str]:
+    """Return the run's manifest and whether it finished, as ``arena report`` prints them."""
+    m = started.manifest
+    market = m.get("market")
+    market = market if isinstance(market, dict) else {}
+    if market.get("kind") == "csv":
+        digest = str(market.get("sha256"))[:16]
+        data = f"csv {market.get('path')} ({market.get('size')} bytes, sha256 {digest}...)"
+    else:
+        data = (
+            f"{market.get('kind')} market seed {market.get('seed')} from {market.get('start')}, "
+            f"{market.get('interval_seconds')} s bars, symbols {market.get('symbols')}"
+        )
+    policy = m.get("policy")
+    policy = policy if isinstance(policy, dict) else {}
+    if target is None:
+        status = "no target recorded beside the store"
+    elif last is not None and last >= target:
+        status = f"finished: its last step reached the target {format_timestamp(target)}"
+    else:
+        reached = format_timestamp(last) if last is not None else "-"
+        status = f"not finished: at {reached}, target {format_timestamp(target)} (arena simulate --resume)"
+    return [
+        f"run (manifest at seq {started.seq}): seed {m.get('seed')}, {m.get('agents')} agents, {data}",
+        (
+            f"  policy: {policy.get('fitness')} fitness, cycles every {policy.get('cycle_days')} days; "
+            f"evidence floor {m.get('min_trade_notional')}; evolve {m.get('evolve')}"
+        ),
+        f"  {status}",
+    ]
 
 
 def _at_seq(value: int, head: Head) -> int:

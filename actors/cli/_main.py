@@ -178,9 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed = True
         where = f": {e.filename}" if e.filename else ""
         return _fail(f"{e.strerror or e}{where}")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM during a simulation (``Terminated``)
         sys.stderr.write("arena: interrupted\n")
-        return _INTERRUPTED
+        status: int = getattr(e, "status", _INTERRUPTED)
+        return status
     finally:
         _LOG.end(failed=failed)
 
@@ -224,7 +225,13 @@ def _parser() -> _Parser:
         help=f"agents to spawn in a new arena, {_AGENTS.range} (each is an OS thread)",
     )
     sim.add_argument(
-        "--days", type=_DAYS, required=True, metavar="D", help=f"days of market to simulate, {_DAYS.range}"
+        "--days",
+        type=_DAYS,
+        metavar="D",
+        help=(
+            f"days of market to simulate, {_DAYS.range}; with --resume, days to extend a finished run by "
+            "(an interrupted run continues to its target without it)"
+        ),
     )
     sim.add_argument(
         "--seed", type=_SEED, metavar="S", help=f"seeds the market, genomes and evolution, {_SEED.range}"
@@ -239,7 +246,11 @@ def _parser() -> _Parser:
     sim.add_argument("--top", type=_COUNT, default=5, metavar="N", help="top agents to list (default 5)")
     sim.add_argument("--progress", action="store_true", help="draw the progress bar even if not a TTY")
     existing = sim.add_mutually_exclusive_group()
-    existing.add_argument("--resume", action="store_true", help="continue the arena stored at --db")
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run stored at --db, from its recorded manifest (no other flag needed)",
+    )
     existing.add_argument("--force", action="store_true", help="replace the arena stored at --db")
     sim.add_argument(
         "--accept-loss",

@@ -12,9 +12,13 @@ arena's own seed and start (the same path, continued), and the run covers ``--da
 from __future__ import annotations
 
 import math
+import shlex
+import signal
 import sqlite3
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,19 +26,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from actors import Arena, SimClock, run_simulation
-from events import ArenaOpened, ValidationError, money
+from events import ArenaError, ArenaOpened, ValidationError, money
 from store import FORMAT_NAME, SQLiteEventStore, remove_store
 from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer_interval, performance, steps
 
 from ._format import progress_line, summary_lines
 from ._inspect import first_event, reading
+from ._resume import Plan, Window, resume_plan
+from ._target import remove_target, until_after, write_target
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
 
     from actors import Progress
-    from trading import Bar, MarketFeed, PerformanceReport
+    from trading import MarketFeed, PerformanceReport
 
 __all__ = [
     "DEFAULT_CAPITAL",
@@ -79,22 +85,31 @@ class History:
     last: datetime
 
 
-class _Window:
-    """A feed cut off after ``until``: the run covers exactly ``--days`` past where the arena stopped."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as an interrupt: the same clean stop at the last complete step, status 143."""
 
-    def __init__(self, feed: MarketFeed, until: datetime) -> None:
-        self._feed = feed
-        self._until = until
+    status = 143  # 128 + SIGTERM, the shell's convention
 
-    @property
-    def symbols(self) -> tuple[str, ...]:
-        return self._feed.symbols
 
-    def __iter__(self) -> Iterator[Bar]:
-        for bar in self._feed:
-            if bar.timestamp > self._until:
-                return
-            yield bar
+@contextmanager
+def terminated_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into ``Terminated`` while the run goes on, so ``kill`` stops it as cleanly as Ctrl-C.
+
+    Only the main thread can set a signal handler; elsewhere (an embedding test) SIGTERM keeps its own.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        del signum, frame
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -102,18 +117,17 @@ def simulate(args: argparse.Namespace) -> int:
 
     Raises:
         ArenaError: an option, the policy, the data or the store refused the run (the CLI prints it).
+        KeyboardInterrupt: SIGINT or SIGTERM; the log ends at the last complete step, and the exact
+            command that resumes the run has been printed.
 
     """
     path = Path(args.db)
     _check_options(args)
-    policy = _policy(args)
-    history = history_of(path) if args.resume else None
-    seed = _seed(args, history, path)
-    feed, clock_start, total_steps = market_for(args, history, seed)
+    plan = _resume(args, path) if args.resume else _new_run(args)
     if not args.resume and path.exists():
         _clear(path, force=args.force)
     capital = None if args.capital is None else money(args.capital, field="--capital", allow_zero=False)
-    if history is None and capital is None:
+    if not args.resume and capital is None:
         capital = DEFAULT_CAPITAL
     show = args.progress or sys.stderr.isatty()
     began = time.perf_counter()
@@ -129,20 +143,27 @@ def simulate(args: argparse.Namespace) -> int:
 
     accept_loss = bool(getattr(args, "accept_loss", False))
     opened = Arena.open(
-        path, total_capital=capital, seed=seed, clock=SimClock(clock_start), accept_loss=accept_loss
+        path, total_capital=capital, seed=plan.seed, clock=SimClock(plan.clock_start), accept_loss=accept_loss
     )
-    with opened as arena:
-        report = run_simulation(
-            arena,
-            feed,
-            seed=seed,
-            agents=0 if args.resume else args.agents,
-            policy=policy,
-            broker=BrokerConfig(),
-            total_steps=total_steps,
-            top=args.top,
-            progress=draw if show else None,
-        )
+    write_target(path, plan.until)
+    try:
+        with terminated_as_interrupt(), opened as arena:
+            report = run_simulation(
+                arena,
+                plan.feed,
+                seed=plan.seed,
+                agents=plan.agents,
+                policy=plan.policy,
+                broker=plan.broker,
+                total_steps=plan.total_steps,
+                top=args.top,
+                progress=draw if show else None,
+            )
+    except KeyboardInterrupt:
+        if show:
+            sys.stderr.write("\n")
+        sys.stderr.write(_resume_hint(path))
+        raise
     elapsed = time.perf_counter() - began
     if show:
         sys.stderr.write("\n")
@@ -150,6 +171,40 @@ def simulate(args: argparse.Namespace) -> int:
     lines = summary_lines(report, result, path=str(path), elapsed=elapsed)
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _new_run(args: argparse.Namespace) -> Plan:
+    """Return the plan of a new run: its market and target from the options."""
+    policy = _policy(args)
+    seed = _seed(args, None, Path(args.db))
+    feed, clock_start, total_steps, until = _new_market(args, seed)
+    return Plan(
+        feed=feed,
+        clock_start=clock_start,
+        total_steps=total_steps,
+        seed=seed,
+        policy=policy,
+        broker=BrokerConfig(),
+        until=until,
+        agents=args.agents,
+    )
+
+
+def _resume(args: argparse.Namespace, path: Path) -> Plan:
+    history = history_of(path)
+    return resume_plan(args, path, history.last)
+
+
+def _resume_hint(path: Path) -> str:
+    """Say where the interrupted run's log ends and the exact command that continues it."""
+    try:
+        with SQLiteEventStore.open(path, readonly=True) as store:
+            head = store.head()
+        where = f"the log ends at seq {head.seq}, the last complete step"
+    except ArenaError:
+        where = "the log ends at its last complete step"
+    command = shlex.join(["arena", "simulate", "--db", str(path), "--resume"])
+    return f"arena: interrupted; {where}; resume the same run with:\n  {command}\n"
 
 
 def _performance(path: Path) -> PerformanceReport:
@@ -165,6 +220,9 @@ def _check_options(args: argparse.Namespace) -> None:
             "drop --agents when passing --resume"
         )
         raise ValidationError(msg, field="--agents", value=args.agents)
+    if not args.resume and args.days is None:
+        msg = "--days: a new run needs its length; pass e.g. --days 30"
+        raise ValidationError(msg, field="--days", value=None)
     if not args.resume and args.agents is None:
         msg = (
             "--agents: a new arena needs its population; pass e.g. --agents 50 (or --resume an existing one)"
@@ -227,6 +285,25 @@ def _seed(args: argparse.Namespace, history: History | None, path: Path) -> int:
     return history.seed
 
 
+def _new_market(args: argparse.Namespace, seed: int) -> tuple[MarketFeed, datetime, int | None, datetime]:
+    """Return a new run's market, its clock's start, its steps and its target (the last step's time)."""
+    days: int = args.days
+    if args.data is not None:
+        csv = CsvFeed(args.data, start=_start(args.start), days=days)
+        first = next(iter(csv))  # CsvFeed refuses a window without bars, naming the file
+        try:
+            interval = infer_interval(csv, symbol=first.symbol)
+        except ValidationError:
+            interval = timedelta(seconds=1)  # one bar per symbol: any instant before it opens the market
+        # read the whole window once before any file is made: a bad row refuses the run, not half of it
+        total, last = 0, first.timestamp
+        for moment, _ in steps(csv):
+            total, last = total + 1, moment
+        return csv, first.timestamp - interval, total, last
+    until = until_after(SYNTHETIC_START, days)
+    return SyntheticFeed(seed=seed, start=SYNTHETIC_START, days=days), SYNTHETIC_START, days * 24, until
+
+
 def market_for(
     args: argparse.Namespace, history: History | None, seed: int
 ) -> tuple[MarketFeed, datetime, int | None]:
@@ -246,22 +323,10 @@ def market_for(
         return csv, first.timestamp - interval, total
     if history is None:
         return SyntheticFeed(seed=seed, start=SYNTHETIC_START, days=days), SYNTHETIC_START, days * 24
-    until = _until(history.last, days)
+    until = until_after(history.last, days)
     span = math.ceil((until - history.opened) / timedelta(days=1))
     synthetic = SyntheticFeed(seed=seed, start=history.opened, days=span)
-    return _Window(synthetic, until), history.last, (until - history.last) // _HOUR
-
-
-def _until(last: datetime, days: int) -> datetime:
-    """Return when a resumed run of ``days`` days ends, refusing one that would end past year 9999."""
-    latest = datetime.max.replace(tzinfo=UTC)
-    if last > latest - timedelta(days=days):
-        msg = (
-            f"--days {days}: the arena's log ends at {last.date().isoformat()}, and {days} days more would "
-            f"run past {latest.date().isoformat()}, the last day a timestamp holds; pass fewer days"
-        )
-        raise ValidationError(msg, field="--days", value=days)
-    return last + timedelta(days=days)
+    return Window(synthetic, until), history.last, (until - history.last) // _HOUR
 
 
 def _start(text: str | None) -> datetime | None:
@@ -295,6 +360,7 @@ def _clear(path: Path, *, force: bool) -> None:
         )
         raise ValidationError(msg, field="--db", value=str(path))
     remove_store(path)  # under the writer lock: never while another process writes it, never a newer schema
+    remove_target(path)
 
 
 def _replaceable(path: Path) -> bool:

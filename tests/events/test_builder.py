@@ -21,6 +21,8 @@ def every_kind(log):
     """Each helper once or more, so the log holds every event kind; yields after each helper call."""
     opened = log.open("10000")
     yield
+    log.start_run()
+    yield
     for agent_id in ("a1", "a2", "a3"):
         spawned = log.spawn(agent_id, caused_by=opened)
         yield

@@ -153,18 +153,6 @@ def test_sharpe_is_annualised_from_the_marks_own_timestamps():
     assert ppy_hourly / ppy_daily == pytest.approx(24)
 
 
-def test_resume_starts_every_live_agent_from_its_equity_now():
-    b = funded("a", "b")
-    b.mark({"XYZ": "10"})
-    state = b.fold
-    book = PerformanceBook()
-
-    book.resume(state)
-
-    assert sorted(book.metrics()) == ["a", "b"]
-    assert book.metrics()["a"].equity == Decimal(1000)
-
-
 def test_the_floor_is_the_books_and_a_bad_one_is_refused():
     assert PerformanceBook().min_trade_notional == MIN_TRADE_NOTIONAL
     with pytest.raises(ValidationError, match="min_trade_notional"):
