@@ -3,6 +3,11 @@
 The supervisor never waits on an agent (an agent may be busy telling it about a crash), so every stop and
 every message here is fire-and-forget. Each start is numbered (its incarnation), so a crash report from an
 actor that a restart already replaced is recognised as stale.
+
+Incarnations live in memory and restart at 0 when an arena reopens: they only tell a current actor from a
+replaced one, never how often an agent failed. That count is the ledger's (``AgentEntry.failures``, one
+per ``AgentFailed``), which the supervisor weighs against ``MAX_RESTARTS``, so a reopened arena restarts
+or kills a crashing agent on exactly the failure an uninterrupted one would.
 """
 
 from __future__ import annotations

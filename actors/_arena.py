@@ -261,6 +261,10 @@ class Arena:
     def close(self) -> None:
         """Flush, then stop the agents, the supervisor and the writer, in that order; idempotent.
 
+        An atomic block still open (``floor.atomic()`` left by an exception or an interrupt) is
+        discarded, never committed, with a warning saying how many events: the store ends at the last
+        complete block, and every later call's error names the discarded block.
+
         Raises:
             EventSourcingError: the final flush failed (the writer had failed); every actor is stopped
                 anyway, and the store holds everything flushed before.
@@ -280,6 +284,9 @@ class Arena:
 
     def flush(self) -> Head:
         """Wait until every event of every command answered so far is durable; return the durable head.
+
+        While an atomic block is open (``floor.atomic()``), its events are not made durable: the answer is
+        the head before the block, which becomes durable whole when it ends.
 
         Raises:
             EventSourcingError: the writer failed; the message names the cause and the last durable seq.

@@ -4,16 +4,36 @@ The writer never waits on the supervisor, so the supervisor may wait on it: when
 ``high_water`` submitted events are not yet durable, ``submit`` asks the writer to ``Flush`` and waits,
 which bounds memory however fast callers go. Once the writer reports a failure, the log cannot grow and
 every later command is refused with the cause and the last durable seq.
+
+Atomic blocks (crash boundaries). Between ``begin`` and ``end`` nothing is submitted: ``submit`` holds
+the block's events, and ``end`` tells the writer the whole block as one ``Submit``, which the writer
+never splits across transactions (``actors/_writer.py``) and which carries the snapshot, if one is due,
+after its last event. So every durable prefix of the log ends at a block's end (or between two commands
+outside blocks), never inside one: a driver that makes each step a block can continue from any durable
+log. ``begin`` first submits what came before it, so those events stay out of the block.
+
+* A block may hold more than ``high_water`` events (an evolution cycle can emit thousands): it is still
+  one ``Submit``. The cost is memory, the block's events and their JSON held until ``end``, and the
+  writer waiting on its disk for the whole block at once; back-pressure applies after ``end``.
+* ``flush`` while a block is open makes durable everything before the block and answers that head: the
+  block is not part of the log yet. It never waits on the block, so a flush from another thread (or the
+  driver's own) cannot deadlock or split it.
+* Blocks do not nest: ``begin`` while one is open is refused, as is ``end`` with none open.
+* ``discard`` (at close, with a block still open: the driver raised or was interrupted) drops the
+  block's events unwritten and logs how many at warning. The live state had already folded them, so from
+  then on every command is refused, naming the discarded block: the arena cannot go on from a state its
+  log does not have. Reopening the store continues from the end of the last complete block.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from events import EventSourcingError
+from events import ArenaError, EventSourcingError
 
 from ._timeouts import FLUSH_TIMEOUT, ask
 from ._writer_messages import Flush, Submit
@@ -23,9 +43,30 @@ if TYPE_CHECKING:
 
     from ._emitter import Emitter
 
-__all__ = ["Backlog"]
+__all__ = ["Backlog", "Discarded"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Discarded:
+    """An unfinished atomic block dropped at close: its events were folded live but never written."""
+
+    first_seq: int
+    """The seq of the block's first event; the store ends just before it."""
+    count: int
+    """Events the block held (0 if it was opened and nothing was emitted in it)."""
+
+    @property
+    def message(self) -> str:
+        """Why a command is refused after the discard, and what to do."""
+        last = self.first_seq + self.count - 1
+        held = f"{self.count} events, seqs {self.first_seq} to {last}" if self.count else "no events yet"
+        return (
+            f"arena is closed, and its unfinished atomic block ({held}) was "
+            f"discarded at close: the live state had them but the store ends at seq {self.first_seq - 1}, "
+            "the end of the last complete block; open it again with Arena.open(path) to continue from there"
+        )
 
 
 class Backlog:
@@ -49,8 +90,68 @@ class Backlog:
         self._high_water = high_water
         self._snapshot_every = snapshot_every
         self._since_snapshot = 0
+        self._block: int | None = None  # the first seq of the open atomic block
         self.failure: tuple[str, int] | None = None
         """``(cause, last durable seq)`` once the writer failed."""
+        self.discarded: Discarded | None = None
+        """The unfinished atomic block dropped at close, if any; every later command is refused."""
+
+    @property
+    def holding(self) -> bool:
+        """Whether an atomic block is open: its events are held back until ``end``."""
+        return self._block is not None
+
+    def begin(self, em: Emitter) -> None:
+        """Submit what ``em`` holds, then open an atomic block at the next seq.
+
+        Raises:
+            ArenaError: a block is open already (blocks do not nest).
+
+        """
+        if self._block is not None:
+            msg = (
+                f"atomic block: one is already open since seq {self._block} "
+                f"({em.fold.seq - self._block + 1} events so far); blocks do not nest; "
+                "end the open block (leave its `with arena.floor.atomic()`) before beginning another"
+            )
+            raise ArenaError(msg)
+        self._send(em)
+        self._block = em.fold.seq + 1
+
+    def end(self, em: Emitter) -> None:
+        """Close the open atomic block: tell the writer its events as one ``Submit`` (one transaction).
+
+        Raises:
+            ArenaError: no block is open.
+
+        """
+        if self._block is None:
+            msg = (
+                f"atomic block: none is open at seq {em.fold.seq}, so there is none to end; "
+                "pair every end with one begin, or use `with arena.floor.atomic():`"
+            )
+            raise ArenaError(msg)
+        self._block = None
+        self._send(em)
+
+    def discard(self, em: Emitter) -> Discarded | None:
+        """Drop the open block's events unwritten (at close); return what was dropped, or None if none was.
+
+        Idempotent: a second call returns the same ``Discarded``.
+        """
+        first, self._block = self._block, None
+        if first is None:
+            return self.discarded
+        events, _ = em.drain()  # begin submitted everything before the block: these are the block's
+        self.discarded = Discarded(first, len(events))
+        logger.warning(
+            "arena: closed inside an unfinished atomic block: discarded its %d events (from seq %d); "
+            "the log ends at seq %d, the end of the last complete block",
+            len(events),
+            first,
+            first - 1,
+        )
+        return self.discarded
 
     def committed(self, head: Head) -> None:
         """Note the writer's report that everything up to ``head`` is durable."""
@@ -65,9 +166,12 @@ class Backlog:
         """Refuse a command once the writer has failed.
 
         Raises:
-            EventSourcingError: the writer failed; names the cause and the last durable seq.
+            EventSourcingError: the writer failed (names the cause and the last durable seq), or an
+                unfinished atomic block was discarded (names it).
 
         """
+        if self.discarded is not None:
+            raise EventSourcingError(self.discarded.message, last_durable_seq=self.discarded.first_seq - 1)
         if self.failure is None:
             return
         cause, seq = self.failure
@@ -81,9 +185,14 @@ class Backlog:
     def submit(self, em: Emitter) -> None:
         """Tell the writer every event ``em`` holds; wait for it if the backlog passed the high-water mark.
 
-        A failure while waiting is recorded (every later command is refused and ``flush`` raises the
-        cause), not raised: the events are already in the live state.
+        While an atomic block is open (or after one was discarded) this holds the events instead: ``end``
+        submits the block whole. A failure while waiting is recorded (every later command is refused and
+        ``flush`` raises the cause), not raised: the events are already in the live state.
         """
+        if self._block is None and self.discarded is None:
+            self._send(em)
+
+    def _send(self, em: Emitter) -> None:
         events, encoded = em.drain()
         if not events:
             return
@@ -108,6 +217,8 @@ class Backlog:
 
     def flush(self, em: Emitter) -> Head:
         """Submit what ``em`` holds, then wait until the writer has made everything durable.
+
+        Inside an atomic block the block is held back (``submit``): the answer is the head before it.
 
         Raises:
             EventSourcingError: the writer failed (recorded, with its own message) or did not answer in

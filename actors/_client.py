@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from store import Head, SQLiteEventStore
     from trading import AgentMetrics
 
+    from ._backlog import Discarded
+
 __all__ = ["PAGE_SIZE", "ArenaClient", "LogFilter"]
 
 logger = logging.getLogger(__name__)
@@ -72,15 +74,21 @@ class ArenaClient:
         self._sink_name = sink_name
         self.closed = False
         """Set by ``Arena.close``; every later ask raises the closed error."""
+        self.discarded: Discarded | None = None
+        """The open atomic block the supervisor discarded at close, if any; the closed error names it."""
+
+    def closed_error(self) -> ArenaError:
+        """Return the error of an ask after close, naming the atomic block discarded at close, if any."""
+        return ArenaError(CLOSED_MESSAGE if self.discarded is None else self.discarded.message)
 
     def ask(self, message: object, *, timeout: float = ASK_TIMEOUT) -> Any:  # noqa: ANN401  (callers narrow it)
         """Send ``message`` to the supervisor and return its answer (or raise its ``ArenaError``)."""
         if self.closed:
-            raise ArenaError(CLOSED_MESSAGE)
+            raise self.closed_error()
 
         def dead() -> ArenaError:
             if self.closed:
-                return ArenaError(CLOSED_MESSAGE)
+                return self.closed_error()
             msg = (
                 "arena: the supervisor has stopped (after an unexpected error, logged); no command can run; "
                 "close the arena and reopen it from its store"
@@ -100,7 +108,8 @@ class ArenaClient:
         """Wait until every event the supervisor emitted so far is durable; return the durable head.
 
         Asked in the supervisor's mailbox, so it covers whatever the supervisor handled before (commands,
-        and agents' crash reports), not only the commands that have answered.
+        and agents' crash reports), not only the commands that have answered. Inside an atomic block it
+        covers what came before the block and answers that head: a block is durable whole or not at all.
         """
 
         def slow() -> EventSourcingError:
@@ -111,7 +120,7 @@ class ArenaClient:
             return EventSourcingError(msg)
 
         if self.closed:
-            raise ArenaError(CLOSED_MESSAGE)
+            raise self.closed_error()
         head: Head = ask(self.supervisor, FlushLog(), timeout=FLUSH_TIMEOUT, dead=_stopped, slow=slow)
         return head
 
@@ -151,7 +160,7 @@ class ArenaClient:
     def stop(self) -> None:
         """Refuse every later command, then stop the supervisor, which stops the agents and the writer."""
         try:
-            self.supervisor.ask(Shutdown(), block=True, timeout=ASK_TIMEOUT)
+            self.discarded = self.supervisor.ask(Shutdown(), block=True, timeout=ASK_TIMEOUT)
         except (pykka.ActorDeadError, pykka.Timeout):
             logger.debug("arena: the supervisor was gone or stuck at shutdown; stopping it anyway")
         # it waits for its agents, then its writer, then its subscriptions, each group within STOP_TIMEOUT

@@ -100,7 +100,7 @@ class _Run:
     last: datetime | None = None
 
 
-def run_simulation(
+def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branch)
     arena: Arena,
     feed: MarketFeed,
     *,
@@ -163,6 +163,11 @@ def run_simulation(
             "pass a feed that continues past it (more days, or data that goes further)"
         )
         raise ValidationError(msg, field="feed", value=after)
+    # crash boundary: the run's start (manifest, spawns, allocations) and its first step are durable
+    # together or not at all; the block ends after the first step's marks. (_pending reads the log inside
+    # it only for a resumed run, which has emitted nothing in it yet.) On an exception it stays open and
+    # close() discards it, so the durable log always ends at a step boundary.
+    arena.floor.begin_atomic()
     if manifest is not None:
         arena.floor.start_run(manifest.to_json_dict())
     if agents:
@@ -173,6 +178,8 @@ def run_simulation(
     cycles: list[CycleReport] = []
     alive = 0
     for moment, bars in itertools.chain([first], stream):
+        if run.steps:  # crash boundary: each later step is one atomic block (the first is the start's)
+            arena.floor.begin_atomic()
         arena.floor.set_time(moment)
         opens = {bar.symbol: bar.open for bar in bars}
         _fill(arena, pending, opens, broker, run)
@@ -185,6 +192,7 @@ def run_simulation(
             last_cycle = moment  # a new arena's first step starts the schedule instead of a cycle
         pending, alive = _step(arena, bars, run)
         arena.floor.record_marks({bar.symbol: bar.close for bar in bars})
+        arena.floor.end_atomic()  # the step is durable whole, or (killed before this) not at all
         run.steps += 1
         run.bars += len(bars)
         run.first = run.first or moment

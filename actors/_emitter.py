@@ -66,7 +66,8 @@ class Emitter:
                 the state and the queue are as they were before this call.
 
         """
-        event = cls(seq=self.fold.seq + 1, event_id=self.ids.event_id(), timestamp=self.clock.now(), **fields)
+        seq = self.fold.seq + 1
+        event = cls(seq=seq, event_id=self.ids.event_id(seq), timestamp=self.clock.now(), **fields)
         self._encoded.append(self.fold.apply(event))
         self._events.append(event)
         if self._observer is not None:

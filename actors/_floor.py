@@ -6,20 +6,41 @@ actor for its orders, fill the orders against the ledger, read the agents' metri
 apart from the arena's management API (agents, capital, evolution, the log), and the same facade rules
 hold: arguments checked in the caller's thread, one command per call, errors raised in the caller's
 thread. Get one from ``Arena.floor``.
+
+Crash boundaries: ``with floor.atomic():`` makes the events of every command in its body durable together
+or not at all (``actors/_backlog.py``), so a driver that wraps each step can be killed at any moment and
+its log still ends at a step's end. The block ends only when the body returns normally. On an exception
+it stays open, and ``close()`` discards it: the body stopped half way, so its events are a partial step
+that no driver could continue from, and ending the block would make exactly that durable; sending
+anything more to an arena that may be dead or stuck (the exception may be its timeout, or a
+``KeyboardInterrupt``) would only delay the close. The discarded block's events are in the live state,
+which the log then lacks, so the arena is closed for good and is reopened from its store.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from events import ValidationError
 from trading import BrokerConfig
 
 from ._checks import agent_id_arg, broker_arg, marks_arg, orders_arg, reason_arg
-from ._messages import AgentRefs, ExecuteOrders, Portfolios, RecordMarks, ReportStuck, SetTime, StartRun
+from ._messages import (
+    AgentRefs,
+    BeginAtomic,
+    EndAtomic,
+    ExecuteOrders,
+    Portfolios,
+    RecordMarks,
+    ReportStuck,
+    SetTime,
+    StartRun,
+)
+from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from datetime import datetime
     from decimal import Decimal
 
@@ -44,6 +65,42 @@ class TradingFloor:
         """The orders a driver's last step placed, waiting for the next step's opens; kept here between
         two runs of the driver on one open arena. None until a driver stepped since the arena was
         opened: a reopened arena's strategies and pending orders are rebuilt by ``rehearse``."""
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Make every event emitted in the body durable together, in one transaction, or not at all.
+
+        Ends the block only when the body returns; on an exception the block stays open and ``close()``
+        discards it (see the module docstring for why). Meanwhile ``flush()`` makes durable what came
+        before the block. Any caller's commands during the block belong to it: the block is the arena's.
+
+        Raises:
+            ArenaError: a block is open already (blocks do not nest), or the arena refused the command.
+
+        """
+        self.begin_atomic()
+        yield
+        self.end_atomic()
+
+    def begin_atomic(self) -> None:
+        """Open an atomic block: ``atomic()`` without the ``with``, for a block that spans code regions.
+
+        Raises:
+            ArenaError: a block is open already: blocks do not nest.
+
+        """
+        self._client.ask(BeginAtomic(), timeout=ASK_TIMEOUT)
+
+    def end_atomic(self) -> None:
+        """End the open atomic block: its events go to the writer as one transaction.
+
+        Waits up to ``FLUSH_TIMEOUT``: a large block may meet back-pressure as it is handed over.
+
+        Raises:
+            ArenaError: no block is open.
+
+        """
+        self._client.ask(EndAtomic(), timeout=FLUSH_TIMEOUT)
 
     def agent_metrics(self, *, lifetime: bool = False) -> dict[str, AgentMetrics]:
         """Return every live agent's metrics from the arena's performance book (the ledger's own evidence).

@@ -26,9 +26,11 @@ __all__ = [
     "AgentFailurePolicy",
     "AgentRefs",
     "AllocateCapital",
+    "BeginAtomic",
     "ChangeTier",
     "CheckConservation",
     "Demote",
+    "EndAtomic",
     "ExecuteOrders",
     "FlushLog",
     "GetBreakdown",
@@ -235,17 +237,36 @@ class ReportStuck:
 
 
 @dataclass(frozen=True, slots=True)
+class BeginAtomic:
+    """Open an atomic block: the events until ``EndAtomic`` become durable all together or not at all.
+
+    One ``Submit``, one transaction; answers None once the events before it are submitted. The block is
+    the supervisor's, not the asker's: any caller's commands in between belong to it. Refused
+    (``ArenaError``) while a block is open: blocks do not nest. See ``actors/_backlog.py``.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class EndAtomic:
+    """Close the open atomic block: submit its events to the writer as one ``Submit``; answers None.
+
+    Refused (``ArenaError``) when no block is open.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class FlushLog:
     """Answer the durable ``Head`` once every event emitted so far, by any command, is durable.
 
     Handled in the supervisor's mailbox, so it also covers what the supervisor did for messages queued
-    before it (an agent's crash report, say), not only the commands that have answered.
+    before it (an agent's crash report, say), not only the commands that have answered. While an atomic
+    block is open it answers the head before the block: the block becomes durable only whole, at its end.
     """
 
 
 @dataclass(frozen=True, slots=True)
 class Shutdown:
-    """Refuse every later command and answer the live agents' refs, so the caller can stop them."""
+    """Refuse every later command; discard an open atomic block and answer it (``Discarded``), or None."""
 
 
 # --- to the supervisor: queries, which never emit ----------------------------------------------------

@@ -9,6 +9,10 @@ adds what needs an actor: the writer's back-pressure and failure, and the agent 
 Back-pressure: the writer reports each commit (``Committed``); when more than ``high_water`` submitted
 events are not yet durable, the supervisor asks the writer to ``Flush`` and waits. The writer never waits
 on the supervisor, so that wait cannot deadlock, and memory stays bounded however fast callers go.
+
+Crash boundaries: between ``BeginAtomic`` and ``EndAtomic`` nothing is submitted, and the block goes to the
+writer as one ``Submit`` (one transaction); a block still open at ``Shutdown`` or stop is discarded, never
+committed, and every later command is refused naming it (``actors/_backlog.py``).
 """
 
 from __future__ import annotations
@@ -57,9 +61,11 @@ from ._messages import (
     AgentCrashed,
     AgentRefs,
     AllocateCapital,
+    BeginAtomic,
     ChangeTier,
     CheckConservation,
     Demote,
+    EndAtomic,
     ExecuteOrders,
     FlushLog,
     GetBreakdown,
@@ -165,7 +171,8 @@ class ArenaSupervisor(pykka.ThreadingActor):
         super().__init__()
         fold = state.thaw() if state is not None else Fold()
         seed = config.seed
-        ids = ids or SequentialIds.resuming(seed, head_seq=fold.seq, agent_ids=fold.agents)
+        # a seeded event id is a function of (seed, seq): a reopened arena continues the same ids
+        ids = ids or SequentialIds.resuming(seed, agent_ids=fold.agents)
         # the evidence evolution judges: folded from the events as they are emitted, in this thread; a
         # reopened arena's book is recovery's fold of its whole log
         floor = config.min_trade_notional if config.min_trade_notional is not None else MIN_TRADE_NOTIONAL
@@ -251,6 +258,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 self._set_time(moment)
             case Shutdown():
                 self._closed = True
+                return self._log.discard(self._em)  # an unfinished atomic block is never committed
             case FlushLog():
                 return self._log.flush(self._em)
             case Subscribe(subscription=subscription):
@@ -280,6 +288,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
         self._pool.stop_all()
         writer, self._writer = self._writer, None
         if writer is not None:
+            self._log.discard(self._em)  # stopped inside an atomic block (no Shutdown): never commit it
             if self._em.pending and writer.is_alive():
                 self._log.submit(self._em)
             stop_and_wait([writer])
@@ -288,14 +297,21 @@ class ArenaSupervisor(pykka.ThreadingActor):
     # --- commands -------------------------------------------------------------------------------------
 
     def _command(self, message: object) -> object:
-        if self._closed:
-            raise ArenaError(CLOSED_MESSAGE)
+        if self._closed:  # naming the atomic block discarded at close, if there was one
+            discarded = self._log.discarded
+            raise ArenaError(CLOSED_MESSAGE if discarded is None else discarded.message)
         self._log.check_writable()
         return self._dispatch(message)
 
     def _dispatch(self, message: object) -> object:  # noqa: C901, PLR0911, PLR0912  (one case per command)
         em = self._em
         match message:
+            case BeginAtomic():
+                self._log.begin(em)
+                return None
+            case EndAtomic():
+                self._log.end(em)
+                return None
             case OpenArena(arena_id=arena_id, total_capital=total, config=config):
                 open_arena(em, arena_id=arena_id, total_capital=total, config=dict(config))
                 return Head(em.fold.seq, em.fold.head_hash)

@@ -11,6 +11,7 @@ arena's own seed and start (the same path, continued), and the run covers ``--da
 
 from __future__ import annotations
 
+import argparse
 import math
 import shlex
 import signal
@@ -33,10 +34,9 @@ from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer
 from ._format import progress_line, summary_lines
 from ._inspect import first_event, reading
 from ._resume import Plan, Window, resume_plan
-from ._target import remove_target, until_after, write_target
+from ._target import read_options, remove_target, until_after, write_target
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Iterator
 
     from actors import Progress
@@ -83,6 +83,8 @@ class History:
     seed: int | None
     opened: datetime
     last: datetime
+    only_opened: bool = False
+    """The log holds ``ArenaOpened`` alone: no run has begun in it."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -126,6 +128,8 @@ def simulate(args: argparse.Namespace) -> int:
     plan = _resume(args, path) if args.resume else _new_run(args)
     if not args.resume and path.exists():
         _clear(path, force=args.force)
+    # before the store is opened: an interrupt before the run's first block leaves options to start from
+    write_target(path, plan.until, options=None if args.resume else _options(args))
     capital = None if args.capital is None else money(args.capital, field="--capital", allow_zero=False)
     if not args.resume and capital is None:
         capital = DEFAULT_CAPITAL
@@ -145,7 +149,6 @@ def simulate(args: argparse.Namespace) -> int:
     opened = Arena.open(
         path, total_capital=capital, seed=plan.seed, clock=SimClock(plan.clock_start), accept_loss=accept_loss
     )
-    write_target(path, plan.until)
     try:
         with terminated_as_interrupt(), opened as arena:
             report = run_simulation(
@@ -190,8 +193,22 @@ def _new_run(args: argparse.Namespace) -> Plan:
     )
 
 
+def _options(args: argparse.Namespace) -> dict[str, object]:
+    """Return the options that define a new run, as ``_new_run`` reads them back."""
+    return {name: getattr(args, name) for name in _RUN_OPTIONS}
+
+
+_RUN_OPTIONS = ("db", "agents", "days", "seed", "capital", "data", "start", "cycle_days", "policy")
+
+
 def _resume(args: argparse.Namespace, path: Path) -> Plan:
     history = history_of(path)
+    options = read_options(path)
+    if history.only_opened and options is not None:
+        # interrupted before the run's first block was durable: nothing of the run happened, so it
+        # starts again from the options it was started with, into the arena already opened for it
+        restart = argparse.Namespace(**{**vars(args), **options, "resume": False})
+        return _new_run(restart)
     return resume_plan(args, path, history.last)
 
 
@@ -265,7 +282,12 @@ def history_of(path: Path) -> History:
         )
         raise ValidationError(msg, field="--resume", value=str(path))
     seed = opened.config.get("seed")
-    return History(seed=seed if isinstance(seed, int) else None, opened=opened.timestamp, last=last.timestamp)
+    return History(
+        seed=seed if isinstance(seed, int) else None,
+        opened=opened.timestamp,
+        last=last.timestamp,
+        only_opened=last.seq == 1,
+    )
 
 
 def _seed(args: argparse.Namespace, history: History | None, path: Path) -> int:

@@ -4,6 +4,11 @@ The log holds the run's manifest, which is what the run *is*; the target (the la
 the operator asked for, and it changes when a finished run is extended. Keeping it out of the log is what
 lets a run of 30 days and two legs of 15 write the same log. It is one line of JSON, written to a
 temporary file, fsynced and renamed over the old one, so a crash leaves the old target or the new one.
+
+A new run's target also keeps the options it was started with, written before the store is opened: an
+interrupt before the run's first block is durable leaves a store holding only ``ArenaOpened``, and
+``--resume`` then starts the same run from those options, so the property (resume gives the
+uninterrupted log) holds from the very first instant.
 """
 
 from __future__ import annotations
@@ -12,11 +17,19 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from events import ValidationError
 
-__all__ = ["TARGET_FORMAT", "read_target", "remove_target", "target_path", "until_after", "write_target"]
+__all__ = [
+    "TARGET_FORMAT",
+    "read_options",
+    "read_target",
+    "remove_target",
+    "target_path",
+    "until_after",
+    "write_target",
+]
 
 TARGET_FORMAT: Final = "arena-run-target-v1"
 
@@ -33,6 +46,23 @@ def read_target(store: Path) -> datetime | None:
         ValidationError: the file exists but is not a target this version wrote.
 
     """
+    data = _read(store)
+    return None if data is None else datetime.fromisoformat(str(data["until"]))
+
+
+def read_options(store: Path) -> dict[str, Any] | None:
+    """Return the options a new run in ``store`` was started with, or None if none were recorded.
+
+    Raises:
+        ValidationError: the file exists but is not a target this version wrote.
+
+    """
+    data = _read(store)
+    options = None if data is None else data.get("options")
+    return options if isinstance(options, dict) else None
+
+
+def _read(store: Path) -> dict[str, Any] | None:
     path = target_path(store)
     try:
         text = path.read_text(encoding="utf-8")
@@ -41,20 +71,24 @@ def read_target(store: Path) -> datetime | None:
     try:
         data = json.loads(text)
         recorded = data.get("format")
-        moment = datetime.fromisoformat(data["until"])
+        datetime.fromisoformat(data["until"])
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        recorded, moment = repr(e), None
-    if recorded != TARGET_FORMAT or moment is None:
+        recorded = repr(e)
+    if recorded != TARGET_FORMAT:
         msg = f"{str(path)!r}: not a run target ({recorded}); remove it and pass --days to say how far to run"
         raise ValidationError(msg, field="target", value=str(path))
-    return moment
+    found: dict[str, Any] = data
+    return found
 
 
-def write_target(store: Path, until: datetime) -> None:
-    """Record ``until`` as the run's target, atomically (see the module docstring)."""
+def write_target(store: Path, until: datetime, *, options: dict[str, Any] | None = None) -> None:
+    """Record ``until`` as the run's target (and a new run's ``options``), atomically."""
     path = target_path(store)
     temporary = path.with_name(path.name + ".tmp")
-    line = json.dumps({"format": TARGET_FORMAT, "until": until.isoformat()}, sort_keys=True) + "\n"
+    record: dict[str, Any] = {"format": TARGET_FORMAT, "until": until.isoformat()}
+    if options is not None:
+        record["options"] = options
+    line = json.dumps(record, sort_keys=True) + "\n"
     with temporary.open("w", encoding="utf-8") as file:
         file.write(line)
         file.flush()
