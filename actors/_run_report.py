@@ -80,7 +80,8 @@ class SimulationReport(_Frozen):
     orders: int = Field(ge=0)
     """Orders agents placed and the driver handed to the arena to fill."""
     lapsed_orders: int = Field(ge=0)
-    """Orders dropped unfilled: placed at the last step of the run, or for a symbol with no next bar."""
+    """Orders dropped unfilled: for a symbol with no bar at the next step. The last step's orders are not
+    dropped: they wait (``TradingFloor.pending``) for the next step of a run that continues this one."""
     first_step: datetime | None
     """Simulated time of the first step of this run."""
     last_step: datetime | None

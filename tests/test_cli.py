@@ -343,9 +343,7 @@ def test_simulate_refuses_to_resume_with_another_seed_or_new_agents(made, tmp_pa
     seed = arena("simulate", "--db", "arena.db", "--days", 1, "--seed", 2, "--resume", cwd=tmp_path)
     agents = arena("simulate", "--db", "arena.db", "--days", 1, "--agents", 3, "--resume", cwd=tmp_path)
 
-    assert_one_line_error(
-        seed, 2, r"^arena: error: --seed 2: differs from the seed 1 the arena at 'arena.db'"
-    )
+    assert_one_line_error(seed, 2, r"^arena: error: --resume: --seed 2 \(recorded 1\); a resumed run is the")
     assert_one_line_error(agents, 2, r"^arena: error: --agents 3: a resumed arena keeps the agents it has")
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 from actors import Arena, SimClock, run_simulation
 from events import ArenaError, ArenaOpened, ValidationError, money
-from store import FORMAT_NAME, SQLiteEventStore, remove_store
+from store import FORMAT_NAME, SQLiteEventStore, WriterLock, remove_store
 from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer_interval, performance, steps
 
 from ._format import progress_line, summary_lines
@@ -126,13 +126,13 @@ def simulate(args: argparse.Namespace) -> int:
     path = Path(args.db)
     _check_options(args)
     plan = _resume(args, path) if args.resume else _new_run(args)
+    capital = None if args.capital is None else money(args.capital, field="--capital", allow_zero=False)
+    if not args.resume and capital is None:
+        capital = DEFAULT_CAPITAL
     if not args.resume and path.exists():
         _clear(path, force=args.force)
     # before the store is opened: an interrupt before the run's first block leaves options to start from
     write_target(path, plan.until, options=None if args.resume else _options(args))
-    capital = None if args.capital is None else money(args.capital, field="--capital", allow_zero=False)
-    if not args.resume and capital is None:
-        capital = DEFAULT_CAPITAL
     show = args.progress or sys.stderr.isatty()
     began = time.perf_counter()
     width = 0
@@ -146,9 +146,18 @@ def simulate(args: argparse.Namespace) -> int:
         width = len(line)
 
     accept_loss = bool(getattr(args, "accept_loss", False))
-    opened = Arena.open(
-        path, total_capital=capital, seed=plan.seed, clock=SimClock(plan.clock_start), accept_loss=accept_loss
-    )
+    try:
+        opened = Arena.open(
+            path,
+            total_capital=capital,
+            seed=plan.seed,
+            clock=SimClock(plan.clock_start),
+            accept_loss=accept_loss,
+        )
+    except BaseException:
+        if not args.resume:  # a refused new run leaves nothing behind, its target included
+            remove_target(path)
+        raise
     try:
         with terminated_as_interrupt(), opened as arena:
             report = run_simulation(
@@ -203,6 +212,9 @@ _RUN_OPTIONS = ("db", "agents", "days", "seed", "capital", "data", "start", "cyc
 
 def _resume(args: argparse.Namespace, path: Path) -> Plan:
     history = history_of(path)
+    if path.exists():
+        with WriterLock.acquire(path):  # a store another process writes is refused first, naming its pid
+            pass
     options = read_options(path)
     if history.only_opened and options is not None:
         # interrupted before the run's first block was durable: nothing of the run happened, so it

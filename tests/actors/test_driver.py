@@ -44,8 +44,13 @@ def feed(days=2, seed=1) -> SyntheticFeed:
 class ListFeed:
     """A ``MarketFeed`` over bars given up front: steps with symbols missing, exactly where a test wants."""
 
-    def __init__(self, bars: list[Bar]) -> None:
+    def __init__(self, bars: list[Bar], *, identity: dict[str, object] | None = None) -> None:
         self._bars = sorted(bars, key=lambda bar: (bar.timestamp, bar.symbol))
+        self._identity = identity or {"kind": "ListFeed"}
+
+    def identity(self) -> dict[str, object]:
+        """The market these bars are cut from, so a run on a slice can resume on the whole."""
+        return self._identity
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -222,7 +227,7 @@ def test_an_agent_that_never_answers_is_failed_by_name_and_the_run_goes_on(monke
         arena.close()
 
 
-def test_orders_for_a_symbol_without_a_bar_lapse_and_so_do_the_last_steps():
+def test_orders_for_a_symbol_without_a_bar_lapse_and_the_last_steps_wait_for_the_next_run():
     bars = [bar(1, "A"), bar(1, "B"), bar(2, "A"), bar(3, "A"), bar(3, "C")]
 
     def factory(genome: Genome) -> BuyOnce:
@@ -230,9 +235,17 @@ def test_orders_for_a_symbol_without_a_bar_lapse_and_so_do_the_last_steps():
 
     with open_arena(strategy_factory=factory) as arena:
         report = run_simulation(arena, ListFeed(bars), seed=1, agents=6)
+        waiting = arena.floor.pending
+        genomes = {a.agent_id: a.genome["strategy"] for a in arena.state().alive_agents()}
 
     assert report.orders == 0  # B's buys found no B at hour 2; C's came at the last step
-    assert report.lapsed_orders == 6
+    crossovers = sum(1 for strategy in genomes.values() if strategy == "ma_crossover")
+    assert report.lapsed_orders == crossovers
+    assert waiting is not None
+    assert sorted(agent_id for agent_id, _ in waiting) == sorted(
+        a for a, s in genomes.items() if s != "ma_crossover"
+    )
+    assert all(order.symbol == "C" for _, order in waiting)
     assert "TradeExecuted" not in report.events_by_type
 
 
@@ -252,7 +265,9 @@ def test_a_resumed_run_skips_the_bars_the_arena_has_seen(tmp_path):
 def test_a_cycle_due_at_the_first_step_of_a_resumed_run_sells_at_that_steps_opens(tmp_path):
     path = tmp_path / "arena.db"
     policy = EvolutionPolicy(cycle_days=1, min_bars_in_tier=0, kill_fraction=0.5, elite_count=0)
-    first_day = ListFeed([b for b in feed(days=1) if b.timestamp < START + timedelta(days=1)])
+    first_day = ListFeed(
+        [b for b in feed(days=1) if b.timestamp < START + timedelta(days=1)], identity=feed().identity()
+    )
     with open_arena(path, strategy_factory=lambda genome: BuyOnce("AAA")) as arena:
         first = run_simulation(arena, first_day, seed=7, agents=8, policy=policy)
         holders = {a for a, record in arena.state().agents.items() if record.positions}
