@@ -30,6 +30,9 @@ from ._manifest import feed_identity as feed_identity
 from ._messages import AgentFailurePolicy as AgentFailurePolicy
 from ._messages import GetMetrics as GetMetrics
 from ._messages import OnBars as OnBars
+from ._pooled import ActorPool as ActorPool
+from ._pooled import PooledActor as PooledActor
+from ._pooled import default_workers as default_workers
 from ._reports import AllocationBreakdown as AllocationBreakdown
 from ._reports import ConservationReport as ConservationReport
 from ._reports import CycleReport as CycleReport
@@ -60,6 +63,7 @@ __all__ = [
     "MAX_RESTARTS",
     "STEP_TIMEOUT",
     "STOP_TIMEOUT",
+    "ActorPool",
     "AgentActor",
     "AgentFailurePolicy",
     "AgentSummary",
@@ -76,6 +80,7 @@ __all__ = [
     "IdGenerator",
     "NullSink",
     "OnBars",
+    "PooledActor",
     "Progress",
     "RunManifest",
     "SequentialIds",
@@ -88,6 +93,7 @@ __all__ = [
     "SystemClock",
     "TradingFloor",
     "breakdown_of",
+    "default_workers",
     "derive_seed",
     "evaluate",
     "feed_identity",

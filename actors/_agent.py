@@ -12,7 +12,9 @@ included: escaping ``on_receive`` they would make pykka stop every actor of ever
 or an answer that is not an ``Order`` (or None). The step answers no orders, and
 the supervisor records ``AgentFailed`` and applies its policy. Other agents and the arena carry on.
 
-Agent threads are daemon threads, so a process that forgets ``Arena.close()`` can still exit.
+Agents run on the supervisor's ``ActorPool`` (``_pooled``): a few shared worker threads, not one thread
+per agent, so 100,000 agents fit in one process. Workers are daemon threads, so a process that forgets
+``Arena.close()`` can still exit; an agent started without a pool runs on a thread of its own.
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from events import ArenaError
 from trading import Genome, Order, Strategy, make_strategy
 
 from ._messages import AgentCrashed, ChangeTier, OnBars, Rehearse
+from ._pooled import PooledActor
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from events import Tier
     from trading import Bar, Portfolio
+
+    from ._pooled import ActorPool
 
 __all__ = ["AgentActor", "StrategyFactory"]
 
@@ -42,7 +47,7 @@ StrategyFactory = Callable[[Genome], Strategy]
 """Builds an agent's strategy from its genome; ``make_strategy`` unless the arena was given another."""
 
 
-class AgentActor(pykka.ThreadingActor):
+class AgentActor(PooledActor):
     """A live agent: holds its genome, tier and strategy.
 
     Messages: ``OnBars`` (asked, answers ``tuple[Order, ...]``), ``ChangeTier`` (told by the supervisor
@@ -55,10 +60,9 @@ class AgentActor(pykka.ThreadingActor):
         supervisor: Told ``AgentCrashed`` when the strategy raises.
         incarnation: Tells a restarted agent's reports apart from its predecessor's.
         strategy_factory: Builds the strategy from the genome (tests inject one that raises).
+        pool: The worker threads it runs on (the supervisor's); None for a thread of its own.
 
     """
-
-    use_daemon_thread = True  # a stuck strategy must never keep the process alive
 
     def __init__(
         self,
@@ -69,8 +73,9 @@ class AgentActor(pykka.ThreadingActor):
         supervisor: pykka.ActorRef[Any],
         incarnation: int = 0,
         strategy_factory: StrategyFactory = make_strategy,
+        pool: ActorPool | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(pool=pool)
         self.agent_id = agent_id
         self.genome = genome
         self.tier = tier
@@ -81,7 +86,7 @@ class AgentActor(pykka.ThreadingActor):
         self._crashed = False
 
     def on_start(self) -> None:
-        """Build the strategy in the agent's own thread (a factory that raises is a crash, reported)."""
+        """Build the strategy on the agent's worker (a factory that raises is a crash, reported)."""
         try:
             self._strategy = self._factory(self.genome)
         except BaseException as e:  # noqa: BLE001  (user strategy code: SystemExit included, it is a crash)

@@ -8,6 +8,9 @@ Incarnations live in memory and restart at 0 when an arena reopens: they only te
 replaced one, never how often an agent failed. That count is the ledger's (``AgentEntry.failures``, one
 per ``AgentFailed``), which the supervisor weighs against ``MAX_RESTARTS``, so a reopened arena restarts
 or kills a crashing agent on exactly the failure an uninterrupted one would.
+
+The actors share one ``ActorPool`` of ``workers`` threads, created with the pool and shut down (workers
+joined) by ``stop_all`` after every agent has stopped, so a closed arena leaves no agent thread behind.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import pykka
 
 from events import ValidationError
 
+from . import _timeouts
 from ._agent import AgentActor
+from ._pooled import ActorPool
 from ._timeouts import stop_and_wait
 
 if TYPE_CHECKING:
@@ -40,6 +45,7 @@ class AgentPool:
         supervisor: Told ``AgentCrashed`` by the agents.
         strategy_factory: Builds each agent's strategy; None for ``strategies.build``.
         strategies: Parses each stored genome (and builds its strategy, unless ``strategy_factory``).
+        workers: Threads the agents share; None for ``default_workers()``.
 
     """
 
@@ -48,7 +54,10 @@ class AgentPool:
         supervisor: pykka.ActorRef[Any],
         strategy_factory: StrategyFactory | None,
         strategies: Strategies,
+        *,
+        workers: int | None = None,
     ) -> None:
+        self._threads = ActorPool(workers, name="AgentWorker")
         self._supervisor = supervisor
         self._factory = strategy_factory
         self._strategies = strategies
@@ -74,6 +83,7 @@ class AgentPool:
             supervisor=self._supervisor,
             incarnation=incarnation,
             strategy_factory=self._factory or self._strategies.build,
+            pool=self._threads,
         )
 
     def is_current(self, agent_id: str, incarnation: int) -> bool:
@@ -105,7 +115,8 @@ class AgentPool:
         return dict(self._refs)
 
     def stop_all(self) -> None:
-        """Stop every actor and wait for each (agents never wait on the supervisor, so this cannot hang)."""
+        """Stop every actor and wait for each, then join the workers (agents never wait on the supervisor)."""
         refs = tuple(self._refs.values())
         self._refs.clear()
         stop_and_wait(refs)
+        self._threads.shutdown(timeout=_timeouts.STOP_TIMEOUT)  # read now: tests shorten it

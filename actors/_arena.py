@@ -158,6 +158,7 @@ class Arena:
         max_delay: float = 0.05,
         sink_factory: Callable[[], EventSink] | None = None,
         accept_loss: bool = False,
+        agent_workers: int | None = None,
     ) -> Arena:
         """Create a new arena, or recover an existing one from its store and continue its log gaplessly.
 
@@ -191,6 +192,8 @@ class Arena:
                 and ``replay_events`` is unavailable.
             accept_loss: Reopen a store whose log lost events a flush had acknowledged (its receipt says
                 how many), continuing from what is left; refused by default.
+            agent_workers: Threads the agent actors share (each agent is an actor with its own mailbox,
+                run on this pool); None for ``default_workers()``: the cores, from 2 to 4.
 
         Raises:
             ValidationError: an option is malformed, or ``total_capital`` is missing for a new arena or
@@ -210,6 +213,7 @@ class Arena:
             clock=clock,
             strategies=strategies,
             min_trade_notional=min_trade_notional,
+            agent_workers=agent_workers,
         )
         client = start(
             path,

@@ -96,6 +96,7 @@ class _Run:
     agent_steps: int = 0
     orders: int = 0
     lapsed: int = 0
+    stopped: bool = False
     first: datetime | None = None
     last: datetime | None = None
 
@@ -113,6 +114,7 @@ def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branc
     progress: Callable[[Progress], None] | None = None,
     progress_every: int = PROGRESS_EVERY,
     evolve: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> SimulationReport:
     """Spawn ``agents`` new agents, fund them, then drive the whole arena through ``feed``.
 
@@ -133,6 +135,9 @@ def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branc
         progress_every: Steps between two progress calls.
         evolve: False runs no evolution cycle at all (an evaluation: the population as it is, on data
             it has not seen).
+        stop: Asked after every step; True ends the run there, its last step durable, with
+            ``SimulationReport.stopped`` set. A signal handler sets a flag this reads: raising from the
+            handler instead can land anywhere (even in a weakref callback, which swallows it).
 
     Returns:
         The run's report; its events are durable when it returns.
@@ -185,10 +190,7 @@ def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branc
         _fill(arena, pending, opens, broker, run)
         if evolve and (last_cycle is None or moment - last_cycle >= cycle_length):
             if last_cycle is not None:
-                number = arena.state().cycle + 1
-                cycle_seed = derive_seed(seed, f"cycle:{number}")
-                # valued and liquidated at the recorded marks: the closes of the step before
-                cycles.append(arena.run_evolution_cycle(policy, seed=cycle_seed, broker=broker))
+                cycles.append(_cycle(arena, seed=seed, policy=policy, broker=broker))
             last_cycle = moment  # a new arena's first step starts the schedule instead of a cycle
         pending, alive = _step(arena, bars, run)
         arena.floor.record_marks({bar.symbol: bar.close for bar in bars})
@@ -199,10 +201,19 @@ def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branc
         run.last = moment
         if progress is not None and run.steps % progress_every == 0:
             progress(_progress(arena, run, total_steps, alive))
+        if stop is not None and stop():
+            run.stopped = True
+            break
     arena.floor.pending = tuple(pending)  # they fill at the next step, if another run continues this one
     if progress is not None and run.steps % progress_every:
         progress(_progress(arena, run, total_steps, alive))
     return _report(arena, run, start_seq=start_seq, cycles=cycles, policy=policy, top=top)
+
+
+def _cycle(arena: Arena, *, seed: int, policy: EvolutionPolicy, broker: BrokerConfig) -> CycleReport:
+    """Run the next evolution cycle, seeded by its number, valued and liquidated at the recorded marks."""
+    number = arena.state().cycle + 1
+    return arena.run_evolution_cycle(policy, seed=derive_seed(seed, f"cycle:{number}"), broker=broker)
 
 
 def _check_arguments(**arguments: object) -> None:
@@ -411,6 +422,7 @@ def _progress(arena: Arena, run: _Run, total_steps: int | None, alive: int) -> P
         events=arena.head().seq,
         agents=alive,
         moment=run.last,
+        nav=arena.nav(),  # one supervisor round trip per call: cheap beside the step it reports
     )
 
 
@@ -443,4 +455,5 @@ def _report(
         breakdown=arena.get_capital_allocation_breakdown(),
         top_agents=top_agents(state, metrics, policy, count=top),
         agents_alive=len(state.alive_agents()),
+        stopped=run.stopped,
     )

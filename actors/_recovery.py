@@ -36,6 +36,7 @@ from ._checks import float_arg, int_arg
 from ._client import ArenaClient
 from ._clock import Clock, SystemClock
 from ._messages import AgentFailurePolicy, OpenArena
+from ._pooled import MAX_WORKERS
 from ._supervisor import ArenaSupervisor, SupervisorConfig
 
 if TYPE_CHECKING:
@@ -186,6 +187,7 @@ def supervisor_config(
     clock: object,
     strategies: object = None,
     min_trade_notional: object = None,
+    agent_workers: object = None,
 ) -> SupervisorConfig:
     """Check ``Arena.open``'s options and return the supervisor's configuration.
 
@@ -223,6 +225,7 @@ def supervisor_config(
         min_trade_notional=(
             None if min_trade_notional is None else money(min_trade_notional, field="min_trade_notional")
         ),
+        agent_workers=int_arg(agent_workers, "agent_workers", minimum=1, maximum=MAX_WORKERS, optional=True),
     )
 
 

@@ -20,6 +20,7 @@ from ._reports import AllocationBreakdown, CycleReport  # noqa: TC001  (pydantic
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from decimal import Decimal
 
     from events import ArenaState
     from trading import EvolutionPolicy
@@ -43,6 +44,9 @@ class Progress:
     """Live agents after the last step."""
     moment: datetime | None
     """Simulated time of the last step, or None before the first."""
+    nav: Decimal
+    """Net asset value at the last step's closes (``Arena.nav``): the treasury plus every live agent's
+    equity, so a long run's log shows where the money stands, not only how far the run is."""
 
 
 class _Frozen(BaseModel):
@@ -102,6 +106,9 @@ class SimulationReport(_Frozen):
     """The fittest live agents at the end, fittest first (ties by id)."""
     agents_alive: int = Field(ge=0)
     """Live agents at the end."""
+    stopped: bool = False
+    """The run was asked to stop (``run_simulation``'s ``stop``) and ended after a complete step, before
+    the feed's end: resuming continues it exactly."""
 
     @property
     def events_written(self) -> int:

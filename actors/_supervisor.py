@@ -137,6 +137,8 @@ class SupervisorConfig:
     max_delay: float = 0.05
     min_trade_notional: Decimal | None = None
     """None: the recorded floor of a reopened arena, ``MIN_TRADE_NOTIONAL`` for a new one."""
+    agent_workers: int | None = None
+    """Threads the agent actors share (``ActorPool``); None for ``default_workers()``."""
 
 
 class ArenaSupervisor(pykka.ThreadingActor):
@@ -192,7 +194,12 @@ class ArenaSupervisor(pykka.ThreadingActor):
 
     def on_start(self) -> None:
         """Start the writer (it opens the store in its own thread) and an actor per live agent."""
-        self._pool = AgentPool(self.actor_ref, self._config.strategy_factory, self._config.strategies)
+        self._pool = AgentPool(
+            self.actor_ref,
+            self._config.strategy_factory,
+            self._config.strategies,
+            workers=self._config.agent_workers,
+        )
         self._writer = EventWriter.start(
             self._sink_factory,
             listener=self.actor_ref,

@@ -173,7 +173,9 @@ def test_simulate_with_progress_draws_the_bar_on_stderr_and_keeps_stdout_clean(t
     )
 
     assert result.status == 0, result
-    assert re.search(r"\[#+\] 48/48 steps  240 bars  [\d,]+ events  2 agents alive", result.err)
+    assert re.search(
+        r"48/48 \[.*step/s, 2026-01-03T00:00:00Z, nav [\d,]+\.\d{8}, 2 agents, [\d,]+ events\]", result.err
+    )
     assert "steps" not in result.out.splitlines()[-1]
     assert "\r" not in result.out
 

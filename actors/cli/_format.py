@@ -11,6 +11,7 @@ added up by hand and reconciles to the last digit.
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Final
 
@@ -27,17 +28,18 @@ __all__ = [
     "agent_lines",
     "amount",
     "breakdown_lines",
+    "duration",
     "event_line",
     "headline_lines",
     "nav_by_tier_lines",
     "percent",
     "progress_line",
+    "progress_postfix",
     "summary_lines",
     "table",
 ]
 
 _ENVELOPE: Final = frozenset({"event_type", "seq", "event_id", "timestamp", "agent_id", "caused_by"})
-_BAR_WIDTH: Final = 30
 _QUANTUM: Final = Decimal(1).scaleb(-MONEY_SCALE)
 
 
@@ -181,19 +183,48 @@ def agent_lines(report: PerformanceReport, *, top: int) -> list[str]:
     return lines
 
 
-def progress_line(progress: Progress, elapsed: float) -> str:
-    """Return a one-line progress bar: steps, bars, events written and agents alive."""
+def progress_line(
+    progress: Progress, *, agent_steps_per_s: float, events_per_s: float, eta: float | None
+) -> str:
+    """Return one plain progress line for a log file: step, simulated time, throughput, NAV, time left.
+
+    ``arena: progress: step 120/480 (25%), 2026-01-06T00:00:00Z, 2,400 agent-steps/s, 1,310 events/s,
+    nav 1,000,012.50000000, eta 0:00:07``. The rates are per wall-clock second and ``eta`` is wall-clock
+    seconds left (None, shown as ``-``, when the run's length is unknown): the reader's clock, never the
+    log's. Prefixed like the runtime's log lines, so one ``grep arena:`` finds both.
+    """
     total = progress.total_steps
     if total:
-        done = min(progress.steps, total)
-        filled = done * _BAR_WIDTH // total
-        bar = f"[{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {done}/{total} steps"
+        step = f"step {progress.steps:,}/{total:,} ({min(progress.steps, total) * 100 // total}%)"
     else:
-        bar = f"{progress.steps} steps"
+        step = f"step {progress.steps:,}"
     return (
-        f"{bar}  {progress.bars:,} bars  {progress.events:,} events  {progress.agents} agents alive  "
-        f"{elapsed:.1f}s"
+        f"arena: progress: {step}, {_moment(progress)}, {agent_steps_per_s:,.0f} agent-steps/s, "
+        f"{events_per_s:,.0f} events/s, nav {amount(progress.nav)}, eta {duration(eta)}"
     )
+
+
+def progress_postfix(progress: Progress) -> str:
+    """Return what the progress bar shows beside its own count, rate and ETA: time, NAV, agents, events."""
+    return (
+        f"{_moment(progress)}, nav {amount(progress.nav)}, {progress.agents:,} agents, "
+        f"{progress.events:,} events"
+    )
+
+
+def duration(seconds: float | None) -> str:
+    """Return wall-clock seconds as ``H:MM:SS`` (hours past 24 keep counting), or ``-`` for None."""
+    if seconds is None:
+        return "-"
+    whole = max(round(seconds), 0)
+    return f"{whole // 3600}:{whole // 60 % 60:02}:{whole % 60:02}"
+
+
+def _moment(progress: Progress) -> str:
+    """Return the simulated time of the last step, to the second: what a progress display needs."""
+    if progress.moment is None:
+        return "-"
+    return progress.moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def summary_lines(

@@ -14,8 +14,10 @@ failure is otherwise reported four times over, with tracebacks, as the writer, t
 supervisor and the closing arena each log it). ``-v`` prints every record at once, tracebacks included,
 and info records too; ``-vv`` adds debug records.
 
-Every number on the command line is whole, in ASCII digits, and in the range its ``--help`` states;
-anything else is a usage error naming the range, never an ``OverflowError`` from deep in a run.
+Every number on the command line is in ASCII digits and in the range its ``--help`` states, and whole
+but for ``--progress-every``'s seconds (``10``, ``0.5``); anything else is a usage error naming the
+range, never an ``OverflowError`` from deep in a run. Every subcommand's ``--help`` says what it does,
+each option with its default, and one example (``_command``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import logging
 import os
 import re
 import sys
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NoReturn
 
@@ -34,7 +37,7 @@ from events import ArenaError
 from ._evaluate import evaluate_store
 from ._export import export
 from ._inspect import lineage, replay, report, verify_store
-from ._simulate import DEFAULT_CAPITAL, MAX_AGENTS, MAX_DAYS, simulate
+from ._simulate import DEFAULT_CAPITAL, DEFAULT_PROGRESS_EVERY, MAX_AGENTS, MAX_DAYS, simulate
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -49,6 +52,7 @@ _LOGGERS: Final = ("actors", "events", "store", "trading", "pykka")
 _INT_MIN: Final = -(2**63)  # the runtime's int range: SQLite's INTEGER
 _INT_MAX: Final = 2**63 - 1
 _WHOLE: Final = re.compile(r"-?[0-9]+")  # ASCII only: int() also reads '1_000', ' 7 ', '+7' and other scripts
+_SECONDS: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # no sign, exponent, nan or inf
 _LONGEST: Final = 19  # digits of 2**63: longer is out of every range (and int() refuses 4301 digits)
 
 
@@ -136,6 +140,30 @@ class _Whole:
         return f"from {names.get(self.minimum, self.minimum)} to {names.get(self.maximum, self.maximum)}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Seconds:
+    """An argparse type: seconds of wall clock from 0 to ``maximum``, digits with an optional fraction."""
+
+    maximum: int
+
+    def __call__(self, text: str) -> float:
+        """Return ``text`` as a float, or raise ``ArgumentTypeError`` naming the range."""
+        shown = text if len(text) <= _LONGEST + 1 else f"{text[:_LONGEST]}..."
+        if not _SECONDS.fullmatch(text):
+            msg = f"{shown!r} is not a number of seconds; pass ASCII digits such as 10 or 0.5"
+            raise argparse.ArgumentTypeError(msg)
+        value = float(text)  # digits only: at worst inf, which the range refuses
+        if value > self.maximum:
+            msg = f"{shown} is not a number of seconds {self.range}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    @property
+    def range(self) -> str:
+        """The range in words, as ``--help`` and the refusal state it."""
+        return f"from 0 to {self.maximum}"
+
+
 _SEED = _Whole(_INT_MIN, _INT_MAX)
 _COUNT = _Whole(0, _INT_MAX)  # --cycle-days too: the policy holds it to its own range, and says so
 _SEQ = _Whole(0, _INT_MAX)  # a seq as the store has them; each command checks it against the log
@@ -146,6 +174,7 @@ _AGENTS = _Whole(
     f" (each agent is an OS thread, and past {MAX_AGENTS:,} a run spends its time switching between them; "
     "the Arena API takes more)",
 )
+_PROGRESS_SECONDS = _Seconds(86_400)  # a day: a longer wait would print nothing in any run worth watching
 
 
 class _Parser(argparse.ArgumentParser):
@@ -202,102 +231,95 @@ def _silence_stdout() -> None:
 def _parser() -> _Parser:
     parser = _Parser(
         prog="arena",
-        description="Run evolving trading agents against a capital ledger, and audit the log they leave.",
+        description=_text(
+            "Run evolving trading agents against an exactly-conserving capital ledger, and audit the "
+            "hash-chained log they leave. Each command has its own help: arena COMMAND --help."
+        ),
+        epilog="Example:\n  arena simulate --db arena.db --agents 50 --days 30 --seed 7",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=0,
-        help="log more: every record at once, with tracebacks (-vv for debug)",
+        help=(
+            "log more: every record at once, with tracebacks; -vv adds debug records (default: warnings "
+            "and errors only, printed when the command ends)"
+        ),
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    _add_simulate(commands)
 
-    sim = commands.add_parser(
-        "simulate", help="run a simulation into a store file", description=simulate.__doc__
-    )
-    sim.set_defaults(command=simulate)
-    sim.add_argument("--db", required=True, metavar="PATH", help="the store file to create (or --resume)")
-    sim.add_argument(
-        "--agents",
-        type=_AGENTS,
-        metavar="N",
-        help=f"agents to spawn in a new arena, {_AGENTS.range} (each is an OS thread)",
-    )
-    sim.add_argument(
-        "--days",
-        type=_DAYS,
-        metavar="D",
-        help=(
-            f"days of market to simulate, {_DAYS.range}; with --resume, days to extend a finished run by "
-            "(an interrupted run continues to its target without it)"
-        ),
-    )
-    sim.add_argument(
-        "--seed", type=_SEED, metavar="S", help=f"seeds the market, genomes and evolution, {_SEED.range}"
-    )
-    sim.add_argument(
-        "--capital", metavar="C", help=f"funding of a new arena, exact (default {DEFAULT_CAPITAL:,})"
-    )
-    sim.add_argument("--data", metavar="CSV", help="market data file (default: a synthetic market)")
-    sim.add_argument("--start", metavar="DATE", help="skip --data bars before this date or ISO time")
-    sim.add_argument("--cycle-days", type=_COUNT, metavar="K", help="days between evolution cycles, 1 to 366")
-    sim.add_argument("--policy", metavar="FILE", help="evolution policy, .json or .toml")
-    sim.add_argument("--top", type=_COUNT, default=5, metavar="N", help="top agents to list (default 5)")
-    sim.add_argument("--progress", action="store_true", help="draw the progress bar even if not a TTY")
-    existing = sim.add_mutually_exclusive_group()
-    existing.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the run stored at --db, from its recorded manifest (no other flag needed)",
-    )
-    existing.add_argument("--force", action="store_true", help="replace the arena stored at --db")
-    sim.add_argument(
-        "--accept-loss",
-        action="store_true",
-        help=(
-            "with --resume: continue a store whose log lost events a flush had acknowledged (its receipt "
-            "says how many), and record the shorter log as the new receipt"
-        ),
-    )
-
-    check = commands.add_parser(
+    check = _command(
+        commands,
         "verify",
-        help="audit a store file",
-        description=(
-            "Re-derive the hash chain, ledger and state of a store file from the file alone. Exit 0 when "
-            "it checks out, 1 at the first failing seq, 2 when the file is not a readable Arena store."
+        summary="audit a store file",
+        about=(
+            "Re-derive the hash chain, the ledger and the state of a store file from the file alone and "
+            "check them against what it holds. Exit status 0 when it checks out, 1 at the first failing "
+            "seq, 2 when the file is not a readable Arena store."
+        ),
+        example=(
+            "arena verify arena.db --expected-head "
+            "1503:572e31f55b6ac1b13fd5f5665d44bef1e3474ccf39b983428d4d8c4493d041c5"
         ),
     )
     check.set_defaults(command=verify_store)
-    check.add_argument("path", metavar="PATH")
+    check.add_argument("path", metavar="PATH", help="the store file to audit")
     check.add_argument(
-        "--expected-head", metavar="SEQ:HASH", help="the head printed by simulate: detects a cut-off log"
-    )
-
-    log = commands.add_parser(
-        "replay", help="print the events of a store", description="Print stored events in seq order."
-    )
-    log.set_defaults(command=replay)
-    log.add_argument("path", metavar="PATH")
-    log.add_argument("--agent", metavar="ID", help="only events about this agent")
-    log.add_argument(
-        "--type", dest="types", action="extend", nargs="+", metavar="T", help="only events of these types"
-    )
-    log.add_argument("--from-seq", type=_SEQ, metavar="N", help="start at this seq, 1 to 2**63 - 1")
-    log.add_argument("--json", action="store_true", help="one canonical JSON object per line")
-
-    capital = commands.add_parser(
-        "report",
-        help="capital, NAV, P&L and agents at any seq",
-        description=(
-            "Print the arena as its log records it, at the head or as of --at-seq: capital at cost, NAV "
-            "and P&L reconciled to the last digit, returns against an equal-weight buy-and-hold, NAV by "
-            "tier and the live agents by equity."
+        "--expected-head",
+        metavar="SEQ:HASH",
+        help=(
+            "the head arena simulate printed: also detects a log cut off before it (default: check the "
+            "file as it stands)"
         ),
     )
+
+    log = _command(
+        commands,
+        "replay",
+        summary="print the events of a store",
+        about=(
+            "Print a store's events in seq order, one line each (seq, time, type, agent, payload), or as "
+            "canonical JSON. Filters pick events, never change them. Reads the store read-only, so it "
+            "runs beside a simulation still writing it."
+        ),
+        example="arena replay arena.db --type AgentKilled AgentGraduated",
+    )
+    log.set_defaults(command=replay)
+    log.add_argument("path", metavar="PATH", help="the store file to read")
+    log.add_argument("--agent", metavar="ID", help="only events about this agent (default: every event)")
+    log.add_argument(
+        "--type",
+        dest="types",
+        action="extend",
+        nargs="+",
+        metavar="T",
+        help="only events of these types, such as TradeExecuted (default: every type)",
+    )
+    log.add_argument(
+        "--from-seq", type=_SEQ, metavar="N", help="start at this seq, 1 to 2**63 - 1 (default 1)"
+    )
+    log.add_argument(
+        "--json",
+        action="store_true",
+        help="print one canonical JSON object per line, as the store hashes it (default: aligned text)",
+    )
+
+    capital = _command(
+        commands,
+        "report",
+        summary="capital, NAV, P&L and agents at any seq",
+        about=(
+            "Print the arena as its log records it, at the head or as of --at-seq: capital at cost, NAV "
+            "and P&L reconciled to the last digit, returns against an equal-weight buy-and-hold, NAV by "
+            "tier and the live agents by equity. Reads the store read-only."
+        ),
+        example="arena report arena.db --at-seq 500 --top 10",
+    )
     capital.set_defaults(command=report)
-    capital.add_argument("path", metavar="PATH")
+    capital.add_argument("path", metavar="PATH", help="the store file to read")
     capital.add_argument(
         "--at-seq",
         "--seq",
@@ -310,41 +332,205 @@ def _parser() -> _Parser:
         "--top", type=_COUNT, default=20, metavar="N", help="live agents to list (default 20)"
     )
 
-    tree = commands.add_parser(
-        "lineage", help="an agent's ancestors and descendants", description=lineage.__doc__
+    tree = _command(
+        commands,
+        "lineage",
+        summary="an agent's ancestors and descendants",
+        about=(
+            "Print an agent's ancestors, oldest first, and its descendants, with the mutation of each "
+            "birth. Each ancestor also shows its fitness at its last judged decision, its tier history "
+            "(each move's seq, time and reason) and its lifetime (spawned, killed, and the bars it lived "
+            "through)."
+        ),
+        example="arena lineage arena.db a-000042",
     )
     tree.set_defaults(command=lineage)
-    tree.add_argument("path", metavar="PATH")
-    tree.add_argument("agent", metavar="AGENT")
+    tree.add_argument("path", metavar="PATH", help="the store file to read")
+    tree.add_argument("agent", metavar="AGENT", help="the agent's id, as replay and report print it")
 
     _add_evaluate(commands)
 
-    tables = commands.add_parser(
+    tables = _command(
+        commands,
         "export",
-        help="write the log's results as csv or parquet tables",
-        description=(
+        summary="write the log's results as csv or parquet tables",
+        about=(
             "Write the store's results as tables, one file per frame (events, fills, equity, nav, cycles, "
             "agents), money exact: parquet decimal128(38, 8), csv decimal text at 8 places. Reads the "
             "store read-only, so it runs beside a simulation still writing it; writes all files or none. "
             "Needs the analysis extra: pip install 'arena-runtime[analysis]'."
         ),
+        example="arena export arena.db --format parquet --out results --frames nav,fills",
     )
     tables.set_defaults(command=export)
-    tables.add_argument("path", metavar="DB")
-    tables.add_argument("--format", dest="file_format", required=True, choices=FORMATS, help="csv or parquet")
-    tables.add_argument("--out", required=True, metavar="DIR", help="the folder to write, created if missing")
+    tables.add_argument("path", metavar="DB", help="the store file to read")
+    tables.add_argument(
+        "--format", dest="file_format", required=True, choices=FORMATS, help="csv or parquet (required)"
+    )
+    tables.add_argument(
+        "--out", required=True, metavar="DIR", help="the folder to write, created if missing (required)"
+    )
     tables.add_argument(
         "--frames", metavar="NAMES", help=f"comma-separated, from {','.join(FRAMES)} (default: all)"
     )
-    tables.add_argument("--force", action="store_true", help="replace files of the same names in DIR")
+    tables.add_argument(
+        "--force",
+        action="store_true",
+        help="replace files of the same names in DIR (default: refuse to overwrite any)",
+    )
     return parser
 
 
+def _text(paragraphs: str) -> str:
+    """Wrap a description to 78 columns, paragraph by paragraph (they are kept verbatim, epilog too)."""
+    wrapped = (textwrap.fill(part, width=78, break_on_hyphens=False) for part in paragraphs.split("\n\n"))
+    return "\n\n".join(wrapped)
+
+
+def _command(
+    commands: argparse._SubParsersAction[_Parser], name: str, *, summary: str, about: str, example: str
+) -> _Parser:
+    """Add the subcommand ``name``: ``summary`` in ``arena --help``; ``about`` and ``example`` in its own.
+
+    Every subcommand's help has this one shape (``tests/test_cli_help.py`` checks it): what it does, its
+    options each with its default or "required", then one example command.
+    """
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=_text(about),
+        epilog=f"Example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_simulate(commands: argparse._SubParsersAction[_Parser]) -> None:
+    sim = _command(
+        commands,
+        "simulate",
+        summary="run a simulation into a store file",
+        about=(
+            "Spawn --agents trading agents with seeded random genomes, fund them from --capital and drive "
+            "them through --days of market (a synthetic one from --seed, or --data), with an evolution "
+            "cycle every --cycle-days. Every decision and fill goes into the hash-chained log at --db; "
+            "the summary on stdout ends with the head to check the file against later (arena verify). "
+            "Stop it any time (Ctrl-C, kill): --resume continues the same run to the same head."
+            "\n\n"
+            "Progress goes to stderr: a bar on a terminal (or with --progress), otherwise one plain line "
+            "every --progress-every seconds (step, simulated time, agent-steps/s, events/s, NAV, ETA), "
+            "and nothing at all with --quiet."
+        ),
+        example="arena simulate --db arena.db --agents 50 --days 30 --seed 7",
+    )
+    sim.set_defaults(command=simulate)
+    sim.add_argument(
+        "--db", required=True, metavar="PATH", help="the store file to create, or to continue (required)"
+    )
+    sim.add_argument(
+        "--agents",
+        type=_AGENTS,
+        metavar="N",
+        help=f"agents to spawn in a new arena, {_AGENTS.range}, each an OS thread (required for a new run)",
+    )
+    sim.add_argument(
+        "--days",
+        type=_DAYS,
+        metavar="D",
+        help=(
+            f"days of market to simulate, {_DAYS.range} (required for a new run); with --resume, days to "
+            "extend a finished run by (default: an interrupted run continues to its own target)"
+        ),
+    )
+    sim.add_argument(
+        "--seed",
+        type=_SEED,
+        metavar="S",
+        help=(
+            f"seeds the market, genomes and evolution, {_SEED.range} (required for a new run; a resumed "
+            "run keeps its own)"
+        ),
+    )
+    sim.add_argument(
+        "--capital",
+        metavar="C",
+        help=f"funding of a new arena, an exact amount such as 250000.50 (default {DEFAULT_CAPITAL:,})",
+    )
+    sim.add_argument(
+        "--data",
+        metavar="CSV",
+        help=(
+            "market data, rows of timestamp,symbol,open,high,low,close,volume (default: a synthetic "
+            "market from --seed)"
+        ),
+    )
+    sim.add_argument(
+        "--start",
+        metavar="DATE",
+        help="skip --data bars before this date or ISO time (default: from the file's first bar)",
+    )
+    sim.add_argument(
+        "--cycle-days",
+        type=_COUNT,
+        metavar="K",
+        help="days between evolution cycles, 1 to 366 (default: the policy's, 5 in the built-in one)",
+    )
+    sim.add_argument(
+        "--policy", metavar="FILE", help="evolution policy, .json or .toml (default: the built-in one)"
+    )
+    sim.add_argument(
+        "--top", type=_COUNT, default=5, metavar="N", help="top agents to list in the summary (default 5)"
+    )
+    shown = sim.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        action="store_true",
+        help="draw the progress bar even when stderr is not a terminal (default: only on a terminal)",
+    )
+    shown.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print no progress at all; warnings and errors still print (default: off)",
+    )
+    sim.add_argument(
+        "--progress-every",
+        type=_PROGRESS_SECONDS,
+        default=DEFAULT_PROGRESS_EVERY,
+        metavar="SECONDS",
+        help=(
+            f"seconds between two plain progress lines when stderr is not a terminal, "
+            f"{_PROGRESS_SECONDS.range}; 0 prints one every step (default {DEFAULT_PROGRESS_EVERY:g})"
+        ),
+    )
+    existing = sim.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help=(
+            "continue the run stored at --db from its recorded manifest; no other option needed "
+            "(default: start a new run)"
+        ),
+    )
+    existing.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the arena stored at --db (default: refuse an existing file)",
+    )
+    sim.add_argument(
+        "--accept-loss",
+        action="store_true",
+        help=(
+            "with --resume: continue a store whose log lost events a flush had acknowledged (its receipt "
+            "says how many), and record the shorter log as the new receipt (default: refuse such a store)"
+        ),
+    )
+
+
 def _add_evaluate(commands: argparse._SubParsersAction[_Parser]) -> None:
-    held_out = commands.add_parser(
+    held_out = _command(
+        commands,
         "evaluate",
-        help="the evolved population vs the initial one and buy-and-hold, on unseen data",
-        description=(
+        summary="the evolved population vs the initial one and buy-and-hold, on unseen data",
+        about=(
             "Replay the store's evolved population (every agent alive at the end) and its initial one "
             "(every agent spawned before the first cycle) on market data they never saw, with no "
             "evolution, each with the same capital, and print them against an equal-weight buy-and-hold "
@@ -352,13 +538,24 @@ def _add_evaluate(commands: argparse._SubParsersAction[_Parser]) -> None:
             "held-out window starts where the log ends: the synthetic market continued, or --data read "
             "from the bar after the log's last event."
         ),
+        example="arena evaluate arena.db --days 30",
     )
     held_out.set_defaults(command=evaluate_store)
-    held_out.add_argument("path", metavar="DB")
+    held_out.add_argument("path", metavar="DB", help="the store file of the run to evaluate")
     held_out.add_argument(
-        "--days", type=_DAYS, required=True, metavar="D", help=f"days of held-out market, {_DAYS.range}"
+        "--days",
+        type=_DAYS,
+        required=True,
+        metavar="D",
+        help=f"days of held-out market, {_DAYS.range} (required)",
     )
-    held_out.add_argument("--data", metavar="CSV", help="market data file the arena was run on, continued")
     held_out.add_argument(
-        "--capital", metavar="C", help=f"funding of each population, exact (default {DEFAULT_CAPITAL:,})"
+        "--data",
+        metavar="CSV",
+        help="the market data file the arena was run on, continued (default: the synthetic market continued)",
+    )
+    held_out.add_argument(
+        "--capital",
+        metavar="C",
+        help=f"funding of each population, an exact amount (default {DEFAULT_CAPITAL:,})",
     )

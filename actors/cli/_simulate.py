@@ -31,19 +31,20 @@ from events import ArenaError, ArenaOpened, ValidationError, money
 from store import FORMAT_NAME, SQLiteEventStore, WriterLock, remove_store
 from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed, infer_interval, performance, steps
 
-from ._format import progress_line, summary_lines
+from ._format import summary_lines
 from ._inspect import first_event, reading
+from ._progress import progress_display, style_of
 from ._resume import Plan, Window, resume_plan
 from ._target import read_options, remove_target, until_after, write_target
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from actors import Progress
     from trading import MarketFeed, PerformanceReport
 
 __all__ = [
     "DEFAULT_CAPITAL",
+    "DEFAULT_PROGRESS_EVERY",
     "MAX_AGENTS",
     "MAX_DAYS",
     "SYNTHETIC_START",
@@ -55,6 +56,10 @@ __all__ = [
 
 DEFAULT_CAPITAL: Final = Decimal(1_000_000)
 """Funding of a new arena when ``--capital`` is not given."""
+
+DEFAULT_PROGRESS_EVERY: Final = 10.0
+"""Seconds of wall clock between two plain progress lines when stderr is not a terminal
+(``--progress-every``): a line a log can hold for a run of days, yet one soon after a short run starts."""
 
 MAX_AGENTS: Final = 2_000
 """Most live agents a run may have: ``--agents``, and a policy's ``population``.
@@ -88,30 +93,55 @@ class History:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as an interrupt: the same clean stop at the last complete step, status 143."""
+    """A second SIGTERM (or SIGINT) while a stop is pending: stop now, the unfinished step discarded."""
 
     status = 143  # 128 + SIGTERM, the shell's convention
 
 
-@contextmanager
-def terminated_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into ``Terminated`` while the run goes on, so ``kill`` stops it as cleanly as Ctrl-C.
+class StopRequest:
+    """Set by SIGINT or SIGTERM; the driver reads it after each step and ends the run there.
 
-    Only the main thread can set a signal handler; elsewhere (an embedding test) SIGTERM keeps its own.
+    The first signal only sets the flag, so the run stops at a step boundary with nothing discarded:
+    raising from a signal handler can land anywhere, even in a weakref callback that swallows it and
+    lets the run go on. A second signal, for the impatient, raises at once (the close then discards the
+    unfinished step: the log still ends at a step).
     """
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+    @property
+    def status(self) -> int:
+        """The exit status the shell expects for the signal: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + (self.signal or signal.SIGINT)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """Turn SIGINT and SIGTERM into a ``StopRequest`` while the run goes on.
+
+    Only the main thread can set a signal handler; elsewhere (an embedding test) signals keep theirs.
+    """
+    request = StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield request
         return
 
     def handler(signum: int, frame: object) -> None:
-        del signum, frame
-        raise Terminated
+        del frame
+        if request.signal is not None:
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        request.signal = signum
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield request
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -133,18 +163,13 @@ def simulate(args: argparse.Namespace) -> int:
         _clear(path, force=args.force)
     # before the store is opened: an interrupt before the run's first block leaves options to start from
     write_target(path, plan.until, options=None if args.resume else _options(args))
-    show = args.progress or sys.stderr.isatty()
+    style = style_of(
+        quiet=bool(getattr(args, "quiet", False)),
+        bar=bool(getattr(args, "progress", False)),
+        tty=sys.stderr.isatty(),
+    )
+    every: float = getattr(args, "progress_every", DEFAULT_PROGRESS_EVERY)
     began = time.perf_counter()
-    width = 0
-
-    def draw(progress: Progress) -> None:
-        nonlocal width
-        line = progress_line(progress, time.perf_counter() - began)
-        # padded over the previous line rather than cleared with an escape, which a log file would keep
-        sys.stderr.write("\r" + line.ljust(width))
-        sys.stderr.flush()
-        width = len(line)
-
     accept_loss = bool(getattr(args, "accept_loss", False))
     try:
         opened = Arena.open(
@@ -159,7 +184,12 @@ def simulate(args: argparse.Namespace) -> int:
             remove_target(path)
         raise
     try:
-        with terminated_as_interrupt(), opened as arena:
+        with (
+            stop_on_signals() as stop,
+            opened as arena,
+            # closed before the arena: the bar's line ends before the hint, an error or a log record
+            progress_display(sys.stderr, style=style, every=every, start_seq=arena.head().seq) as show,
+        ):
             report = run_simulation(
                 arena,
                 plan.feed,
@@ -169,16 +199,18 @@ def simulate(args: argparse.Namespace) -> int:
                 broker=plan.broker,
                 total_steps=plan.total_steps,
                 top=args.top,
-                progress=draw if show else None,
+                progress=show,
+                progress_every=1,  # the display rate-limits itself by wall clock (see _progress)
+                stop=stop,
             )
-    except KeyboardInterrupt:
-        if show:
-            sys.stderr.write("\n")
+    except KeyboardInterrupt:  # a second signal: stopped at once, the unfinished step discarded
         sys.stderr.write(_resume_hint(path))
         raise
     elapsed = time.perf_counter() - began
-    if show:
-        sys.stderr.write("\n")
+    if report.stopped:  # the first signal: stopped after a complete step
+        sys.stderr.write(_resume_hint(path))
+        sys.stderr.write("arena: interrupted\n")
+        return stop.status
     result = _performance(path)
     lines = summary_lines(report, result, path=str(path), elapsed=elapsed)
     sys.stdout.write("\n".join(lines) + "\n")

@@ -261,3 +261,26 @@ def test_a_resume_under_another_policy_is_refused(markets, tmp_path):
         )
 
     assert head_of(path) == before
+
+
+def test_a_stop_request_ends_the_run_after_a_complete_step_and_resuming_finishes_it(markets, tmp_path):
+    reference = markets["synthetic"]
+    path = tmp_path / "arena.db"
+    asked = 0
+
+    def stop() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked == 30
+
+    with open_arena(path, new=True) as arena:
+        report = run_simulation(arena, synthetic(), seed=SEED, agents=AGENTS, policy=POLICY, stop=stop)
+        head = arena.head()
+
+    assert report.stopped
+    assert report.steps == 30
+    assert head_of(path) == head  # nothing was discarded: the run stopped at a step
+    with open_arena(path, new=False) as arena:
+        finished = run_simulation(arena, synthetic(), seed=SEED, agents=0, policy=POLICY)
+    assert not finished.stopped
+    assert head_of(path) == reference.head

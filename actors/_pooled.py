@@ -1,0 +1,364 @@
+"""Pooled pykka actors: many actors, each with its own mailbox, sharing a few worker threads.
+
+A ``pykka.ThreadingActor`` owns an OS thread for its whole life: 5,000 agents took 16 s to spawn and
+163 MB, and 100,000 were out of reach. A ``PooledActor`` is a pykka actor like any other (an ``ActorRef``
+with a mailbox; ``tell``, ``ask``, ``proxy``, ``stop`` and the ``ActorRegistry`` work unchanged), but it
+runs on an ``ActorPool``: a fixed set of worker threads that take turns at the actors with mail.
+
+The rules:
+
+* **Scheduling.** An actor is *scheduled* (in the pool's ready queue or on a worker) or *idle*, never
+  both, and never on two workers at once: its mailbox flips the flag under one lock, so a message for an
+  idle actor schedules it exactly once and a message for a scheduled one only queues. Per actor,
+  messages are handled one at a time in the order they arrived (FIFO), as in any pykka actor.
+* **Fairness.** A worker handles at most ``throughput`` messages of one actor per turn, then puts the
+  actor back at the end of the ready queue if more mail waits; an actor flooded with messages costs the
+  others one turn of waiting, not its whole backlog.
+* **Life cycle as pykka's.** The first turn runs ``on_start``. An exception escaping ``on_receive`` of an
+  ``ask`` goes to the asker; of a ``tell``, pykka's ``_handle_failure`` and ``on_failure`` run and that
+  actor alone stops. A ``BaseException`` stops the actor and then every actor (pykka's rule), without
+  the worker waiting for them. ``stop()`` handles what was sent before it, runs ``on_stop``, and answers
+  every message still queued (or sent later) with ``ActorDeadError``.
+* **No waiting on workers.** A worker never blocks on a future: asks are pykka's ``ThreadingFuture``,
+  waited on by the asker's thread. An actor that blocks in a handler (a stuck strategy) holds one worker;
+  the others carry on, which is why the default is never fewer than two workers.
+* **Shutdown.** ``ActorPool.shutdown(timeout=...)`` lets the workers finish the turns already queued,
+  then joins them within one deadline. Stop the pool's actors first: an actor still scheduled once the
+  pool has closed is abandoned (stopped without ``on_stop``, its queued asks answered ``ActorDeadError``)
+  rather than left with mail nobody will read. Workers are daemon threads, so a forgotten pool never
+  keeps the process alive.
+
+An actor started without a pool gets one of its own (one worker, closed when the actor stops): it then
+behaves exactly as a ``ThreadingActor``, which keeps code and tests that start actors directly working.
+
+pykka extension points used: ``Actor._create_actor_inbox``, ``_create_future``, ``_start_actor_loop``,
+``_actor_loop_setup``, ``_handle_receive``, ``_handle_failure``, ``_stop`` and ``messages._ActorStop``
+(private, so pyproject.toml pins pykka to the 4.x minor versions this is tested with).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from itertools import count
+from typing import TYPE_CHECKING, Any, Final
+
+import pykka
+from pykka import messages
+
+from events import ArenaError, ValidationError
+
+from ._checks import int_arg
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pykka._envelope import Envelope
+
+__all__ = ["DEFAULT_THROUGHPUT", "MAX_WORKERS", "ActorPool", "PooledActor", "default_workers"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THROUGHPUT: Final = 32
+"""Messages of one actor a worker handles per turn before the next actor with mail gets its turn."""
+
+MAX_WORKERS: Final = 1024
+"""Most worker threads a pool starts: more would only contend for the GIL (and the OS's thread limit)."""
+
+_SHUTDOWN: Final = object()
+"""Put once per worker by ``ActorPool.close``: the worker that takes it exits."""
+
+_own_pool_counter = count()
+
+
+def default_workers() -> int:
+    """Return the default worker count: the cores, at least 2 (one stuck actor never halts all) and at most 4.
+
+    Agents are CPU-bound Python, so more workers than cores buy nothing under the GIL; beyond 4 the
+    measured step rate did not grow (benchmarks/bench_agents.py).
+    """
+    return max(2, min(4, os.cpu_count() or 1))
+
+
+class ActorPool:
+    """A fixed set of daemon worker threads that run ``PooledActor`` turns, first come first served.
+
+    Args:
+        workers: How many threads; ``default_workers()`` if None.
+        throughput: Messages of one actor handled per turn (fairness between actors).
+        name: Prefix of the worker threads' names (``name-0``, ``name-1``, ...).
+
+    Raises:
+        ValidationError: ``workers`` is not an int from 1 to ``MAX_WORKERS``, or ``throughput`` not one
+            of at least 1.
+
+    """
+
+    def __init__(
+        self, workers: int | None = None, *, throughput: int = DEFAULT_THROUGHPUT, name: str = "ActorPool"
+    ) -> None:
+        self._workers = (
+            int_arg(workers, "workers", minimum=1, maximum=MAX_WORKERS, optional=True) or default_workers()
+        )
+        self._throughput = int_arg(throughput, "throughput", minimum=1) or DEFAULT_THROUGHPUT
+        self._ready: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(self._workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def workers(self) -> int:
+        """How many worker threads the pool started."""
+        return self._workers
+
+    @property
+    def throughput(self) -> int:
+        """Messages of one actor handled per turn."""
+        return self._throughput
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` or ``shutdown`` was called: the pool schedules no more turns."""
+        return self._closed
+
+    def submit(self, actor: PooledActor) -> None:
+        """Queue a turn of ``actor``; an actor submitted to a closed pool is abandoned (module docstring)."""
+        with self._lock:
+            if not self._closed:
+                self._ready.put(actor)
+                return
+        actor._abandon()  # noqa: SLF001  (the pool and its actors are one mechanism)
+
+    def close(self) -> None:
+        """Schedule no more turns; each worker exits after the turns queued before this call. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for _ in self._threads:
+            self._ready.put(_SHUTDOWN)
+
+    def shutdown(self, *, timeout: float) -> int:
+        """Close the pool and join its workers within one deadline of ``timeout`` s; return how many hung.
+
+        A worker still inside a turn then (an actor stuck in a handler) is abandoned with a logged
+        warning: it is a daemon thread and exits once the handler returns.
+        """
+        self.close()
+        deadline = time.monotonic() + timeout
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread is not current:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        hung = sum(1 for t in self._threads if t.is_alive() and t is not current)
+        if hung:
+            logger.warning(
+                "actor pool: %d worker(s) still busy after %s s; abandoned (daemon threads)", hung, timeout
+            )
+        return hung
+
+    def _work(self) -> None:
+        while True:
+            item = self._ready.get()
+            if item is _SHUTDOWN:
+                return
+            assert isinstance(item, PooledActor)  # noqa: S101  (only submit puts here)
+            try:
+                more = item._run_turn(self._throughput)  # noqa: SLF001
+            except BaseException:  # a bug in this module, not in an actor: keep the worker for the others
+                logger.exception("actor pool: a turn of %s failed outside its handlers", item)
+                more = False
+            if more:
+                self.submit(item)
+
+
+class _Mailbox:
+    """An actor's FIFO of envelopes and its scheduled flag, under one lock (pykka's ``ActorInbox``)."""
+
+    __slots__ = ("_closed", "_envelopes", "_lock", "_on_ready", "_owner", "_scheduled")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._envelopes: deque[Envelope[Any]] = deque()
+        self._scheduled = True  # until open(): mail sent before the actor starts waits for its first turn
+        self._closed = False
+        self._on_ready: Callable[[], None] | None = None
+        self._owner = "an actor"
+
+    def open(self, owner: str, on_ready: Callable[[], None]) -> None:
+        """Name the owner and set how to schedule it; the caller schedules the first turn itself."""
+        self._owner = owner
+        self._on_ready = on_ready
+
+    def put(self, envelope: Envelope[Any], /) -> None:
+        """Queue ``envelope``, scheduling the actor if it was idle; refuse it once the actor has stopped."""
+        with self._lock:
+            refused = self._closed
+            wake = not refused and not self._scheduled
+            if not refused:
+                self._envelopes.append(envelope)
+                self._scheduled = True
+        if refused:
+            _refuse(envelope, self._owner)
+        elif wake and self._on_ready is not None:
+            self._on_ready()
+
+    def get(self) -> Envelope[Any]:
+        """Return the oldest envelope (``queue.Empty`` if none): pykka's inbox protocol."""
+        with self._lock:
+            if not self._envelopes:
+                raise queue.Empty
+            return self._envelopes.popleft()
+
+    def empty(self) -> bool:
+        """Whether no envelope waits."""
+        with self._lock:
+            return not self._envelopes
+
+    def next(self) -> Envelope[Any] | None:
+        """Return the oldest envelope, or None if none waits."""
+        with self._lock:
+            return self._envelopes.popleft() if self._envelopes else None
+
+    def end_turn(self) -> bool:
+        """End a turn: True if mail waits (stay scheduled, requeue), else become idle and return False."""
+        with self._lock:
+            if self._envelopes:
+                return True
+            self._scheduled = False
+            return False
+
+    def close(self) -> list[Envelope[Any]]:
+        """Refuse all later mail and return what is still queued."""
+        with self._lock:
+            self._closed = True
+            left = list(self._envelopes)
+            self._envelopes.clear()
+            return left
+
+
+def _refuse(envelope: Envelope[Any], owner: str) -> None:
+    """Answer a message the actor will never handle as pykka does: a stop succeeds, an ask is dead."""
+    reply_to = envelope.reply_to
+    if reply_to is None:
+        logger.debug("%s stopped; dropped %r", owner, envelope.message)
+    elif isinstance(envelope.message, messages._ActorStop):  # noqa: SLF001  (pykka's stop message)
+        reply_to.set(None)
+    else:
+        dead = pykka.ActorDeadError(f"{owner} stopped before handling the message")
+        reply_to.set_exception(exc_info=(pykka.ActorDeadError, dead, None))
+
+
+class PooledActor(pykka.Actor):
+    """A pykka actor that runs on an ``ActorPool`` instead of a thread of its own (module docstring).
+
+    Subclass it as ``pykka.ThreadingActor`` and pass the pool to ``__init__``:
+    ``super().__init__(pool=pool)``. ``on_start``, ``on_receive``, ``on_stop`` and ``on_failure`` run on
+    a worker thread, one message at a time.
+
+    Args:
+        pool: The pool to run on; None for a pool of its own (one worker, closed when the actor stops).
+
+    """
+
+    def __init__(self, *, pool: ActorPool | None = None) -> None:
+        if pool is not None and not isinstance(pool, ActorPool):
+            msg = f"pool: {pool!r} is not an ActorPool; pass an ActorPool, or None for a thread of its own"
+            raise ValidationError(msg, field="pool", value=pool)
+        super().__init__()
+        self._pool = pool
+        self._owns_pool = pool is None
+        self._started = False
+
+    @staticmethod
+    def _create_actor_inbox() -> _Mailbox:
+        return _Mailbox()
+
+    @staticmethod
+    def _create_future() -> pykka.Future[Any]:
+        return pykka.ThreadingFuture()
+
+    def _start_actor_loop(self) -> None:
+        pool = self._pool
+        if pool is None:
+            pool = self._pool = ActorPool(1, name=f"{type(self).__name__}-{next(_own_pool_counter)}")
+        elif pool.closed:
+            pykka.ActorRegistry.unregister(self.actor_ref)
+            self.actor_stopped.set()
+            msg = f"{self}: cannot start on an actor pool that is shut down; start it on an open ActorPool"
+            raise ArenaError(msg)
+        inbox = self._mailbox
+        inbox.open(str(self.actor_ref), lambda: pool.submit(self))
+        pool.submit(self)  # the first turn runs on_start, then any mail sent meanwhile
+
+    @property
+    def _mailbox(self) -> _Mailbox:
+        inbox = self.actor_inbox
+        assert isinstance(inbox, _Mailbox)  # noqa: S101  (created by _create_actor_inbox above)
+        return inbox
+
+    def _run_turn(self, budget: int) -> bool:
+        """Handle up to ``budget`` messages on the calling worker; return whether to schedule another turn."""
+        if not self._started:
+            self._started = True
+            self._actor_loop_setup()
+        inbox = self._mailbox
+        handled = 0
+        while handled < budget and not self.actor_stopped.is_set():
+            envelope = inbox.next()
+            if envelope is None:
+                break
+            self._handle_envelope(envelope)
+            handled += 1
+        if self.actor_stopped.is_set():
+            self._teardown()
+            return False
+        return inbox.end_turn()
+
+    def _handle_envelope(self, envelope: Envelope[Any]) -> None:
+        """Handle one message as pykka's ``Actor._actor_loop_running`` does, minus waiting on anyone."""
+        reply_to = envelope.reply_to
+        try:
+            response = self._handle_receive(envelope.message)
+            if reply_to is not None:
+                reply_to.set(response)
+        except Exception:
+            if reply_to is not None:
+                logger.info("Exception returned from %s to caller:", self, exc_info=sys.exc_info())
+                reply_to.set_exception()
+            else:
+                self._handle_failure(*sys.exc_info())
+                try:
+                    self.on_failure(*sys.exc_info())
+                except Exception:  # noqa: BLE001  (pykka's rule: a failing on_failure is logged, the actor stops)
+                    self._handle_failure(*sys.exc_info())
+        except BaseException:  # noqa: BLE001  (pykka's rule: stop this actor, then every actor)
+            logger.debug("%r in %s. Stopping all actors.", sys.exc_info()[1], self)
+            if reply_to is not None:
+                reply_to.set_exception()  # pykka leaves the asker waiting; an answer is kinder
+            self._stop()
+            pykka.ActorRegistry.stop_all(block=False)  # a worker never waits for other actors
+
+    def _teardown(self) -> None:
+        for envelope in self._mailbox.close():
+            _refuse(envelope, str(self.actor_ref))
+        if self._owns_pool and self._pool is not None:
+            self._pool.close()  # its one worker exits after this turn
+
+    def _abandon(self) -> None:
+        """Stop without a turn (the pool has shut down): no ``on_stop``, queued asks answered dead."""
+        if not self.actor_stopped.is_set():
+            logger.warning("%s: its actor pool is shut down; stopped without on_stop", self)
+        pykka.ActorRegistry.unregister(self.actor_ref)
+        self.actor_stopped.set()
+        for envelope in self._mailbox.close():
+            _refuse(envelope, str(self.actor_ref))
