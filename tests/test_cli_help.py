@@ -56,8 +56,8 @@ def assert_every_option_has_help_with_its_default(parser: argparse.ArgumentParse
 
 @pytest.mark.parametrize("name", sorted(subcommands()))
 def test_every_subcommand_help_says_what_it_does_lists_options_with_defaults_and_one_example_that_parses(
-    name, capsys
-):
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     parser = subcommands()[name]
 
     text = help_of([name], capsys)
@@ -76,7 +76,9 @@ def test_every_subcommand_help_says_what_it_does_lists_options_with_defaults_and
         assert leak not in text, leak
 
 
-def test_the_top_level_help_lists_every_subcommand_and_one_example_that_parses(capsys):
+def test_the_top_level_help_lists_every_subcommand_and_one_example_that_parses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     text = help_of([], capsys)
 
     for name in subcommands():
@@ -87,7 +89,7 @@ def test_the_top_level_help_lists_every_subcommand_and_one_example_that_parses(c
         assert leak not in text, leak
 
 
-def test_no_help_page_is_a_functions_docstring():
+def test_no_help_page_is_a_functions_docstring() -> None:
     for name, parser in subcommands().items():
         command = parser.get_default("command")
 

@@ -77,7 +77,9 @@ class FakeClock:
 # --- the command, its stderr in a file ------------------------------------------------------------------
 
 
-def test_simulate_into_a_log_file_writes_one_plain_line_per_interval_in_the_documented_shape(tmp_path):
+def test_simulate_into_a_log_file_writes_one_plain_line_per_interval_in_the_documented_shape(
+    tmp_path: Path,
+) -> None:
     status, out, err = simulate_into_files("--progress-every", "0", cwd=tmp_path)
 
     assert status == 0, err
@@ -93,7 +95,7 @@ def test_simulate_into_a_log_file_writes_one_plain_line_per_interval_in_the_docu
     assert out.startswith("simulated 48 steps")
 
 
-def test_simulate_with_a_short_interval_writes_lines_in_the_same_shape(tmp_path):
+def test_simulate_with_a_short_interval_writes_lines_in_the_same_shape(tmp_path: Path) -> None:
     status, _, err = simulate_into_files("--progress-every", "0.01", cwd=tmp_path)
 
     assert status == 0, err
@@ -102,7 +104,7 @@ def test_simulate_with_a_short_interval_writes_lines_in_the_same_shape(tmp_path)
     assert all(LINE.fullmatch(line) for line in lines), lines
 
 
-def test_simulate_with_quiet_writes_no_progress_at_all(tmp_path):
+def test_simulate_with_quiet_writes_no_progress_at_all(tmp_path: Path) -> None:
     status, out, err = simulate_into_files("--quiet", "--progress-every", "0", cwd=tmp_path)
 
     assert status == 0, err
@@ -110,7 +112,9 @@ def test_simulate_with_quiet_writes_no_progress_at_all(tmp_path):
     assert out.startswith("simulated 48 steps")
 
 
-def test_simulate_refuses_quiet_with_progress_in_one_line(tmp_path, monkeypatch, capsys):
+def test_simulate_refuses_quiet_with_progress_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
 
     status = main([*RUN, "--quiet", "--progress"])
@@ -139,8 +143,8 @@ def test_simulate_refuses_quiet_with_progress_in_one_line(tmp_path, monkeypatch,
     ],
 )
 def test_simulate_refuses_a_progress_interval_that_is_not_seconds_in_range(
-    value, why, tmp_path, monkeypatch, capsys
-):
+    value: str, why: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
 
     status = main([*RUN, "--progress-every", value])
@@ -157,7 +161,7 @@ def test_simulate_refuses_a_progress_interval_that_is_not_seconds_in_range(
 # --- the pieces ---------------------------------------------------------------------------------------
 
 
-def test_the_driver_reports_nav_with_every_progress_call():
+def test_the_driver_reports_nav_with_every_progress_call() -> None:
     seen: list[Progress] = []
 
     with Arena.open(None, total_capital=Decimal(1_000_000), seed=1, clock=SimClock(START)) as arena:
@@ -182,12 +186,12 @@ def test_the_driver_reports_nav_with_every_progress_call():
     ],
 )
 def test_the_style_is_a_bar_on_a_terminal_or_asked_for_lines_elsewhere_and_nothing_when_quiet(
-    quiet, bar, tty, style
-):
+    quiet: bool, bar: bool, tty: bool, style: str
+) -> None:
     assert style_of(quiet=quiet, bar=bar, tty=tty) == style
 
 
-def test_a_plain_line_names_step_time_rates_nav_and_eta():
+def test_a_plain_line_names_step_time_rates_nav_and_eta() -> None:
     line = progress_line(progress(12), agent_steps_per_s=2400.4, events_per_s=1310.6, eta=3725)
 
     assert line == (
@@ -196,14 +200,14 @@ def test_a_plain_line_names_step_time_rates_nav_and_eta():
     )
 
 
-def test_a_plain_line_of_a_run_of_unknown_length_has_no_total_and_no_eta():
+def test_a_plain_line_of_a_run_of_unknown_length_has_no_total_and_no_eta() -> None:
     line = progress_line(progress(7, total=None), agent_steps_per_s=0, events_per_s=0, eta=None)
 
     assert line.startswith("arena: progress: step 7, 2026-01-01T07:00:00Z, ")
     assert line.endswith(", eta -")
 
 
-def test_durations_keep_counting_hours_past_a_day():
+def test_durations_keep_counting_hours_past_a_day() -> None:
     assert [duration(s) for s in (None, 0, 59.6, 3600, 90061)] == [
         "-",
         "0:00:00",
@@ -213,7 +217,9 @@ def test_durations_keep_counting_hours_past_a_day():
     ]
 
 
-def test_lines_print_at_most_one_line_per_interval_with_rates_over_it_and_the_eta_at_the_average_pace():
+def test_lines_print_at_most_one_line_per_interval_with_rates_over_it_and_the_eta_at_the_average_pace() -> (
+    None
+):
     clock, stream = FakeClock(), io.StringIO()
     lines = Lines(stream, every=10, start_seq=40, clock=clock)
 
@@ -231,7 +237,7 @@ def test_lines_print_at_most_one_line_per_interval_with_rates_over_it_and_the_et
     assert only == progress_line(progress(12, events=140), agent_steps_per_s=2.4, events_per_s=10, eta=30)
 
 
-def test_lines_every_zero_seconds_print_one_line_per_call():
+def test_lines_every_zero_seconds_print_one_line_per_call() -> None:
     clock, stream = FakeClock(), io.StringIO()
     lines = Lines(stream, every=0, start_seq=0, clock=clock)
 
@@ -242,7 +248,7 @@ def test_lines_every_zero_seconds_print_one_line_per_call():
     assert "0 agent-steps/s, 0 events/s" in stream.getvalue()  # no time passed: no rate, not a division
 
 
-def test_the_terminal_bar_shows_steps_of_the_total_time_nav_agents_and_events():
+def test_the_terminal_bar_shows_steps_of_the_total_time_nav_agents_and_events() -> None:
     stream = io.StringIO()
     bar = Bar(stream)
 
@@ -258,7 +264,7 @@ def test_the_terminal_bar_shows_steps_of_the_total_time_nav_agents_and_events():
     )
 
 
-def test_the_bar_ends_its_line_when_the_run_is_interrupted_so_the_hint_starts_a_line_of_its_own():
+def test_the_bar_ends_its_line_when_the_run_is_interrupted_so_the_hint_starts_a_line_of_its_own() -> None:
     stream = io.StringIO()
 
     with pytest.raises(KeyboardInterrupt):
@@ -268,7 +274,7 @@ def test_the_bar_ends_its_line_when_the_run_is_interrupted_so_the_hint_starts_a_
     assert re.search(r" 5/48 \[.*\]\n$", final), final
 
 
-def test_a_bar_that_drew_nothing_writes_nothing_and_quiet_yields_no_callback():
+def test_a_bar_that_drew_nothing_writes_nothing_and_quiet_yields_no_callback() -> None:
     stream = io.StringIO()
 
     with progress_display(stream, style="bar", every=10, start_seq=0):

@@ -32,7 +32,7 @@ THIRD_PARTY = {
     "store": PYDANTIC,
     "trading": PYDANTIC,
     "actors": PYDANTIC | {"pykka"} | ANALYSIS,
-    "actors.cli": PYDANTIC | {"pykka"} | ANALYSIS,
+    "actors.cli": PYDANTIC | {"pykka", "tqdm"} | ANALYSIS,  # tqdm: the progress bar (actors/cli/_progress.py)
 }
 
 

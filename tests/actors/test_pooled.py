@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors import STEP_TIMEOUT, STOP_TIMEOUT, ActorPool, PooledActor, default_workers, run_simulation
 from actors._pooled import MAX_WORKERS
@@ -299,6 +301,29 @@ def test_each_actor_handles_its_messages_in_the_order_they_were_sent(pool: Actor
 
     assert [m for _, m in seen_a] == list(range(2000))
     assert [m for _, m in seen_b] == list(range(2000))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    workers=st.integers(min_value=1, max_value=3),
+    throughput=st.integers(min_value=1, max_value=5),
+    sends=st.lists(st.tuples(st.integers(min_value=0, max_value=3), st.integers()), max_size=200),
+)
+def test_every_message_is_handled_once_in_its_actors_order_whatever_the_workers_and_throughput(
+    workers: int, throughput: int, sends: list[tuple[int, int]]
+) -> None:
+    pool = ActorPool(workers, throughput=throughput, name="PropertyPool")
+    seen: list[list[Any]] = [[] for _ in range(4)]
+    refs = [Recorder.start(pool, seen[i]) for i in range(4)]
+
+    for index, value in sends:
+        refs[index].tell(value)
+    for ref in refs:
+        ref.stop(timeout=TIMEOUT)
+
+    assert pool.shutdown(timeout=STOP_TIMEOUT) == 0
+    for index in range(4):
+        assert [m for _, m in seen[index]] == [v for i, v in sends if i == index]
 
 
 def test_a_flooded_actor_does_not_starve_another_it_yields_after_one_turn_of_throughput() -> None:
