@@ -142,8 +142,21 @@ def write_csv(path: Path, *, hours: int = 96) -> Path:
 def made(tmp_path_factory) -> tuple[Path, Result]:
     """One simulated store, shared by the read-only commands; tests that change a store copy it first."""
     where = tmp_path_factory.mktemp("cli")
+    # --quiet: a slow machine could take past --progress-every's 10 s and print a progress line
     result = arena(
-        "simulate", "--db", "arena.db", "--agents", 6, "--days", 4, "--seed", 1, "--cycle-days", 1, cwd=where
+        "simulate",
+        "--db",
+        "arena.db",
+        "--agents",
+        6,
+        "--days",
+        4,
+        "--seed",
+        1,
+        "--cycle-days",
+        1,
+        "--quiet",
+        cwd=where,
     )
     assert result.status == 0, result
     return where / "arena.db", result

@@ -19,7 +19,7 @@ from store import SQLiteEventStore
 from trading import Genome
 
 from ._inspect import reading
-from ._simulate import DEFAULT_CAPITAL, history_of, market_for
+from ._simulate import DEFAULT_CAPITAL, history_of, market_after
 
 if TYPE_CHECKING:
     import argparse
@@ -45,10 +45,10 @@ def evaluate_store(args: argparse.Namespace) -> int:
         raise ValidationError(msg, field="path", value=str(path))
     initial, evolved = populations_of(path)
     capital = DEFAULT_CAPITAL if args.capital is None else money(args.capital, field="--capital")
-    market_for(args, history, seed)  # refuses a bad --data or --days before anything runs
+    market_after(args, history, seed)  # refuses a bad --data or --days before anything runs
 
     def held_out() -> MarketFeed:
-        return _After(market_for(args, history, seed)[0], history.last)
+        return _After(market_after(args, history, seed), history.last)
 
     result = evaluate({"evolved": evolved, "initial": initial}, held_out, seed=seed, capital=capital)
     sys.stdout.write("\n".join(table_lines(result, days=args.days, source=args.data)) + "\n")

@@ -50,7 +50,7 @@ __all__ = [
     "SYNTHETIC_START",
     "History",
     "history_of",
-    "market_for",
+    "market_after",
     "simulate",
 ]
 
@@ -370,29 +370,18 @@ def _new_market(args: argparse.Namespace, seed: int) -> tuple[MarketFeed, dateti
     return SyntheticFeed(seed=seed, start=SYNTHETIC_START, days=days), SYNTHETIC_START, days * 24, until
 
 
-def market_for(
-    args: argparse.Namespace, history: History | None, seed: int
-) -> tuple[MarketFeed, datetime, int | None]:
-    """Return the market, the time the arena's clock starts at, and the steps the run will take if known."""
+def market_after(args: argparse.Namespace, history: History, seed: int) -> MarketFeed:
+    """Return the market of the ``--days`` days after the log ends, for ``arena evaluate``.
+
+    The synthetic market continued, or the ``--data`` file from the log's last event on (the bar at
+    that time was seen; callers skip it).
+    """
     days: int = args.days
     if args.data is not None:
-        if history is not None:  # the bar at the last event's time was simulated; the driver skips it
-            return CsvFeed(args.data, start=history.last, days=days), history.last, None
-        csv = CsvFeed(args.data, start=_start(args.start), days=days)
-        first = next(iter(csv))  # CsvFeed refuses a window without bars, naming the file
-        try:
-            interval = infer_interval(csv, symbol=first.symbol)
-        except ValidationError:
-            interval = timedelta(seconds=1)  # one bar per symbol: any instant before it opens the market
-        # read the whole window once before any file is made: a bad row refuses the run, not half of it
-        total = sum(1 for _ in steps(csv))
-        return csv, first.timestamp - interval, total
-    if history is None:
-        return SyntheticFeed(seed=seed, start=SYNTHETIC_START, days=days), SYNTHETIC_START, days * 24
+        return CsvFeed(args.data, start=history.last, days=days)
     until = until_after(history.last, days)
     span = math.ceil((until - history.opened) / timedelta(days=1))
-    synthetic = SyntheticFeed(seed=seed, start=history.opened, days=span)
-    return Window(synthetic, until), history.last, (until - history.last) // _HOUR
+    return Window(SyntheticFeed(seed=seed, start=history.opened, days=span), until)
 
 
 def _start(text: str | None) -> datetime | None:
