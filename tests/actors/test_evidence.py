@@ -100,3 +100,16 @@ def test_a_bad_notional_floor_is_refused_and_makes_nothing(bad, tmp_path):
         Arena.open(path, total_capital=1_000, min_trade_notional=bad)
 
     assert not path.exists()
+
+
+def test_a_reopened_arena_judges_on_the_book_it_had_and_keeps_its_floor(tmp_path):
+    path = tmp_path / "arena.db"
+    with Arena.open(path, total_capital=100_000, seed=4, clock=SimClock(START), min_trade_notional=5) as arena:
+        run_simulation(arena, SyntheticFeed(seed=4, start=START, days=3), seed=4, agents=5)
+        before, lifetime = arena.floor.agent_metrics(), arena.floor.agent_metrics(lifetime=True)
+
+    with Arena.open(path, seed=4) as arena:
+        assert arena.floor.agent_metrics() == before
+        assert arena.floor.agent_metrics(lifetime=True) == lifetime
+    with pytest.raises(ValidationError, match=r"min_trade_notional: 7\.00000000 differs from 5\.00000000"):
+        Arena.open(path, seed=4, min_trade_notional=7)
