@@ -104,7 +104,9 @@ def test_a_bad_notional_floor_is_refused_and_makes_nothing(bad, tmp_path):
 
 def test_a_reopened_arena_judges_on_the_book_it_had_and_keeps_its_floor(tmp_path):
     path = tmp_path / "arena.db"
-    with Arena.open(path, total_capital=100_000, seed=4, clock=SimClock(START), min_trade_notional=5) as arena:
+    with Arena.open(
+        path, total_capital=100_000, seed=4, clock=SimClock(START), min_trade_notional=5
+    ) as arena:
         run_simulation(arena, SyntheticFeed(seed=4, start=START, days=3), seed=4, agents=5)
         before, lifetime = arena.floor.agent_metrics(), arena.floor.agent_metrics(lifetime=True)
 
