@@ -32,7 +32,8 @@ THIRD_PARTY = {
     "store": PYDANTIC,
     "trading": PYDANTIC,
     "actors": PYDANTIC | {"pykka"} | ANALYSIS,
-    "actors.cli": PYDANTIC | {"pykka", "tqdm"} | ANALYSIS,  # tqdm: the progress bar (actors/cli/_progress.py)
+    # tqdm: the progress bar (actors/cli/_progress.py); bokeh: the HTML report (actors/cli/_html.py)
+    "actors.cli": PYDANTIC | {"pykka", "tqdm", "bokeh"} | ANALYSIS,
 }
 
 

@@ -21,6 +21,7 @@ from ._metrics import AgentMetrics as AgentMetrics
 from ._metrics import PerformanceTracker as PerformanceTracker
 from ._performance import AgentPerformance as AgentPerformance
 from ._performance import PerformanceReport as PerformanceReport
+from ._performance import buy_and_hold_curve as buy_and_hold_curve
 from ._performance import performance as performance
 from ._planner import Child as Child
 from ._planner import CyclePlan as CyclePlan
@@ -90,6 +91,7 @@ __all__ = [
     "SyntheticFeed",
     "TierWeights",
     "WithinTier",
+    "buy_and_hold_curve",
     "check_selection",
     "execute",
     "fitness_of",

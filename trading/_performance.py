@@ -68,11 +68,11 @@ from events import (
 from ._validation import ValidatedModel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from events import AgentEntry, Event
 
-__all__ = ["AgentPerformance", "PerformanceReport", "performance"]
+__all__ = ["AgentPerformance", "PerformanceReport", "buy_and_hold_curve", "performance"]
 
 _ONE: Final = 10**MONEY_SCALE  # 1 as a fraction at 8 places, in minor units
 _text = format_money
@@ -321,15 +321,32 @@ def _buy_and_hold(
     funding: Decimal, first_marks: Mapping[str, Decimal], last_marks: Mapping[str, Decimal]
 ) -> Decimal:
     """Return the equal-weight buy-and-hold's worth at ``last_marks`` (the rule is the module docstring's)."""
-    if not first_marks:
-        return funding
-    symbols = sorted(first_marks)
+    return buy_and_hold_curve(funding, [first_marks, last_marks])[-1]
+
+
+def buy_and_hold_curve(funding: Decimal, marks: Sequence[Mapping[str, Decimal]]) -> list[Decimal]:
+    """Return the equal-weight buy-and-hold's worth at each of ``marks``: the curve ``performance`` ends on.
+
+    ``marks`` are the log's ``MarksRecorded`` marks in seq order; the basket is every symbol they name.
+    """
+    symbols = sorted({symbol for step in marks for symbol in step})
+    if not symbols:
+        return [funding for _ in marks]
     share, remainder = divmod(to_minor(funding), len(symbols))
-    worth = 0
-    for index, symbol in enumerate(symbols):
-        stake = share + (1 if index < remainder else 0)
-        worth += _divide(stake * to_minor(last_marks[symbol]), to_minor(first_marks[symbol]))
-    return from_minor(worth)
+    stakes = {symbol: share + (1 if index < remainder else 0) for index, symbol in enumerate(symbols)}
+    first: dict[str, int] = {}
+    latest: dict[str, int] = {}
+    curve = []
+    for step in marks:
+        for symbol, price in step.items():
+            first.setdefault(symbol, to_minor(price))
+            latest[symbol] = to_minor(price)
+        worth = sum(
+            _divide(stake * latest[symbol], first[symbol]) if symbol in first else stake
+            for symbol, stake in stakes.items()
+        )
+        curve.append(from_minor(worth))
+    return curve
 
 
 def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal:

@@ -34,6 +34,7 @@ from store import SQLiteEventStore, verify
 from trading import performance
 
 from ._format import agent_lines, amount, breakdown_lines, event_line, headline_lines, nav_by_tier_lines
+from ._html import check_html, write_html
 from ._target import read_target
 
 if TYPE_CHECKING:
@@ -43,8 +44,19 @@ if TYPE_CHECKING:
 
     from events import AgentRecord, AnyEvent
     from store import Head
+    from trading import PerformanceReport
 
-__all__ = ["first_event", "lineage", "reading", "replay", "report", "run_lines", "verify_store"]
+__all__ = [
+    "ReportText",
+    "first_event",
+    "lineage",
+    "reading",
+    "replay",
+    "report",
+    "report_text",
+    "run_lines",
+    "verify_store",
+]
 
 _MAX_SEQ: Final = 2**63 - 1  # the largest seq a log can reach: SQLite's largest INTEGER
 _SEQ_DIGITS: Final = len(str(_MAX_SEQ))
@@ -145,13 +157,43 @@ def report(args: argparse.Namespace) -> int:
     """Print the arena at the head, or as of ``--at-seq``: capital at cost, its result, NAV by tier, agents.
 
     The result is folded from the log up to that seq (``trading.performance``), never from market data:
-    O(events) to read, plus one valuation per live agent at each recorded mark.
+    O(events) to read, plus one valuation per live agent at each recorded mark. With ``--html OUT`` the
+    same text goes into one self-contained HTML page beside its charts (``actors/cli/_html.py``), and
+    only the page's path is printed.
 
     Raises:
-        ValidationError: ``--at-seq`` is outside the log.
+        ValidationError: ``--at-seq`` is outside the log; ``--html`` names a folder, a path in no folder,
+            or an existing file (without ``--force``); ``--force`` comes without ``--html``.
         StoreError: the file is not a readable store.
+        ArenaError: ``--html`` without bokeh or pandas installed.
 
     """
+    html = getattr(args, "html", None)
+    if html is None and getattr(args, "force", False):
+        msg = "--force: it only replaces the file --html writes; pass --html OUT too, or drop --force"
+        raise ValidationError(msg, field="--force", value=True)
+    if html is not None:
+        check_html(html, force=args.force)  # before any reading: a refused page costs nothing
+    text = report_text(args)
+    if html is not None:
+        written = write_html(html, args.path, lines=text.lines, result=text.result, force=args.force)
+        _say(f"wrote {written}")
+        return 0
+    _say(*text.lines)
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReportText:
+    """What ``arena report`` prints, with the seq and the result it was built from."""
+
+    lines: list[str]
+    seq: int
+    result: PerformanceReport
+
+
+def report_text(args: argparse.Namespace) -> ReportText:
+    """Build ``arena report``'s lines without printing them (``report`` says what they hold)."""
     with SQLiteEventStore.open(args.path, readonly=True) as store:
         head = store.head()
         seq = head.seq if args.at_seq is None else _at_seq(args.at_seq, head)
@@ -180,8 +222,7 @@ def report(args: argparse.Namespace) -> int:
         "",
         *agent_lines(result, top=args.top),
     ]
-    _say(*lines)
-    return 0
+    return ReportText(lines=lines, seq=seq, result=result)
 
 
 def run_lines(started: SimulationStarted, last: datetime | None, target: datetime | None) -> list[str]:

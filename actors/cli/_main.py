@@ -314,7 +314,9 @@ def _parser() -> _Parser:
         about=(
             "Print the arena as its log records it, at the head or as of --at-seq: capital at cost, NAV "
             "and P&L reconciled to the last digit, returns against an equal-weight buy-and-hold, NAV by "
-            "tier and the live agents by equity. Reads the store read-only."
+            "tier and the live agents by equity. Reads the store read-only. With --html, the same text and "
+            "its charts (NAV against buy-and-hold, drawdown, capital by tier, the top agents' equity, "
+            "each cycle's decisions, the best agent's lineage) go into one offline HTML file."
         ),
         example="arena report arena.db --at-seq 500 --top 10",
     )
@@ -330,6 +332,19 @@ def _parser() -> _Parser:
     )
     capital.add_argument(
         "--top", type=_COUNT, default=20, metavar="N", help="live agents to list (default 20)"
+    )
+    capital.add_argument(
+        "--html",
+        metavar="OUT",
+        help=(
+            "write the report and its charts to one self-contained, offline HTML file instead, and print "
+            "its path; needs the report extra: pip install 'arena-runtime[report]' (default: print text)"
+        ),
+    )
+    capital.add_argument(
+        "--force",
+        action="store_true",
+        help="with --html: replace an existing file at OUT (default: refuse to overwrite it)",
     )
 
     tree = _command(
