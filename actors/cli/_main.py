@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 from actors import FORMATS, FRAMES
 from events import ArenaError
 
+from ._dashboard import LOCALHOST, dashboard
 from ._evaluate import evaluate_store
 from ._export import export
 from ._inspect import lineage, replay, report, verify_store
@@ -167,6 +168,7 @@ class _Seconds:
 _SEED = _Whole(_INT_MIN, _INT_MAX)
 _COUNT = _Whole(0, _INT_MAX)  # --cycle-days too: the policy holds it to its own range, and says so
 _SEQ = _Whole(0, _INT_MAX)  # a seq as the store has them; each command checks it against the log
+_PORT = _Whole(0, 65535, " (a TCP port)")
 _DAYS = _Whole(1, MAX_DAYS, " (a century of market: a longer run would not finish)")
 _AGENTS = _Whole(
     1,
@@ -364,6 +366,39 @@ def _parser() -> _Parser:
     tree.add_argument("agent", metavar="AGENT", help="the agent's id, as replay and report print it")
 
     _add_evaluate(commands)
+
+    live = _command(
+        commands,
+        "dashboard",
+        summary="a live web page of a running or finished arena",
+        about=(
+            "Serve a page that follows the store as it grows, updating every second: NAV and capital at "
+            "cost against buy-and-hold, capital by tier, events per second and by type, the leaderboard, "
+            "the latest kills, promotions and demotions with their reasons, and the evolution cycles. "
+            "Reads the store read-only, so it runs beside a simulation still writing it and never blocks "
+            "it; serves every asset itself (works offline). Stop it with Ctrl-C. Needs the report extra: "
+            "pip install 'arena-runtime[report]'."
+        ),
+        example="arena dashboard arena.db --port 5006",
+    )
+    live.set_defaults(command=dashboard)
+    live.add_argument("path", metavar="DB", help="the store file to follow")
+    live.add_argument(
+        "--host",
+        default=LOCALHOST,
+        metavar="ADDRESS",
+        help=(
+            f"the address to listen on; any other than {LOCALHOST} exposes the page to the network, "
+            f"unauthenticated, and prints a warning (default {LOCALHOST})"
+        ),
+    )
+    live.add_argument(
+        "--port",
+        type=_PORT,
+        default=5006,
+        metavar="N",
+        help=f"the port to listen on, {_PORT.range}; 0 picks any free one (default 5006)",
+    )
 
     tables = _command(
         commands,
