@@ -149,9 +149,9 @@ class PerformanceReport(_Figures):
     treasury: Balance
     """Free capital, allocated to no agent."""
     cash: Balance
-    """Every live agent's cash."""
+    """Every agent's cash (a killed one holds some only inside its kill)."""
     holdings: Balance
-    """Every live agent's holdings at the latest marks (at cost where a symbol was never marked)."""
+    """Every agent's holdings at the latest marks (at cost where a symbol was never marked)."""
     capital_at_cost: Balance
     """The treasury, every agent's cash and every holding at what it cost: ``funding + realized - fees``."""
     funding: Balance
@@ -181,14 +181,17 @@ class PerformanceReport(_Figures):
     """Live agents in each tier; every tier is present."""
     agents: tuple[AgentPerformance, ...]
     """Every live agent, by equity (highest first), ties by id."""
+    winding_down: Balance = ZERO
+    """Equity of killed agents still selling what they held: nonzero only at a seq inside a kill (between
+    its ``AgentKilled`` and the release of the proceeds), where it is still value on the books."""
 
     @model_validator(mode="after")
     def _reconciles(self) -> PerformanceReport:
         at_marks = self.treasury + self.cash + self.holdings
         at_cost = self.capital_at_cost + self.unrealized_pnl
         booked = self.funding + self.realized_pnl - self.fees_paid + self.unrealized_pnl
-        by_tier = self.treasury + sum(self.nav_by_tier.values(), ZERO)
-        by_agent = self.treasury + sum((agent.equity for agent in self.agents), ZERO)
+        by_tier = self.treasury + self.winding_down + sum(self.nav_by_tier.values(), ZERO)
+        by_agent = self.treasury + self.winding_down + sum((agent.equity for agent in self.agents), ZERO)
         if not self.nav == at_marks == at_cost == booked == by_tier == by_agent:
             _unreconciled(
                 f"seq {self.seq}",
@@ -265,9 +268,13 @@ def _report(
         agents_by_tier[row.tier] += 1
     # each figure from its own source (valuation, the fold's running totals), so the report's
     # reconciliation check compares independent sums rather than one sum rearranged
-    live = [working.agents[agent_id] for agent_id in curves]
+    # every agent's books, the killed ones' included: inside a kill's wind-down (between AgentKilled and
+    # the release of its proceeds) a dead agent still holds cash or units, and they are still value
+    live = list(working.agents.values())
     cash = sum((agent.allocation for agent in live), ZERO)
-    holdings = sum((row.equity for row in rows), ZERO) - cash
+    worths = sum((equity(agent, working.marks) for agent in live), ZERO)
+    holdings = worths - cash
+    winding_down = worths - sum((row.equity for row in rows), ZERO)
     funding = working.funding
     benchmark = _buy_and_hold(funding, first_marks, working.marks)
     worth = nav(working.treasury, live, working.marks)
@@ -293,6 +300,7 @@ def _report(
         nav_by_tier=nav_by_tier,
         agents_by_tier=agents_by_tier,
         agents=tuple(rows),
+        winding_down=winding_down,
     )
 
 

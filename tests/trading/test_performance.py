@@ -431,3 +431,21 @@ def test_an_agent_row_whose_pnl_does_not_reconcile_cannot_be_built():
         CapitalConservationError, match=r"^agent 'a': the performance figures do not reconcile"
     ):
         AgentPerformance.model_validate({**figures, "pnl": d("6")})
+
+
+def test_the_report_reconciles_at_every_seq_inside_a_kill_and_counts_the_wind_down():
+    b = LogBuilder(seed=1)
+    b.open("10000")
+    b.spawn("a")
+    b.allocate("a", "1000")
+    b.trade("a", "buy", "10", "10", "0")
+    b.mark({"XYZ": "12"})
+    b.kill("a", price="12")
+
+    reports = [performance(b.events[:cut]) for cut in range(1, len(b.events) + 1)]
+
+    killed = next(n for n, e in enumerate(b.events) if e.event_type == "AgentKilled")
+    assert reports[killed].winding_down == Decimal(120)  # its 10 units at 12, cash already returned
+    assert reports[killed].agents == ()
+    assert {r.nav for r in reports[killed:]} == {Decimal(10020)}
+    assert reports[-1].winding_down == 0
