@@ -55,7 +55,7 @@ from ._rehearsal import rehearse
 from ._run_report import Progress, SimulationReport, top_agents
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from datetime import datetime
 
     from events import AnyEvent
@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     from ._arena import Arena
     from ._reports import CycleReport
 
-__all__ = ["derive_seed", "run_simulation"]
+__all__ = ["derive_seed", "fund_equally", "run_simulation"]
 
 logger = logging.getLogger(__name__)
 
@@ -345,6 +345,19 @@ def _populate(arena: Arena, count: int, *, seed: int, policy: EvolutionPolicy) -
     """
     rng = random.Random(f"{seed}:genomes")  # noqa: S311  (simulation, not secrets)
     ids = [arena.spawn_agent(arena.strategies.random_genome(rng)) for _ in range(count)]
+    fund_equally(arena, ids, policy)
+
+
+def fund_equally(arena: Arena, agent_ids: Sequence[str], policy: EvolutionPolicy) -> None:
+    """Share the free capital, less the policy's reserve, equally among ``agent_ids``, each share capped.
+
+    Only agents still alive are funded: one whose strategy could not be built may die between its spawn
+    and its funding, and is then left out (what it was given went back to the treasury with it).
+    """
+    ids = list(agent_ids)
+    if not ids:
+        return
+    count = len(ids)
     breakdown = arena.get_capital_allocation_breakdown()
     keep = Fraction(repr(policy.reserve_fraction))  # the decimal its author wrote, not the binary float
     allocatable = int(to_minor(breakdown.free_capital) - to_minor(breakdown.total_capital) * keep)

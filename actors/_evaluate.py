@@ -27,7 +27,7 @@ from trading import BrokerConfig, EvolutionPolicy, steps
 
 from ._arena import Arena
 from ._clock import SimClock
-from ._driver import run_simulation
+from ._driver import fund_equally, run_simulation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -137,7 +137,7 @@ def _run(
     clock = SimClock(start - timedelta(seconds=1))  # opened just before the first bar
     with Arena.open(None, total_capital=capital, seed=seed, clock=clock) as arena:
         ids = [arena.spawn_agent(genome) for genome in genomes]
-        _fund(arena, ids, capital, policy)
+        fund_equally(arena, ids, policy)
         run_simulation(arena, feed, seed=seed, agents=0, policy=policy, broker=broker, evolve=False)
         curve = _nav_curve(arena)
         state = arena.state()
@@ -159,23 +159,6 @@ def _first_moment(feed: MarketFeed) -> datetime:
         return moment
     msg = "evaluate: the held-out feed has no bars; pass data that covers the evaluation window"
     raise ValidationError(msg, field="feed", value=None)
-
-
-def _fund(arena: Arena, ids: Sequence[str], capital: Decimal, policy: EvolutionPolicy) -> None:
-    """Split the capital less the reserve equally, each share capped, as a new simulation funds its agents."""
-    live = arena.floor.portfolios()
-    alive = [agent_id for agent_id in ids if agent_id in live]
-    if not alive:
-        return
-    allocatable = math.floor(to_minor(capital) * (1 - _exact(policy.reserve_fraction)))
-    cap = math.floor(allocatable * _exact(policy.max_agent_fraction))
-    share = min(allocatable // len(alive), cap)
-    if share > 0:
-        arena.allocate_capital(dict.fromkeys(alive, from_minor(share)))
-
-
-def _exact(value: float) -> Decimal:
-    return Decimal(repr(value))
 
 
 def _nav_curve(arena: Arena) -> list[tuple[datetime, Decimal]]:

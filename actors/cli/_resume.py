@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from actors import RunManifest
+from actors import RunManifest, feed_identity
 from events import SimulationStarted, ValidationError
 from store import SQLiteEventStore
 from trading import BrokerConfig, CsvFeed, EvolutionPolicy, SyntheticFeed
@@ -29,6 +29,8 @@ from ._target import read_target, until_after
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator
+
+    from pydantic import JsonValue
 
     from trading import Bar, MarketFeed
 
@@ -62,10 +64,9 @@ class Window:
     def symbols(self) -> tuple[str, ...]:
         return self._feed.symbols
 
-    def identity(self) -> object:
+    def identity(self) -> dict[str, JsonValue]:
         """Return the identity of the feed it cuts: a window is the same market, shorter."""
-        identity = getattr(self._feed, "identity", None)
-        return identity() if callable(identity) else {"kind": type(self._feed).__name__}
+        return feed_identity(self._feed)
 
     def __iter__(self) -> Iterator[Bar]:
         for bar in self._feed:
