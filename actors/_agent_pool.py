@@ -19,19 +19,24 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pykka
+from pykka._envelope import Envelope
 
 from events import ValidationError
 
 from . import _timeouts
 from ._agent import AgentActor
+from ._messages import OnBars
 from ._pooled import ActorPool
 from ._timeouts import stop_and_wait
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from events import Tier
-    from trading import Strategies
+    from trading import Bar, Portfolio, Strategies
 
     from ._agent import StrategyFactory
+    from ._step import StepCollector
 
 __all__ = ["AgentPool"]
 
@@ -109,6 +114,24 @@ class AgentPool:
             ref.tell(message)
         except pykka.ActorDeadError:
             logger.debug("agent %s stopped before hearing %r", agent_id, message)
+
+    def tell_step(
+        self, bars: tuple[Bar, ...], portfolios: Mapping[str, Portfolio], collector: StepCollector
+    ) -> tuple[str, ...]:
+        """Tell every running agent with a portfolio the step's bars, its answer going to ``collector``.
+
+        One batch for all of them (``ActorPool.deliver``): no future, no wake-up per agent. Returns the
+        agents told, sorted.
+        """
+        refs = self._refs
+        asked = collector.expect(agent_id for agent_id in refs if agent_id in portfolios)
+        self._threads.deliver(
+            [
+                (refs[agent_id], Envelope(OnBars(bars, portfolios[agent_id]), collector.reply(agent_id)))
+                for agent_id in asked
+            ]
+        )
+        return asked
 
     def refs(self) -> dict[str, pykka.ActorRef[Any]]:
         """Return the running actors by agent id."""

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Final
 
 from events import MAX_MONEY, REASON_LIMIT, Tier, ValidationError, money
-from trading import AgentMetrics, BrokerConfig, EvolutionPolicy, Genome, Order
+from trading import AgentMetrics, Bar, BrokerConfig, EvolutionPolicy, Genome, Order
 
 __all__ = [
     "INT_MAX",
@@ -25,6 +25,7 @@ __all__ = [
     "agent_id_arg",
     "allocations_arg",
     "amount_arg",
+    "bars_arg",
     "broker_arg",
     "event_types_arg",
     "float_arg",
@@ -110,6 +111,19 @@ def orders_arg(orders: object) -> tuple[tuple[str, Order], ...]:
         money(item[1].quantity, field=f"orders[{agent_id!r}].quantity", allow_zero=False)
         pairs.append((agent_id, item[1]))
     return tuple(pairs)
+
+
+def bars_arg(bars: object) -> tuple[Bar, ...]:
+    """Return ``bars`` as a tuple of ``Bar``, refusing anything else (agents read them on other threads)."""
+    if not isinstance(bars, Iterable) or isinstance(bars, str | bytes | Mapping):
+        msg = f"bars: {bars!r} is not a sequence; pass the step's bars, e.g. a tuple of trading.Bar"
+        raise ValidationError(msg, field="bars", value=bars)
+    checked = tuple(bars)
+    for bar in checked:
+        if not isinstance(bar, Bar):
+            msg = f"bars: {bar!r} is not a trading.Bar; pass only Bar values (one per symbol of the step)"
+            raise ValidationError(msg, field="bars", value=bar)
+    return checked
 
 
 def genome_arg(genome: object) -> Genome | None:

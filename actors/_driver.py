@@ -9,9 +9,10 @@ One step per bar timestamp, in this order:
 3. an evolution cycle runs if ``policy.cycle_days`` of simulated time have passed since the last one
    (or since the arena opened), valuing agents and selling killed agents' holdings at the recorded
    marks (the closes of the step before);
-4. every live agent is asked ``OnBars`` at once (all the step's bars in one message, with its ledger
-   portfolio: cash, positions and average costs) and the driver collects every answer before the next
-   step: the agents do the strategy work concurrently, the supervisor stays the only writer of capital;
+4. every live agent is told ``OnBars`` at once, by one supervisor command (all the step's bars in one
+   message, with its ledger portfolio: cash, positions and average costs); the answers come back as
+   messages and the driver waits for them once, before the next step (``floor.step_agents``): the
+   agents do the strategy work on the pool's workers, the supervisor stays the only writer of capital;
 5. the step's closes are recorded as marks (one ``MarksRecorded``), so NAV and every agent's equity at
    any seq follow from the log alone.
 
@@ -27,15 +28,12 @@ from __future__ import annotations
 import itertools
 import logging
 import random
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
-
-import pykka
 
 from events import (
     AgentNotAliveError,
@@ -50,7 +48,6 @@ from trading import MIN_TRADE_NOTIONAL, BrokerConfig, EvolutionPolicy, steps
 from . import _timeouts
 from ._checks import INT_MAX, INT_MIN, shown, span
 from ._manifest import RunManifest
-from ._messages import OnBars
 from ._rehearsal import rehearse
 from ._run_report import Progress, SimulationReport, top_agents
 
@@ -59,7 +56,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from events import AnyEvent
-    from trading import Bar, MarketFeed, Order, Portfolio
+    from trading import Bar, MarketFeed, Order
 
     from ._arena import Arena
     from ._reports import CycleReport
@@ -184,8 +181,9 @@ def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branc
     alive = 0
     for moment, bars in itertools.chain([first], stream):
         if run.steps:  # crash boundary: each later step is one atomic block (the first is the start's)
-            arena.floor.begin_atomic()
-        arena.floor.set_time(moment)
+            arena.floor.open_step(moment)
+        else:
+            arena.floor.set_time(moment)
         opens = {bar.symbol: bar.open for bar in bars}
         _fill(arena, pending, opens, broker, run)
         if evolve and (last_cycle is None or moment - last_cycle >= cycle_length):
@@ -193,8 +191,8 @@ def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branc
                 cycles.append(_cycle(arena, seed=seed, policy=policy, broker=broker))
             last_cycle = moment  # a new arena's first step starts the schedule instead of a cycle
         pending, alive = _step(arena, bars, run)
-        arena.floor.record_marks({bar.symbol: bar.close for bar in bars})
-        arena.floor.end_atomic()  # the step is durable whole, or (killed before this) not at all
+        # the step is durable whole, or (killed before this) not at all
+        arena.floor.close_step({bar.symbol: bar.close for bar in bars})
         run.steps += 1
         run.bars += len(bars)
         run.first = run.first or moment
@@ -399,32 +397,20 @@ def _step(
     bars: tuple[Bar, ...],
     run: _Run,
 ) -> tuple[list[tuple[str, Order]], int]:
-    """Ask every live agent for its orders at once; return them in canonical order, and the agents asked."""
-    accounts: dict[str, Portfolio] = arena.floor.portfolios()
-    refs = arena.floor.agent_refs()
-    asked = sorted(agent_id for agent_id in refs if agent_id in accounts)
-    futures = [
-        (agent_id, refs[agent_id].ask(OnBars(bars, accounts[agent_id]), block=False)) for agent_id in asked
-    ]
-    deadline = time.monotonic() + _timeouts.STEP_TIMEOUT  # wall-clock only bounds the wait, never the log
-    orders: list[tuple[str, Order]] = []
-    stuck: list[str] = []
-    for agent_id, future in futures:
-        try:
-            answer: tuple[Order, ...] = future.get(timeout=max(0.0, deadline - time.monotonic()))
-        except pykka.ActorDeadError:
-            continue  # killed or restarted after a crash since the refs were read: it sits this step out
-        except pykka.Timeout:
-            stuck.append(agent_id)
-            continue
-        run.agent_steps += 1
-        orders.extend((agent_id, order) for order in answer)
-    for agent_id in stuck:  # its failure, not the run's: the failure policy applies, the others go on
+    """Tell every live agent the step at once; return their orders in canonical order, and the agents told.
+
+    One supervisor command tells them all and the answers come back as messages (``floor.step_agents``);
+    an agent that does not answer within ``STEP_TIMEOUT`` (wall-clock only bounds the wait, never the log)
+    is reported stuck: its failure, not the run's, so the failure policy applies and the others go on.
+    """
+    answers = arena.floor.step_agents(bars, timeout=_timeouts.STEP_TIMEOUT)
+    run.agent_steps += answers.answered
+    for agent_id in answers.stuck:
         moment = bars[0].timestamp.isoformat() if bars else "?"
         arena.floor.report_stuck(
             agent_id, f"did not answer the step at {moment} within {_timeouts.STEP_TIMEOUT} s"
         )
-    return orders, len(asked)
+    return list(answers.orders), len(answers.asked)
 
 
 def _progress(arena: Arena, run: _Run, total_steps: int | None, alive: int) -> Progress:

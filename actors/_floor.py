@@ -25,19 +25,23 @@ from typing import TYPE_CHECKING, Any
 from events import ValidationError
 from trading import BrokerConfig
 
-from ._checks import agent_id_arg, broker_arg, marks_arg, orders_arg, reason_arg
+from ._checks import agent_id_arg, bars_arg, broker_arg, marks_arg, orders_arg, reason_arg
 from ._messages import (
     AgentRefs,
     BeginAtomic,
+    CloseStep,
     EndAtomic,
     ExecuteOrders,
+    OpenStep,
     Portfolios,
     RecordMarks,
     ReportStuck,
     SetTime,
     StartRun,
+    StepAgents,
 )
-from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT
+from ._step import StepCollector
+from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT, STEP_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -48,9 +52,10 @@ if TYPE_CHECKING:
     from pydantic import JsonValue
 
     from events import SimulationStarted, TradeExecuted, TradeRejected
-    from trading import AgentMetrics, Order, Portfolio
+    from trading import AgentMetrics, Bar, Order, Portfolio
 
     from ._client import ArenaClient
+    from ._step import StepAnswers
 
 __all__ = ["TradingFloor"]
 
@@ -116,9 +121,50 @@ class TradingFloor:
         return started
 
     def agent_refs(self) -> dict[str, pykka.ActorRef[Any]]:
-        """Return the actor of each live agent, by id, for a driver to ask ``OnBars`` concurrently."""
+        """Return the actor of each live agent, by id, for a driver that messages agents itself."""
         refs: dict[str, pykka.ActorRef[Any]] = self._client.ask(AgentRefs())
         return refs
+
+    def open_step(self, moment: datetime) -> None:
+        """Move simulated time to ``moment`` and open the step's atomic block: one command for both.
+
+        Raises:
+            ArenaError: a block is open already; nothing changed (the clock did not move).
+            ValidationError: ``moment`` is naive or before the clock's time; nothing changed.
+
+        """
+        self._client.ask(OpenStep(moment), timeout=ASK_TIMEOUT)
+
+    def step_agents(self, bars: Sequence[Bar], *, timeout: float = STEP_TIMEOUT) -> StepAnswers:
+        """Tell every live agent ``bars`` with its ledger portfolio; wait up to ``timeout`` s for all answers.
+
+        One supervisor command tells them all (no round trip per agent); the answers come back as
+        messages and are returned in canonical order (agent id, then the agent's own order), so what
+        follows does not depend on which agent answered first. Agents that had not answered by then
+        are in ``StepAnswers.stuck``: report them (``report_stuck``) for the failure policy to apply.
+
+        Raises:
+            ValidationError: ``bars`` holds something that is not a ``Bar``; no agent was told.
+            ArenaError: an agent's actor let an error escape its handler (a runtime bug).
+
+        """
+        checked = bars_arg(bars)
+        collector = StepCollector()
+        self._client.ask(StepAgents(checked, collector), timeout=ASK_TIMEOUT)
+        return collector.wait(timeout)
+
+    def close_step(self, marks: Mapping[str, Decimal]) -> None:
+        """Record the step's closes as marks and end its atomic block: ``record_marks`` + ``end_atomic``.
+
+        Raises:
+            ValidationError: ``marks`` is empty or a price is not an exact positive amount; nothing changed.
+            ArenaError: no block is open; nothing changed.
+
+        """
+        checked = marks_arg(marks)
+        if not checked:
+            raise _no_marks(marks)
+        self._client.ask(CloseStep(checked), timeout=FLUSH_TIMEOUT)
 
     def execute_orders(
         self,
@@ -157,8 +203,7 @@ class TradingFloor:
         """
         checked = marks_arg(marks)
         if not checked:
-            msg = f"marks: {marks!r} names no symbol; pass {{symbol: Decimal price}} with at least one price"
-            raise ValidationError(msg, field="marks", value=marks)
+            raise _no_marks(marks)
         self._client.ask(RecordMarks(checked))
 
     def report_stuck(self, agent_id: str, problem: str) -> None:
@@ -176,3 +221,8 @@ class TradingFloor:
     def set_time(self, moment: datetime) -> None:
         """Move the arena's ``SimClock`` to ``moment`` (never backwards)."""
         self._client.ask(SetTime(moment))
+
+
+def _no_marks(marks: object) -> ValidationError:
+    msg = f"marks: {marks!r} names no symbol; pass {{symbol: Decimal price}} with at least one price"
+    return ValidationError(msg, field="marks", value=marks)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from events import Tier, UserEvent
     from trading import AgentMetrics, Bar, BrokerConfig, EvolutionPolicy, Genome, Order, Portfolio
 
+    from ._step import StepCollector
     from ._subscriptions import Subscription
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "BeginAtomic",
     "ChangeTier",
     "CheckConservation",
+    "CloseStep",
     "Demote",
     "EndAtomic",
     "ExecuteOrders",
@@ -46,6 +48,7 @@ __all__ = [
     "MutateAgent",
     "OnBars",
     "OpenArena",
+    "OpenStep",
     "Portfolios",
     "Record",
     "RecordMarks",
@@ -57,6 +60,7 @@ __all__ = [
     "Shutdown",
     "SpawnAgent",
     "StartRun",
+    "StepAgents",
     "Subscribe",
 ]
 
@@ -322,6 +326,35 @@ class OnBars:
 
     bars: tuple[Bar, ...]
     portfolio: Portfolio
+
+
+@dataclass(frozen=True, slots=True)
+class StepAgents:
+    """Tell every live agent the step's bars with its ledger portfolio; answers the agents told.
+
+    Their answers go to ``collector`` (``actors/_step.py``), not back through the supervisor: the driver
+    waits for them there, once.
+    """
+
+    bars: tuple[Bar, ...]
+    collector: StepCollector
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStep:
+    """Move the ``SimClock`` to ``moment`` and open the step's atomic block (``SetTime`` + ``BeginAtomic``).
+
+    One command, checked whole before either happens: no block may be open, and the clock may not go back.
+    """
+
+    moment: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CloseStep:
+    """Record the step's closes (``MarksRecorded``) and end its atomic block, in one command."""
+
+    marks: Marks
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,9 @@ The rules:
   both, and never on two workers at once: its mailbox flips the flag under one lock, so a message for an
   idle actor schedules it exactly once and a message for a scheduled one only queues. Per actor,
   messages are handled one at a time in the order they arrived (FIFO), as in any pykka actor.
+* **Batches.** ``ActorPool.deliver`` puts many envelopes into many mailboxes first and then schedules
+  every actor it woke as one run list that each worker draws from: a step's thousands of messages
+  cost one wake-up per worker, and an actor that blocks holds only the worker it is on.
 * **Fairness.** A worker handles at most ``throughput`` messages of one actor per turn, then puts the
   actor back at the end of the ready queue if more mail waits; an actor flooded with messages costs the
   others one turn of waiting, not its whole backlog.
@@ -31,7 +34,8 @@ The rules:
 An actor started without a pool gets one of its own (one worker, closed when the actor stops): it then
 behaves exactly as a ``ThreadingActor``, which keeps code and tests that start actors directly working.
 
-pykka extension points used: ``Actor._create_actor_inbox``, ``_create_future``, ``_start_actor_loop``,
+pykka extension points used: ``_envelope.Envelope`` (the step protocol builds envelopes for
+``deliver``), ``Actor._create_actor_inbox``, ``_create_future``, ``_start_actor_loop``,
 ``_actor_loop_setup``, ``_handle_receive``, ``_handle_failure``, ``_stop`` and ``messages._ActorStop``
 (private, so pyproject.toml pins pykka to the 4.x minor versions this is tested with).
 """
@@ -56,7 +60,7 @@ from events import ArenaError, ValidationError
 from ._checks import int_arg
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Sequence
 
     from pykka._envelope import Envelope
 
@@ -138,6 +142,36 @@ class ActorPool:
                 return
         actor._abandon()  # noqa: SLF001  (the pool and its actors are one mechanism)
 
+    def deliver(self, deliveries: Sequence[tuple[pykka.ActorRef[Any], Envelope[Any]]]) -> None:
+        """Put each envelope in its actor's mailbox, then schedule every actor it woke in one batch.
+
+        A step tells thousands of agents at once: scheduling each as its mail arrives would wake a worker
+        per message while the sender is still sending (a GIL hand-off each). Here the mail goes in first;
+        then the woken actors become one shared run list that every worker draws from (one ready-queue
+        item per worker, not per actor), so the workers wake once each and a stuck actor holds only the
+        worker it is on: the others keep drawing from the list. An actor on another pool (or none) gets
+        its envelope as any ``tell`` would.
+        """
+        woken: list[PooledActor] = []
+        for ref, envelope in deliveries:
+            inbox = ref.actor_inbox
+            if isinstance(inbox, _Mailbox) and inbox.pool is self:
+                actor = inbox.put_quietly(envelope)
+                if actor is not None:
+                    woken.append(actor)
+            else:
+                inbox.put(envelope)
+        if not woken:
+            return
+        run_list = deque(woken)
+        with self._lock:
+            if not self._closed:
+                for _ in range(min(self._workers, len(woken))):
+                    self._ready.put(run_list)
+                return
+        for actor in woken:
+            actor._abandon()  # noqa: SLF001  (the pool and its actors are one mechanism)
+
     def close(self) -> None:
         """Schedule no more turns; each worker exits after the turns queued before this call. Idempotent."""
         with self._lock:
@@ -171,33 +205,47 @@ class ActorPool:
             item = self._ready.get()
             if item is _SHUTDOWN:
                 return
-            assert isinstance(item, PooledActor)  # noqa: S101  (only submit puts here)
-            try:
-                more = item._run_turn(self._throughput)  # noqa: SLF001
-            except BaseException:  # a bug in this module, not in an actor: keep the worker for the others
-                logger.exception("actor pool: a turn of %s failed outside its handlers", item)
-                more = False
-            if more:
-                self.submit(item)
+            if isinstance(item, deque):  # a run list of deliver(): draw from it until it is empty
+                while True:
+                    try:
+                        actor = item.popleft()  # atomic: every worker holding the list draws from it
+                    except IndexError:
+                        break
+                    self._turn(actor)
+                continue
+            assert isinstance(item, PooledActor)  # noqa: S101  (only submit and deliver put here)
+            self._turn(item)
+
+    def _turn(self, actor: PooledActor) -> None:
+        try:
+            more = actor._run_turn(self._throughput)  # noqa: SLF001
+        except BaseException:  # a bug in this module, not in an actor: keep the worker for the others
+            logger.exception("actor pool: a turn of %s failed outside its handlers", actor)
+            more = False
+        if more:
+            self.submit(actor)
 
 
 class _Mailbox:
     """An actor's FIFO of envelopes and its scheduled flag, under one lock (pykka's ``ActorInbox``)."""
 
-    __slots__ = ("_closed", "_envelopes", "_lock", "_on_ready", "_owner", "_scheduled")
+    __slots__ = ("_actor", "_closed", "_envelopes", "_lock", "_owner", "_scheduled", "pool")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._envelopes: deque[Envelope[Any]] = deque()
         self._scheduled = True  # until open(): mail sent before the actor starts waits for its first turn
         self._closed = False
-        self._on_ready: Callable[[], None] | None = None
+        self._actor: PooledActor | None = None
         self._owner = "an actor"
+        self.pool: ActorPool | None = None
+        """The pool the owner runs on, once it started."""
 
-    def open(self, owner: str, on_ready: Callable[[], None]) -> None:
-        """Name the owner and set how to schedule it; the caller schedules the first turn itself."""
-        self._owner = owner
-        self._on_ready = on_ready
+    def open(self, actor: PooledActor, pool: ActorPool) -> None:
+        """Name the owner and the pool that schedules it; the caller schedules the first turn itself."""
+        self._owner = str(actor.actor_ref)
+        self._actor = actor
+        self.pool = pool
 
     def put(self, envelope: Envelope[Any], /) -> None:
         """Queue ``envelope``, scheduling the actor if it was idle; refuse it once the actor has stopped."""
@@ -209,8 +257,21 @@ class _Mailbox:
                 self._scheduled = True
         if refused:
             _refuse(envelope, self._owner)
-        elif wake and self._on_ready is not None:
-            self._on_ready()
+        elif wake and self._actor is not None and self.pool is not None:
+            self.pool.submit(self._actor)
+
+    def put_quietly(self, envelope: Envelope[Any], /) -> PooledActor | None:
+        """Queue ``envelope`` as ``put`` does, but return the actor to schedule (if it was idle) instead."""
+        with self._lock:
+            refused = self._closed
+            wake = not refused and not self._scheduled
+            if not refused:
+                self._envelopes.append(envelope)
+                self._scheduled = True
+        if refused:
+            _refuse(envelope, self._owner)
+            return None
+        return self._actor if wake else None
 
     def get(self) -> Envelope[Any]:
         """Return the oldest envelope (``queue.Empty`` if none): pykka's inbox protocol."""
@@ -297,7 +358,7 @@ class PooledActor(pykka.Actor):
             msg = f"{self}: cannot start on an actor pool that is shut down; start it on an open ActorPool"
             raise ArenaError(msg)
         inbox = self._mailbox
-        inbox.open(str(self.actor_ref), lambda: pool.submit(self))
+        inbox.open(self, pool)
         pool.submit(self)  # the first turn runs on_start, then any mail sent meanwhile
 
     @property

@@ -64,6 +64,7 @@ from ._messages import (
     BeginAtomic,
     ChangeTier,
     CheckConservation,
+    CloseStep,
     Demote,
     EndAtomic,
     ExecuteOrders,
@@ -79,6 +80,7 @@ from ._messages import (
     KillUnderperformers,
     MutateAgent,
     OpenArena,
+    OpenStep,
     Portfolios,
     Record,
     RecordMarks,
@@ -89,12 +91,13 @@ from ._messages import (
     Shutdown,
     SpawnAgent,
     StartRun,
+    StepAgents,
     Subscribe,
 )
 from ._reports import breakdown_of
 from ._subscriptions import SubscriptionHub
 from ._timeouts import stop_and_wait
-from ._trades import execute_orders, liquidation_prices, portfolios
+from ._trades import execute_orders, liquidation_prices, portfolio_of
 from ._writer import EventWriter
 from ._writer_messages import Committed, WriterFailed
 
@@ -106,7 +109,7 @@ if TYPE_CHECKING:
     from pydantic import JsonValue
 
     from events import ArenaState
-    from trading import Genome, Strategies
+    from trading import Genome, Portfolio, Strategies
 
     from ._agent import StrategyFactory
     from ._clock import Clock
@@ -191,6 +194,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
         self._closed = False
         self._crashes: list[AgentCrashed] = []
         self._hub = SubscriptionHub(fold.seq)  # the writer publishes every commit to it
+        self._portfolio_cache: dict[str, tuple[tuple[Decimal, int], Portfolio]] = {}
 
     def on_start(self) -> None:
         """Start the writer (it opens the store in its own thread) and an actor per live agent."""
@@ -258,9 +262,11 @@ class ArenaSupervisor(pykka.ThreadingActor):
             case GetEquity(agent_id=agent_id):
                 return equity(self._em.existing(agent_id), self._em.fold.marks)
             case Portfolios():
-                return portfolios(self._em)
+                return self._portfolios()
             case AgentRefs():
                 return self._pool.refs()
+            case StepAgents(bars=bars, collector=collector):
+                return self._pool.tell_step(bars, self._portfolios(), collector)
             case SetTime(moment=moment):
                 self._set_time(moment)
             case Shutdown():
@@ -310,13 +316,25 @@ class ArenaSupervisor(pykka.ThreadingActor):
         self._log.check_writable()
         return self._dispatch(message)
 
-    def _dispatch(self, message: object) -> object:  # noqa: C901, PLR0911, PLR0912  (one case per command)
+    def _dispatch(self, message: object) -> object:  # noqa: C901, PLR0911, PLR0912, PLR0915  (one case per command)
         em = self._em
         match message:
             case BeginAtomic():
                 self._log.begin(em)
                 return None
             case EndAtomic():
+                self._log.end(em)
+                return None
+            case OpenStep(moment=moment):
+                if self._log.holding:  # checked before the clock moves: a refused step changes nothing
+                    self._log.begin(em)  # raises, naming the open block
+                self._set_time(moment)
+                self._log.begin(em)
+                return None
+            case CloseStep(marks=marks):
+                if not self._log.holding:  # checked before the marks are emitted
+                    self._log.end(em)  # raises: no block is open
+                em.emit(MarksRecorded, marks=dict(marks))
                 self._log.end(em)
                 return None
             case OpenArena(arena_id=arena_id, total_capital=total, config=config):
@@ -477,6 +495,25 @@ class ArenaSupervisor(pykka.ThreadingActor):
             logger.exception("arena: could not apply the failure policy to agent %s", report.agent_id)
 
     # --- agent actors ---------------------------------------------------------------------------------
+
+    def _portfolios(self) -> dict[str, Portfolio]:
+        """Return each live agent's portfolio, rebuilding only those whose account changed.
+
+        A portfolio is immutable, and an account changes only by a transfer (its cash) or a fill (its
+        trade count), so ``(cash, trades)`` tells a stale one; most agents do neither in most steps.
+        """
+        cache = self._portfolio_cache
+        result: dict[str, Portfolio] = {}
+        for agent_id, agent in self._em.fold.agents.items():
+            if not agent.alive:
+                cache.pop(agent_id, None)
+                continue
+            key = (agent.allocation, agent.trades)
+            cached = cache.get(agent_id)
+            if cached is None or cached[0] != key:
+                cached = cache[agent_id] = (key, portfolio_of(agent))
+            result[agent_id] = cached[1]
+        return dict(sorted(result.items()))
 
     def _start_agent(self, agent_id: str) -> None:
         record = self._em.existing(agent_id)

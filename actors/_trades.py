@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from ._emitter import Emitter
 
-__all__ = ["execute_orders", "fill", "liquidate", "liquidation_prices", "portfolio_of", "portfolios"]
+__all__ = ["execute_orders", "fill", "liquidate", "liquidation_prices", "portfolio_of"]
 
 _UNIT: Final = Decimal("0.00000001")
 
@@ -186,16 +186,6 @@ def execute_orders(
             continue
         results.append(fill(em, agent_id, order, prices[order.symbol], broker))
     return tuple(results)
-
-
-def portfolios(em: Emitter) -> dict[str, Portfolio]:
-    """Return each live agent's ledger portfolio (``portfolio_of``), by id, without freezing the state."""
-    result: dict[str, Portfolio] = {}
-    for agent_id in sorted(em.fold.agents):
-        record = em.fold.agent(agent_id)
-        if record is not None and record.alive:
-            result[agent_id] = portfolio_of(record)
-    return result
 
 
 def portfolio_of(agent: AgentEntry) -> Portfolio:

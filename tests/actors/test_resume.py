@@ -170,16 +170,16 @@ def interrupted_run(path: Path, market: Market, *, cut: int, inside: bool) -> No
         feed: MarketFeed = market.feed()
         if inside:
             steps_seen = 0
-            record = arena.floor.record_marks
+            close = arena.floor.close_step
 
             def interrupting(marks: Mapping[str, Decimal]) -> None:
                 nonlocal steps_seen
                 steps_seen += 1
                 if steps_seen * len(feed.symbols) >= cut:
                     raise Interrupted
-                record(marks)
+                close(marks)
 
-            arena.floor.record_marks = interrupting  # type: ignore[method-assign]
+            arena.floor.close_step = interrupting  # type: ignore[method-assign]
         else:
             feed = CutFeed(feed, cut)
         with pytest.raises(Interrupted):
