@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from events import Tier
-    from trading import Bar, Portfolio, Strategies
+    from trading import Bar, Genome, Portfolio, Strategies
 
     from ._agent import StrategyFactory
     from ._step import StepCollector
@@ -69,11 +69,14 @@ class AgentPool:
         self._refs: dict[str, pykka.ActorRef[Any]] = {}
         self._incarnations: dict[str, int] = {}
 
-    def start(self, agent_id: str, genome: dict[str, Any], tier: Tier) -> None:
-        """Start an actor for ``agent_id``, replacing (stopping) any it has; a bad genome is logged."""
+    def start(self, agent_id: str, genome: dict[str, Any], tier: Tier, parsed: Genome | None = None) -> None:
+        """Start an actor for ``agent_id``, replacing (stopping) any it has; a bad genome is logged.
+
+        ``parsed`` is the genome already checked by the caller (a spawn), which saves parsing it again.
+        """
         self.stop(agent_id)
         try:
-            parsed = self._strategies.parse(genome)
+            parsed = self._strategies.parse(genome) if parsed is None else parsed
         except ValidationError:
             logger.exception(
                 "agent %s: stored genome does not fit the arena's strategies; no actor started", agent_id

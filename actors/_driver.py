@@ -342,7 +342,7 @@ def _populate(arena: Arena, count: int, *, seed: int, policy: EvolutionPolicy) -
     given went back to the treasury with it.
     """
     rng = random.Random(f"{seed}:genomes")  # noqa: S311  (simulation, not secrets)
-    ids = [arena.spawn_agent(arena.strategies.random_genome(rng)) for _ in range(count)]
+    ids = arena.spawn_agents([arena.strategies.random_genome(rng) for _ in range(count)])
     fund_equally(arena, ids, policy)
 
 

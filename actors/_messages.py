@@ -59,6 +59,7 @@ __all__ = [
     "SetTime",
     "Shutdown",
     "SpawnAgent",
+    "SpawnAgents",
     "StartRun",
     "StepAgents",
     "Subscribe",
@@ -85,6 +86,17 @@ class SpawnAgent:
     """Add an agent with no capital; answers its id. ``genome=None`` draws one from the seeded rng."""
 
     genome: Genome | None
+    tier: Tier
+
+
+@dataclass(frozen=True, slots=True)
+class SpawnAgents:
+    """Add one agent per genome (None: drawn from the seeded rng), in order; answers their ids.
+
+    Every given genome is checked before any agent is spawned, so a bad one changes nothing.
+    """
+
+    genomes: tuple[Genome | None, ...]
     tier: Tier
 
 

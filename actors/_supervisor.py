@@ -90,6 +90,7 @@ from ._messages import (
     SetTime,
     Shutdown,
     SpawnAgent,
+    SpawnAgents,
     StartRun,
     StepAgents,
     Subscribe,
@@ -342,6 +343,8 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 return Head(em.fold.seq, em.fold.head_hash)
             case SpawnAgent(genome=genome, tier=tier):
                 return self._spawn(genome, tier)
+            case SpawnAgents(genomes=genomes, tier=tier):
+                return self._spawn_many(genomes, tier)
             case AllocateCapital(allocations=allocations):
                 return allocate(em, allocations)
             case ReleaseCapital(agent_id=agent_id, amount=amount):
@@ -397,8 +400,28 @@ class ArenaSupervisor(pykka.ThreadingActor):
         strategies = self._config.strategies  # a genome it cannot build is refused before anything is emitted
         checked = strategies.random_genome(self._rng) if genome is None else strategies.check(genome)
         spawned = spawn(self._em, genome=checked, tier=tier)
-        self._start_agent(spawned.agent_id)
+        self._start_agent(spawned.agent_id, checked)
         return spawned.agent_id
+
+    def _spawn_many(self, genomes: tuple[Genome | None, ...], tier: Tier) -> tuple[str, ...]:
+        """Spawn one agent per genome; each given genome is checked before any draw or any event."""
+        strategies = self._config.strategies
+        given: dict[int, Genome] = {}
+        for index, genome in enumerate(genomes):
+            if genome is not None:
+                try:
+                    given[index] = strategies.check(genome)
+                except ValidationError as e:
+                    msg = f"spawn_agents: genomes[{index}]: {e.msg}; nothing was spawned"
+                    raise ValidationError(msg, field="genomes", value=index) from e
+        spawned = []
+        for index in range(len(genomes)):
+            genome = given.get(index)
+            checked = strategies.random_genome(self._rng) if genome is None else genome
+            agent_id = spawn(self._em, genome=checked, tier=tier).agent_id
+            self._start_agent(agent_id, checked)
+            spawned.append(agent_id)
+        return tuple(spawned)
 
     def _kill_underperformers(self, message: KillUnderperformers) -> tuple[str, ...]:
         metrics = self._book.metrics() if message.metrics is None else dict(message.metrics)
@@ -515,9 +538,9 @@ class ArenaSupervisor(pykka.ThreadingActor):
             result[agent_id] = cached[1]
         return dict(sorted(result.items()))
 
-    def _start_agent(self, agent_id: str) -> None:
+    def _start_agent(self, agent_id: str, genome: Genome | None = None) -> None:
         record = self._em.existing(agent_id)
-        self._pool.start(agent_id, record.genome, record.tier)
+        self._pool.start(agent_id, record.genome, record.tier, genome)
 
     def _set_time(self, moment: object) -> None:
         clock = self._em.clock
