@@ -27,10 +27,10 @@ from . import _timeouts
 from ._agent import AgentActor
 from ._messages import OnBars
 from ._pooled import ActorPool
-from ._timeouts import stop_and_wait
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from contextlib import AbstractContextManager
 
     from events import Tier
     from trading import Bar, Genome, Portfolio, Strategies
@@ -68,6 +68,10 @@ class AgentPool:
         self._strategies = strategies
         self._refs: dict[str, pykka.ActorRef[Any]] = {}
         self._incarnations: dict[str, int] = {}
+
+    def batched(self) -> AbstractContextManager[None]:
+        """Start (and message) many agents in the body; their first turns are scheduled together after it."""
+        return self._threads.batched()
 
     def start(self, agent_id: str, genome: dict[str, Any], tier: Tier, parsed: Genome | None = None) -> None:
         """Start an actor for ``agent_id``, replacing (stopping) any it has; a bad genome is logged.
@@ -144,5 +148,5 @@ class AgentPool:
         """Stop every actor and wait for each, then join the workers (agents never wait on the supervisor)."""
         refs = tuple(self._refs.values())
         self._refs.clear()
-        stop_and_wait(refs)
+        self._threads.stop_actors(refs, timeout=_timeouts.STOP_TIMEOUT)  # one batch, one deadline
         self._threads.shutdown(timeout=_timeouts.STOP_TIMEOUT)  # read now: tests shorten it

@@ -49,20 +49,21 @@ import sys
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from itertools import count
 from typing import TYPE_CHECKING, Any, Final
 
 import pykka
 from pykka import messages
+from pykka._envelope import Envelope
 
 from events import ArenaError, ValidationError
 
 from ._checks import int_arg
+from ._step import StepCollector
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from pykka._envelope import Envelope
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["DEFAULT_THROUGHPUT", "MAX_WORKERS", "ActorPool", "PooledActor", "default_workers"]
 
@@ -113,6 +114,8 @@ class ActorPool:
         self._ready: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
+        self._held: dict[int, list[PooledActor]] = {}
+        """Per thread inside ``batched``: the turns it scheduled, held back until the batch ends."""
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True) for i in range(self._workers)
         ]
@@ -137,6 +140,10 @@ class ActorPool:
     def submit(self, actor: PooledActor) -> None:
         """Queue a turn of ``actor``; an actor submitted to a closed pool is abandoned (module docstring)."""
         with self._lock:
+            held = self._held.get(threading.get_ident()) if self._held else None
+            if held is not None:  # inside batched() on this thread
+                held.append(actor)
+                return
             if not self._closed:
                 self._ready.put(actor)
                 return
@@ -161,16 +168,72 @@ class ActorPool:
                     woken.append(actor)
             else:
                 inbox.put(envelope)
-        if not woken:
+        self._schedule(woken)
+
+    def _schedule(self, actors: list[PooledActor]) -> None:
+        """Queue one turn of each of ``actors`` as a run list every worker draws from (a batch's turns)."""
+        if not actors:
             return
-        run_list = deque(woken)
+        run_list = deque(actors)
         with self._lock:
+            held = self._held.get(threading.get_ident())
+            if held is not None:  # inside batched(): the batch's end schedules them
+                held.extend(actors)
+                return
             if not self._closed:
-                for _ in range(min(self._workers, len(woken))):
+                for _ in range(min(self._workers, len(actors))):
                     self._ready.put(run_list)
                 return
-        for actor in woken:
+        for actor in actors:
             actor._abandon()  # noqa: SLF001  (the pool and its actors are one mechanism)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Hold back the turns the calling thread schedules in the body; schedule them as one run list after.
+
+        Starting 100,000 actors schedules 100,000 first turns: one at a time, each wakes a worker that
+        then contends with the starting thread for the GIL. Inside ``batched`` the starts (and any mail
+        the same thread sends) only queue; at the end every held actor goes out at once, as ``deliver``
+        sends a step. Other threads' turns (workers requeueing, other callers) are not held.
+        """
+        ident = threading.get_ident()
+        held: list[PooledActor] = []
+        with self._lock:
+            if ident in self._held:
+                msg = "actor pool: batched() does not nest; end the open batch first"
+                raise ArenaError(msg)
+            self._held[ident] = held
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._held[ident]
+            self._schedule(held)
+
+    def stop_actors(self, refs: Sequence[pykka.ActorRef[Any]], *, timeout: float) -> int:
+        """Stop many actors of this pool at once, wait for all within ``timeout`` s; return how many hung.
+
+        One pass takes them out of pykka's registry (its ``unregister`` scans a list, so stopping N actors
+        one by one costs N^2 with N actors registered), then the stop messages go out as one batch and
+        the wait is one deadline for all. Each actor still handles what was sent before its stop and runs
+        its ``on_stop``; an actor stuck in a handler is abandoned with a logged warning.
+        """
+        if not refs:
+            return 0
+        _unregister_all(refs)
+        collector = StepCollector()
+        names = [str(index) for index in range(len(refs))]
+        collector.expect(names)
+        self.deliver(
+            [
+                (ref, Envelope(messages._ActorStop(), collector.reply(name)))  # noqa: SLF001  (pykka's stop)
+                for name, ref in zip(names, refs, strict=True)
+            ]
+        )
+        hung = len(collector.wait(timeout).stuck)
+        if hung:
+            logger.warning("actor pool: %d actor(s) did not stop within %s s; abandoned", hung, timeout)
+        return hung
 
     def close(self) -> None:
         """Schedule no more turns; each worker exits after the turns queued before this call. Idempotent."""
@@ -305,6 +368,14 @@ class _Mailbox:
             left = list(self._envelopes)
             self._envelopes.clear()
             return left
+
+
+def _unregister_all(refs: Sequence[pykka.ActorRef[Any]]) -> None:
+    """Take ``refs`` out of pykka's registry in one pass (its own ``unregister`` is a list scan each)."""
+    gone = {id(ref) for ref in refs}
+    registry = pykka.ActorRegistry
+    with registry._actor_refs_lock:  # noqa: SLF001  (pykka's registry: a list under a lock)
+        registry._actor_refs[:] = [ref for ref in registry._actor_refs if id(ref) not in gone]  # noqa: SLF001
 
 
 def _refuse(envelope: Envelope[Any], owner: str) -> None:

@@ -137,10 +137,10 @@ class StepCollector:
 class _Reply(pykka.Future[Any]):
     """One agent's answer slot: what a pooled actor sets as it would set an ask's future."""
 
-    __slots__ = ("_agent_id", "_collector")
+    _get_hook = None  # pykka's get hook, never set on a reply: class attributes save a step's worth of
+    _get_hook_result = None  # pykka.Future.__init__ calls (one reply per agent per step)
 
-    def __init__(self, collector: StepCollector, agent_id: str) -> None:
-        super().__init__()
+    def __init__(self, collector: StepCollector, agent_id: str) -> None:  # no pykka.Future.__init__: above
         self._collector = collector
         self._agent_id = agent_id
 

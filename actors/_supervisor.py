@@ -415,12 +415,13 @@ class ArenaSupervisor(pykka.ThreadingActor):
                     msg = f"spawn_agents: genomes[{index}]: {e.msg}; nothing was spawned"
                     raise ValidationError(msg, field="genomes", value=index) from e
         spawned = []
-        for index in range(len(genomes)):
-            genome = given.get(index)
-            checked = strategies.random_genome(self._rng) if genome is None else genome
-            agent_id = spawn(self._em, genome=checked, tier=tier).agent_id
-            self._start_agent(agent_id, checked)
-            spawned.append(agent_id)
+        with self._pool.batched():  # their first turns (on_start) go to the workers together, at the end
+            for index in range(len(genomes)):
+                genome = given.get(index)
+                checked = strategies.random_genome(self._rng) if genome is None else genome
+                agent_id = spawn(self._em, genome=checked, tier=tier).agent_id
+                self._start_agent(agent_id, checked)
+                spawned.append(agent_id)
         return tuple(spawned)
 
     def _kill_underperformers(self, message: KillUnderperformers) -> tuple[str, ...]:

@@ -244,3 +244,65 @@ def test_close_step_refuses_malformed_marks_and_leaves_the_block_open(marks: dic
             arena.floor.close_step(marks)
         assert arena.head() == head
         arena.floor.close_step({"BTC": Decimal(1)})  # the block is still open, and closes normally
+
+
+# --- batches of starts and stops ---------------------------------------------------------------------
+
+
+class Life(PooledActor):
+    """Logs its start and stop."""
+
+    def __init__(self, pool: ActorPool, name: str, log: list[str]) -> None:
+        super().__init__(pool=pool)
+        self.name = name
+        self.log = log
+
+    def on_start(self) -> None:
+        self.log.append(f"start {self.name}")
+
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+    def on_stop(self) -> None:
+        self.log.append(f"stop {self.name}")
+
+
+def test_actors_started_in_a_batch_take_their_first_turn_only_when_it_ends(pool: ActorPool) -> None:
+    log: list[str] = []
+    with pool.batched():
+        refs = [Life.start(pool, str(i), log) for i in range(50)]
+        refs[0].tell("mail")  # mail sent inside the batch is held too
+        assert log == []  # no worker has been given a turn: nothing was scheduled yet
+    assert [ref.ask("ok", timeout=TIMEOUT) for ref in refs] == ["ok"] * 50
+    assert sorted(log) == sorted(f"start {i}" for i in range(50))
+
+
+def test_batches_do_not_nest(pool: ActorPool) -> None:
+    with pool.batched(), pytest.raises(ArenaError, match="does not nest"), pool.batched():
+        pass
+
+
+def test_stop_actors_stops_them_all_runs_on_stop_and_leaves_the_registry(pool: ActorPool) -> None:
+    log: list[str] = []
+    refs = [Life.start(pool, str(i), log) for i in range(40)]
+    others = Life.start(pool, "other", log)
+    assert pool.stop_actors(refs, timeout=TIMEOUT) == 0
+    assert all(not ref.is_alive() for ref in refs)
+    assert sorted(entry for entry in log if entry.startswith("stop")) == sorted(
+        f"stop {i}" for i in range(40)
+    )
+    assert pykka.ActorRegistry.get_all() == [others]  # one pass took exactly those out
+    assert pool.stop_actors([], timeout=TIMEOUT) == 0
+
+
+def test_stop_actors_counts_a_stuck_actor_and_stops_the_others(pool: ActorPool) -> None:
+    gate = threading.Event()
+    stuck = Answerer.start(pool, "stuck", gate)
+    stuck.tell("block")
+    log: list[str] = []
+    refs = [Life.start(pool, str(i), log) for i in range(5)]
+    try:
+        assert pool.stop_actors([stuck, *refs], timeout=0.3) == 1
+        assert all(not ref.is_alive() for ref in refs)
+    finally:
+        gate.set()
