@@ -11,6 +11,7 @@ from ._clock import Clock as Clock
 from ._clock import SimClock as SimClock
 from ._clock import SystemClock as SystemClock
 from ._driver import derive_seed as derive_seed
+from ._driver import fund_equally as fund_equally
 from ._driver import run_simulation as run_simulation
 from ._evaluate import BUY_AND_HOLD as BUY_AND_HOLD
 from ._evaluate import Evaluation as Evaluation
@@ -99,6 +100,7 @@ __all__ = [
     "feed_identity",
     "frame",
     "frames",
+    "fund_equally",
     "read_frame",
     "run_simulation",
     "top_agents",
