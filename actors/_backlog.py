@@ -193,7 +193,7 @@ class Backlog:
             self._send(em)
 
     def _send(self, em: Emitter) -> None:
-        events, encoded = em.drain()
+        events, encoded, hashes = em.drain_hashed()
         if not events:
             return
         snapshot = None
@@ -203,7 +203,7 @@ class Backlog:
                 snapshot = em.fold.freeze()  # the state at the last of these events
                 self._since_snapshot = 0
         try:
-            self._writer.tell(Submit(events, encoded, snapshot))
+            self._writer.tell(Submit(events, encoded, snapshot, hashes))
         except pykka.ActorDeadError:
             logger.error("arena: the event writer has stopped; %d events were not written", len(events))  # noqa: TRY400  (no exception worth a traceback)
             self.failure = ("the event writer has stopped", self._durable)

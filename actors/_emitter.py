@@ -13,6 +13,7 @@ not a chain of whatever happened to come before.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from events import AgentNotAliveError, Event, UnknownAgentError
@@ -55,8 +56,11 @@ class Emitter:
         self.clock = clock
         self.ids = ids
         self._observer = observer  # told each event right after the fold took it (the performance book)
+        self.counts: Counter[str] = Counter()
+        """Events emitted since the arena opened, by type: a driver's report reads it, not the log."""
         self._events: list[Event] = []
         self._encoded: list[str] = []
+        self._hashes: list[str] = []  # the fold's head_hash after each queued event: the store reuses it
 
     def emit(self, cls: type[E], /, **fields: Any) -> E:  # noqa: ANN401  (event fields of any type; the event model checks them)
         """Build a ``cls`` event from ``fields`` (its ``caused_by`` among them), fold it in and queue it.
@@ -69,7 +73,9 @@ class Emitter:
         seq = self.fold.seq + 1
         event = cls(seq=seq, event_id=self.ids.event_id(seq), timestamp=self.clock.now(), **fields)
         self._encoded.append(self.fold.apply(event))
+        self._hashes.append(self.fold.head_hash)
         self._events.append(event)
+        self.counts[event.event_type] += 1
         if self._observer is not None:
             self._observer(event, self.fold)
         return event
@@ -81,10 +87,22 @@ class Emitter:
 
     def drain(self) -> tuple[tuple[Event, ...], tuple[str, ...]]:
         """Return the queued events and their canonical JSON, and empty the queue."""
-        events, encoded = tuple(self._events), tuple(self._encoded)
+        events, encoded, _ = self.drain_hashed()
+        return events, encoded
+
+    def drain_hashed(self) -> tuple[tuple[Event, ...], tuple[str, ...], tuple[str, ...] | None]:
+        """Return the queued events, their canonical JSON and their chain hashes, and empty the queue.
+
+        Each hash is the fold's ``head_hash`` right after it applied the event (computed once, by the
+        fold), handed through the writer to ``SQLiteEventStore.append(hashes=...)``, which then only
+        checks that the batch links onto its head instead of hashing every event again. None if any
+        queued event came without its hash: the store then hashes them all.
+        """
+        events, encoded, hashes = tuple(self._events), tuple(self._encoded), tuple(self._hashes)
         self._events.clear()
         self._encoded.clear()
-        return events, encoded
+        self._hashes.clear()
+        return events, encoded, hashes if len(hashes) == len(events) else None
 
     def alive_ids(self) -> set[str]:
         """Return the ids of every live agent."""

@@ -24,8 +24,12 @@ class EventSink(Protocol):
         snapshot: ArenaState | None = None,
         *,
         encoded: Sequence[str] | None = None,
+        hashes: Sequence[str] | None = None,
     ) -> Head:
-        """Make ``events`` (and ``snapshot``) durable in one transaction, or raise and write nothing."""
+        """Make ``events`` (and ``snapshot``) durable in one transaction, or raise and write nothing.
+
+        ``hashes`` are the supervisor's fold's chain hashes of ``events`` (see ``SQLiteEventStore.append``).
+        """
         ...
 
     def head(self) -> Head:
@@ -56,8 +60,12 @@ class NullSink:
         snapshot: ArenaState | None = None,  # noqa: ARG002  (same signature as the store)
         *,
         encoded: Sequence[str] | None = None,
+        hashes: Sequence[str] | None = None,
     ) -> Head:
-        """Advance the head over ``events`` without storing them."""
+        """Advance the head over ``events`` without storing them (to the last of ``hashes``, if given)."""
+        if hashes and events:
+            self._head = Head(events[-1].seq, hashes[-1])
+            return self._head
         texts = encoded if encoded is not None else [canonical_json(e) for e in events]
         digest = self._head.hash
         for text in texts:

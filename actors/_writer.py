@@ -121,6 +121,8 @@ class EventWriter(pykka.ThreadingActor):
         self._head = Head(0, GENESIS_HASH)
         self._events: list[Event] = []
         self._encoded: list[str] = []
+        self._hashes: list[str] | None = []
+        """The buffered events' hashes from the supervisor's fold; None once a Submit came without them."""
         self._oldest = 0.0
         self._commits = 0
         self._written = 0
@@ -171,7 +173,7 @@ class EventWriter(pykka.ThreadingActor):
         """Report an unexpected error as a writer failure: pykka would otherwise stop the actor silently."""
         if self._failure is None and isinstance(exception_value, Exception):
             self._not_written += len(self._events)
-            self._events, self._encoded = [], []
+            self._events, self._encoded, self._hashes = [], [], []
             self._fail(exception_value)
         self._close_sink()
 
@@ -184,6 +186,10 @@ class EventWriter(pykka.ThreadingActor):
             self._oldest = now
         self._events.extend(message.events)
         self._encoded.extend(message.encoded)
+        if message.hashes is None:
+            self._hashes = None  # one Submit without hashes: the store hashes the whole batch
+        elif self._hashes is not None:
+            self._hashes.extend(message.hashes)
         if (
             message.snapshot is not None
             or len(self._events) >= self._max_batch
@@ -212,10 +218,10 @@ class EventWriter(pykka.ThreadingActor):
         sink = self._sink
         if sink is None or not self._events:
             return  # a snapshot always comes with its events (Submit checks), so none is lost here
-        events, encoded = self._events, self._encoded
-        self._events, self._encoded = [], []  # handed over: the sink may keep the lists
+        events, encoded, hashes = self._events, self._encoded, self._hashes
+        self._events, self._encoded, self._hashes = [], [], []  # handed over: the sink may keep the lists
         try:
-            head = sink.append(events, snapshot, encoded=encoded)
+            head = sink.append(events, snapshot, encoded=encoded, hashes=hashes)
         except Exception as e:  # noqa: BLE001  (fail-stop: any append failure, whatever its type, ends the log)
             self._not_written += len(events)
             self._fail(e)

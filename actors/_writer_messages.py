@@ -20,11 +20,14 @@ class Submit:
 
     ``encoded`` holds each event's canonical JSON, already computed by the supervisor's fold. A
     ``snapshot`` is the state at the last of ``events``: the writer commits it in the same transaction.
+    ``hashes``, when given, holds each event's chain hash as the same fold computed it (its ``head_hash``
+    after the event), so the store need not hash the events again; None makes the store compute them.
     """
 
     events: tuple[Event, ...]
     encoded: tuple[str, ...]
     snapshot: ArenaState | None = None
+    hashes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         """Refuse a malformed Submit here, in the sender's thread, where the error can reach a caller.
@@ -37,6 +40,12 @@ class Submit:
                 "pass one canonical_json text per event, in the same order"
             )
             raise ValidationError(msg, field="encoded", value=len(self.encoded))
+        if self.hashes is not None and len(self.hashes) != len(self.events):
+            msg = (
+                f"Submit: {len(self.events)} events but {len(self.hashes)} hashes; pass the fold's head_hash "
+                "after each event, in the same order, or no hashes"
+            )
+            raise ValidationError(msg, field="hashes", value=len(self.hashes))
         if self.snapshot is not None and (not self.events or self.snapshot.seq != self.events[-1].seq):
             last = self.events[-1].seq if self.events else None
             msg = (

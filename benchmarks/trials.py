@@ -221,7 +221,10 @@ def lost_events(path: Path, heads: list[tuple[int, str]]) -> int:
     try:
         marks = ", ".join("?" * len(heads))
         stored = dict(
-            connection.execute(f"SELECT seq, hash FROM events WHERE seq IN ({marks})", [s for s, _ in heads])
+            connection.execute(
+                f"SELECT seq, lower(hex(hash)) FROM events WHERE seq IN ({marks})",
+                [s for s, _ in heads],
+            )
         )
     except sqlite3.Error:
         return heads[-1][0]

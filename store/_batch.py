@@ -29,14 +29,15 @@ from events import (
 )
 
 from ._head import Head
-from ._rows import event_row, snapshot_row
+from ._rows import account_row, event_row, snapshot_row
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from uuid import UUID
 
     from events import ArenaState, Event
 
-    from ._rows import EventRow, PostingRow, SnapshotRow
+    from ._rows import AccountRow, EventRow, PostingRow, SnapshotRow
 
 __all__ = ["Batch", "encode_batch", "encode_snapshot"]
 
@@ -47,10 +48,14 @@ class Batch:
 
     event_rows: list[EventRow]
     ledger_rows: list[PostingRow]
+    account_rows: list[AccountRow]
+    """Accounts first posted to by this batch, numbered after the store's last one."""
     balances: dict[str, int]
     """Balance after the batch of every account it touched, in minor units of the account's unit."""
     causes: dict[str, int]
     """``caused_by`` ids not earlier in the batch -> the first seq naming each; the store must hold them."""
+    events: Sequence[Event]
+    """The batch's events, in seq order (to word a refusal: their ids and types)."""
     head: Head
     timestamp: str | None
     """Timestamp text of the batch's last event (None for an empty batch)."""
@@ -58,35 +63,63 @@ class Batch:
     """The arena id when the batch opens the arena (its first event is ``ArenaOpened``)."""
 
 
-def encode_batch(
+def encode_batch(  # noqa: C901, PLR0912, PLR0915  (one pass that checks and builds everything, for speed)
     events: Sequence[Event],
     encoded: Sequence[str] | None,
     head: Head,
     balances: Mapping[str, int],
+    accounts: Mapping[str, int],
+    *,
+    hashes: Sequence[str] | None = None,
 ) -> Batch:
     """Return the rows for appending ``events`` after ``head``, or raise and leave everything untouched.
 
     ``encoded`` is each event's canonical JSON when the caller already has it (the supervisor's fold
-    returns it), which saves the most expensive step here.
+    returns it), which saves the most expensive step here. ``hashes`` (only with ``encoded``) is each
+    event's chain hash as the caller's fold computed it: then only the link to ``head`` is recomputed
+    (the first event's hash from the head and its data), not the chain through the batch. ``accounts``
+    maps every stored account to its ``account_id``.
 
     Raises:
         EventSourcingError: a seq is not the next one, an event id repeats, ``ArenaOpened`` is not the
-            event at seq 1, or a posting would take an account that is not a mirror below zero (cash,
-            the treasury, a position at cost, a holding of units, the fees).
+            event at seq 1, a posting would take an account that is not a mirror below zero (cash,
+            the treasury, a position at cost, a holding of units, the fees), or the first of ``hashes``
+            does not follow ``head``.
 
     """
-    if encoded is not None and len(encoded) != len(events):
-        msg = (
-            f"append: {len(encoded)} encoded texts for {len(events)} events; pass one canonical_json(event) "
-            "per event, in the same order, or omit encoded"
-        )
+    count = len(events)
+    for name, given in (("encoded texts", encoded), ("hashes", hashes)):
+        if given is not None and len(given) != count:
+            msg = (
+                f"append: {len(given)} {name} for {count} events; pass one per event, in the same order, "
+                "or omit them"
+            )
+            raise EventSourcingError(msg, last_durable_seq=head.seq)
+    if hashes is not None and encoded is None:
+        msg = "append: hashes without encoded texts; pass the canonical JSON the hashes cover, or omit hashes"
         raise EventSourcingError(msg, last_durable_seq=head.seq)
+    if (
+        hashes is not None
+        and encoded is not None
+        and count
+        and chain_hash(head.hash, encoded[0]) != hashes[0]
+    ):
+        _refuse(
+            events[0],
+            head,
+            "hash",
+            f"its hash {hashes[0][:12]}... does not follow the store's head {head.hash[:12]}... at seq "
+            f"{head.seq}: the caller's fold is of another log",
+        )
     seq, digest = head
-    ids: set[str] = set()
+    ids: set[UUID] = set()
     causes: dict[str, int] = {}
     touched: dict[str, int] = {}
+    new_accounts: dict[str, int] = {}
+    next_account = len(accounts) + 1
     event_rows: list[EventRow] = []
     ledger_rows: list[PostingRow] = []
+    account_rows: list[AccountRow] = []
     arena_id: str | None = None
     timestamp: str | None = None
     for index, event in enumerate(events):
@@ -94,21 +127,20 @@ def encode_batch(
         if event.seq != seq:
             _refuse_seq(event, index, seq, head)
         data = canonical_json(event) if encoded is None else encoded[index]
-        digest = chain_hash(digest, data)
-        timestamp = format_timestamp(event.timestamp)
-        row = event_row(event, data, digest, timestamp)
-        event_id, cause = row[1], row[6]
+        digest = chain_hash(digest, data) if hashes is None else hashes[index]
+        event_rows.append(event_row(seq, data, digest))
+        event_id = event.event_id  # the UUID: hashing it is cheaper than formatting it
+        cause = event.caused_by
         if event_id in ids:
             _refuse(event, head, "event_id", f"repeats event_id {event_id} of an earlier event of the batch")
         if cause is not None and cause not in ids:
-            causes.setdefault(cause, seq)
+            causes.setdefault(str(cause), seq)
         ids.add(event_id)
-        if (event.event_type == "ArenaOpened") != (seq == 1):
+        event_type = event.event_type
+        if (event_type == "ArenaOpened") != (seq == 1):
             _refuse(event, head, "event_type", "a log starts with ArenaOpened at seq 1 and has no other")
         if seq == 1:
             arena_id = getattr(event, "arena_id", None)
-        event_rows.append(row)
-        operation = event.event_type
         for posting in postings(event):
             account = posting.account
             amount = to_minor(posting.amount)
@@ -117,21 +149,25 @@ def encode_batch(
             if balance < 0 and not is_mirror(account):
                 _refuse_overdraft(event, head, account, balance - amount, amount)
             touched[account] = balance
-            ledger_rows.append(
-                (
-                    seq,
-                    event_id,
-                    timestamp,
-                    account,
-                    posting.agent_id,
-                    posting.symbol,
-                    posting.unit,
-                    operation,
-                    amount,
-                    balance,
-                )
-            )
-    return Batch(event_rows, ledger_rows, touched, causes, Head(seq, digest), timestamp, arena_id)
+            account_id = accounts.get(account) or new_accounts.get(account)
+            if account_id is None:
+                account_id = new_accounts[account] = next_account
+                account_rows.append(account_row(account_id, posting))
+                next_account += 1
+            ledger_rows.append((seq, account_id, amount, balance))
+    if count:
+        timestamp = format_timestamp(events[-1].timestamp)
+    return Batch(
+        event_rows,
+        ledger_rows,
+        account_rows,
+        touched,
+        causes,
+        events,
+        Head(seq, digest),
+        timestamp,
+        arena_id,
+    )
 
 
 def encode_snapshot(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from events import EventSourcingError, StoreError
 
-from ._rows import INSERT_EVENT, INSERT_POSTING, INSERT_SNAPSHOT
+from ._rows import INSERT_ACCOUNT, INSERT_EVENT, INSERT_POSTING, INSERT_SNAPSHOT
 from ._translate import describe, store_error
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ def commit(
             if batch.causes:
                 _check_causes(connection, batch, head)
             connection.executemany(INSERT_EVENT, batch.event_rows)
+            if batch.account_rows:
+                connection.executemany(INSERT_ACCOUNT, batch.account_rows)
             connection.executemany(INSERT_POSTING, batch.ledger_rows)
             if snapshot_row is not None:
                 connection.execute(INSERT_SNAPSHOT, snapshot_row)
@@ -75,7 +77,7 @@ def _check_causes(connection: sqlite3.Connection, batch: Batch, head: Head) -> N
     if not missing:
         return
     seq, key = min(missing)
-    event_type = batch.event_rows[seq - head.seq - 1][2]
+    event_type = batch.events[seq - head.seq - 1].event_type
     msg = (
         f"append: event seq {seq} ({event_type}): caused_by {key} names no stored event and no earlier event "
         "of the batch; a cause must be an earlier event of the log; nothing of the batch was written, the "
@@ -97,7 +99,7 @@ def _conflict(
 ) -> EventSourcingError:
     try:
         stored_seq = connection.execute(_LAST_SEQ).fetchone()[0]
-        ids = json.dumps([row[1] for row in batch.event_rows])
+        ids = json.dumps([str(event.event_id) for event in batch.events])
         clash = connection.execute(_STORED_IDS, (ids,)).fetchone()
     except sqlite3.Error:
         return store_error(error, path, f"{doing} (rolled back, nothing written)")
@@ -110,7 +112,7 @@ def _conflict(
         return StoreError(msg, path=path, seq=stored_seq)
     if clash is not None:
         stored_at, key = clash
-        seq = next(row[0] for row in batch.event_rows if row[1] == key)
+        seq = next(event.seq for event in batch.events if str(event.event_id) == key)
         msg = (
             f"append: event seq {seq}: event_id {key} is already stored at seq {stored_at}; event ids are "
             "unique, so give each event a fresh uuid4; nothing of the batch was written, the log still ends "

@@ -37,6 +37,7 @@ __all__ = [
     "FETCH_SIZE",
     "FIXED_ACCOUNTS",
     "Query",
+    "account_ids",
     "ancestor_texts",
     "balances_at",
     "check_seq",
@@ -89,22 +90,17 @@ _DESCENDANTS: Final = """
     SELECT e.data FROM tree JOIN events AS e ON e.seq = tree.seq WHERE tree.event_id != ?1 ORDER BY e.seq
 """
 
-# Skip-scan over capital_ledger_by_account: one index probe per account, then one for its last row at or
-# before the seq, instead of a scan of the whole ledger (O(accounts * log n), not O(n)).
+# One probe of capital_ledger_by_account per account for its last row at or before the seq, instead of a
+# scan of the whole ledger (O(accounts * log n), not O(n)); the accounts table lists them.
 _BALANCES: Final = """
-    WITH RECURSIVE accounts(account) AS (
-        SELECT min(account) FROM capital_ledger
-        UNION ALL
-        SELECT (SELECT min(account) FROM capital_ledger WHERE account > accounts.account)
-        FROM accounts WHERE accounts.account IS NOT NULL
-    )
-    SELECT account, (
-        SELECT balance_after FROM capital_ledger AS l
-        WHERE l.account = accounts.account AND l.seq <= ?1
+    SELECT a.account, (
+        SELECT l.balance_after FROM capital_ledger AS l
+        WHERE l.account_id = a.account_id AND l.seq <= ?1
         ORDER BY l.seq DESC, l.entry_id DESC LIMIT 1
     ) AS balance
-    FROM accounts WHERE account IS NOT NULL
+    FROM accounts AS a
 """
+_ACCOUNT_IDS: Final = "SELECT account, account_id FROM accounts"
 
 
 def event_key(event_id: UUID | str) -> str:
@@ -206,6 +202,11 @@ def balances_at(connection: sqlite3.Connection, seq: int) -> dict[str, int]:
     """
     rows = connection.execute(_BALANCES, (seq,))
     return {**FIXED_ACCOUNTS, **{account: balance for account, balance in rows if balance is not None}}
+
+
+def account_ids(connection: sqlite3.Connection) -> dict[str, int]:
+    """Return every stored account's ``account_id``, by account name."""
+    return dict(connection.execute(_ACCOUNT_IDS).fetchall())
 
 
 def exact_balances(balances: Mapping[str, int]) -> dict[str, Decimal]:

@@ -123,7 +123,7 @@ def fold_tail(connection: sqlite3.Connection, path: Path | None, base: ArenaStat
     try:
         if base.seq:
             row = connection.execute(_HASH_AT, (base.seq,)).fetchone()
-            if row is None or row[0] != base.head_hash:
+            if row is None or row[0].hex() != base.head_hash:
                 msg = (
                     f"store {where}: the state at seq {base.seq} does not match the log's hash there; the "
                     "file was altered; run store.verify(path) to locate the damage and restore a backup"
@@ -139,9 +139,9 @@ def fold_tail(connection: sqlite3.Connection, path: Path | None, base: ArenaStat
                     "or written by a faulty writer; run store.verify(path) to locate the damage"
                 )
                 raise StoreError(msg, path=path, seq=seq) from e
-            if working.head_hash != digest:
+            if working.head_hash != (stored := digest.hex()):
                 msg = (
-                    f"store {where}: the hash chain breaks at seq {seq} (stored {digest[:12]}..., recomputed "
+                    f"store {where}: the hash chain breaks at seq {seq} (stored {stored[:12]}..., recomputed "
                     f"{working.head_hash[:12]}...); the file was altered; run store.verify(path) for details"
                 )
                 raise StoreError(msg, path=path, seq=seq)
@@ -151,18 +151,19 @@ def fold_tail(connection: sqlite3.Connection, path: Path | None, base: ArenaStat
 
 
 def _check(
-    connection: sqlite3.Connection, seq: int, data: str, digest: str
+    connection: sqlite3.Connection, seq: int, data: str, digest: bytes
 ) -> tuple[ArenaState | None, str | None]:
     row = connection.execute(_HASH_AT, (seq,)).fetchone()
     if row is None:
         return None, f"the log has no event at seq {seq}"
-    if digest != snapshot_digest(row[0], data):
+    head_hash = row[0].hex()
+    if digest.hex() != snapshot_digest(head_hash, data):
         return None, f"its digest does not match its data and the log's hash at seq {seq}"
     try:
         state = parse_snapshot(data, seq=seq)
     except EventSourcingError as e:
         return None, str(e)
-    if (state.seq, state.head_hash) != (seq, row[0]):
+    if (state.seq, state.head_hash) != (seq, head_hash):
         return None, f"its data is the state at seq {state.seq}, not of the log at seq {seq}"
     differ = _differing(books_of(state), _nonzero(balances_at(connection, seq)))
     if differ:

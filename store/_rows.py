@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Final
 from events import ArenaState, EventSourcingError, Tier, chain_hash, to_minor
 
 if TYPE_CHECKING:
-    from events import Event
+    from events import Posting
 
 __all__ = [
+    "INSERT_ACCOUNT",
     "INSERT_EVENT",
     "INSERT_POSTING",
     "INSERT_SNAPSHOT",
-    "POSTING_COLUMNS",
+    "AccountRow",
     "EventRow",
     "PostingRow",
     "SnapshotRow",
+    "account_row",
     "event_row",
     "parse_snapshot",
     "snapshot_digest",
@@ -28,45 +30,38 @@ __all__ = [
     "snapshot_row",
 ]
 
-INSERT_EVENT: Final = (
-    "INSERT INTO events (seq, event_id, event_type, agent_id, timestamp, data, caused_by, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_EVENT: Final = "INSERT INTO events (seq, data, hash) VALUES (?, ?, ?)"
+"""Only what is stored: the other columns of ``events`` are generated from ``data``."""
+INSERT_ACCOUNT: Final = (
+    "INSERT INTO accounts (account_id, account, agent_id, symbol, unit) VALUES (?, ?, ?, ?, ?)"
 )
-POSTING_COLUMNS: Final = (
-    "seq, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, balance_after"
-)
-"""The ``capital_ledger`` columns a posting writes (``entry_id`` numbers them), in ``PostingRow`` order."""
 INSERT_POSTING: Final = (
-    f"INSERT INTO capital_ledger ({POSTING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608  (fixed column names; values are ? params)
+    "INSERT INTO capital_ledger (seq, account_id, amount, balance_after) VALUES (?, ?, ?, ?)"
 )
 INSERT_SNAPSHOT: Final = (
     "INSERT INTO arena_state (seq, timestamp, total_capital, allocated_capital, free_capital, "
     "active_agents, proving_agents, simulation_agents, data, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
-EventRow = tuple[int, str, str, str | None, str, str, str | None, str]
-"""``(seq, event_id, event_type, agent_id, timestamp, data, caused_by, hash)``."""
-PostingRow = tuple[int, str, str, str, str | None, str | None, str, str, int, int]
-"""``(seq, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, balance_after)``: the
-account's agent, symbol and unit come from its ``Posting``, the rest from the event; amounts in minor
-units of money or of quantity, as ``unit`` says."""
-SnapshotRow = tuple[int, str, int, int, int, int, int, int, str, str]
+EventRow = tuple[int, str, bytes]
+"""``(seq, data, hash)``: the canonical JSON and the chain hash after it, as 32 bytes."""
+AccountRow = tuple[int, str, str | None, str | None, str]
+"""``(account_id, account, agent_id, symbol, unit)``: an account, numbered in order of its first posting."""
+PostingRow = tuple[int, int, int, int]
+"""``(seq, account_id, amount, balance_after)``: amounts in minor units of money or of quantity, as the
+account's ``unit`` says; ``entry_id`` numbers the rows."""
+SnapshotRow = tuple[int, str, int, int, int, int, int, int, str, bytes]
 """``(seq, timestamp, total, allocated, free, active, proving, simulation, data, digest)``."""
 
 
-def event_row(event: Event, data: str, digest: str, timestamp: str) -> EventRow:
-    """Return the ``events`` row of ``event``: ``data`` is its canonical JSON, ``digest`` its chain hash."""
-    cause = event.caused_by
-    return (
-        event.seq,
-        str(event.event_id),
-        event.event_type,
-        event.agent_id,
-        timestamp,
-        data,
-        None if cause is None else str(cause),
-        digest,
-    )
+def event_row(seq: int, data: str, digest: str) -> EventRow:
+    """Return the ``events`` row of the event at ``seq``: ``data`` its canonical JSON, ``digest`` its hash."""
+    return (seq, data, bytes.fromhex(digest))
+
+
+def account_row(account_id: int, posting: Posting) -> AccountRow:
+    """Return the ``accounts`` row of the account ``posting`` is the first to post to."""
+    return (account_id, posting.account, posting.agent_id, posting.symbol, posting.unit)
 
 
 def snapshot_json(state: ArenaState) -> str:
@@ -82,10 +77,11 @@ def snapshot_json(state: ArenaState) -> str:
 def snapshot_digest(head_hash: str, data: str) -> str:
     r"""Return a snapshot's ``digest``: one step of the hash chain, from the head it follows over its data.
 
-    ``sha256(head_hash + "\n" + data)`` in lowercase hex, the recipe of the chain itself, so the digest
-    binds the state to the exact log position it claims: a row whose data was edited, or copied from
-    another seq, no longer matches. Anyone can recompute it; what a consistent forgery of data and digest
-    cannot also fake is the ledger the store cross-checks the snapshot against.
+    ``sha256(head_hash + "\n" + data)`` in lowercase hex (the file stores its 32 bytes), the recipe of
+    the chain itself, so the digest binds the state to the exact log position it claims: a row whose
+    data was edited, or copied from another seq, no longer matches. Anyone can recompute it; what a
+    consistent forgery of data and digest cannot also fake is the ledger the store cross-checks the
+    snapshot against.
     """
     return chain_hash(head_hash, data)
 
@@ -107,7 +103,7 @@ def snapshot_row(state: ArenaState, timestamp: str) -> SnapshotRow:
         tiers[Tier.PROVING],
         tiers[Tier.SIMULATION],
         data,
-        snapshot_digest(state.head_hash, data),
+        bytes.fromhex(snapshot_digest(state.head_hash, data)),
     )
 
 

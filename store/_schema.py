@@ -33,7 +33,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 """Version of the file format; a file with a larger one was written by a newer release and is refused.
 
 3: the ledger counts value, not only cash: fills carry their market price, cost basis and realized P&L,
@@ -44,6 +44,11 @@ and the table is append-only like the log.
 ``AgentDemoted`` moves an agent down, ``AgentKilled`` carries ``evidence`` and comes before the liquidation
 fills it causes (and the ``CapitalReleased`` of their proceeds), and snapshots record each agent's
 ``tier_since_seq``.
+6: the same log in a third of the bytes: hashes and digests are 32-byte BLOBs, the event columns other
+than ``seq``, ``data`` and ``hash`` are generated from ``data`` (stored once, equal to it by construction),
+and a ledger row names its account by an integer id into the append-only ``accounts`` table instead of
+repeating the event's id, time and type and the account's name, agent, symbol and unit; the ``ledger``
+view joins them back.
 
 Earlier versions are refused by writers and readers alike. Versions 1 and 2: their fills record neither
 cost basis nor market price, and their kills dropped holdings without selling them; filling that in
@@ -53,7 +58,9 @@ unseen; reading it would take a second way of loading snapshots for readers and 
 to it a migration that rewrites the file, for files that a re-run recreates. Version 4: its promotions
 carry no reason (a required field now) and its events would not re-encode to their stored bytes (every
 kill gained ``evidence``), so verifying it would fail on canonical form; reading it would need a second
-set of event classes, for files that a re-run recreates.
+set of event classes, for files that a re-run recreates. Version 5: its log is version 6's, but its
+tables are laid out differently; reading it would take a second set of queries in every reader and in
+``verify``, for files that a re-run recreates.
 """
 
 _EARLIER: Final = {
@@ -61,6 +68,7 @@ _EARLIER: Final = {
     2: "whose fills record no cost basis",
     3: "whose snapshots carry no digest",
     4: "whose promotions record no reason",
+    5: "whose hashes are hex text and whose ledger repeats every name",
 }
 """Versions that earlier releases wrote, and what they lack; refused with the reason ``_earlier`` gives."""
 
@@ -68,23 +76,28 @@ FORMAT_NAME: Final = "arena-event-store"
 """``meta.format``: tells an Arena store apart from any other SQLite file."""
 
 HASH_ALGORITHM: Final = "sha256-chain-v1"
-"""``meta.hash_algorithm``: hash_n = sha256(hash_{n-1} + "\\n" + data_n), lowercase hex, hash_0 = 64 zeros."""
+"""``meta.hash_algorithm``: hash_n = sha256(hash_{n-1} + "\\n" + data_n), lowercase hex, hash_0 = 64 zeros.
+
+The recipe hashes the hex text of the previous hash; the file stores each hash as its 32 raw bytes.
+"""
 
 APPLICATION_ID: Final = 0x4152_4E41
 """``PRAGMA application_id`` ("ARNA"): lets ``file(1)`` and other tools recognise the format."""
 
-TABLES: Final = ("meta", "events", "capital_ledger", "arena_state")
+TABLES: Final = ("meta", "events", "accounts", "capital_ledger", "arena_state")
 """Every table of the format, in creation order."""
 
 APPEND_ONLY_TRIGGERS: Final = (
     "events_no_update",
     "events_no_delete",
+    "accounts_no_update",
+    "accounts_no_delete",
     "capital_ledger_no_update",
     "capital_ledger_no_delete",
     "arena_state_no_update",
     "arena_state_no_delete",
 )
-"""Triggers that abort any UPDATE or DELETE of the log, its ledger and its snapshots."""
+"""Triggers that abort any UPDATE or DELETE of the log, its accounts, its ledger and its snapshots."""
 
 _DDL: Final = (
     """
@@ -93,29 +106,34 @@ _DDL: Final = (
         value TEXT NOT NULL
     ) STRICT
     """,
+    # Only seq, data and hash are stored; the other columns are computed from data when read (VIRTUAL),
+    # so they cost no bytes in the table and cannot disagree with data. Their indexes store the values.
     """
     CREATE TABLE events (
         seq INTEGER PRIMARY KEY CHECK (seq >= 1),
-        event_id TEXT NOT NULL UNIQUE,
-        event_type TEXT NOT NULL,
-        agent_id TEXT,
-        timestamp TEXT NOT NULL,
         data TEXT NOT NULL,
-        caused_by TEXT REFERENCES events (event_id),
-        hash TEXT NOT NULL
+        hash BLOB NOT NULL CHECK (length(hash) = 32),
+        event_id TEXT GENERATED ALWAYS AS (json_extract(data, '$.event_id')) VIRTUAL,
+        event_type TEXT GENERATED ALWAYS AS (json_extract(data, '$.event_type')) VIRTUAL,
+        agent_id TEXT GENERATED ALWAYS AS (json_extract(data, '$.agent_id')) VIRTUAL,
+        timestamp TEXT GENERATED ALWAYS AS (json_extract(data, '$.timestamp')) VIRTUAL,
+        caused_by TEXT GENERATED ALWAYS AS (json_extract(data, '$.caused_by')) VIRTUAL
+    ) STRICT
+    """,
+    """
+    CREATE TABLE accounts (
+        account_id INTEGER PRIMARY KEY CHECK (account_id >= 1),
+        account TEXT NOT NULL UNIQUE,
+        agent_id TEXT,
+        symbol TEXT,
+        unit TEXT NOT NULL CHECK (unit IN ('money', 'quantity'))
     ) STRICT
     """,
     """
     CREATE TABLE capital_ledger (
-        entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id INTEGER PRIMARY KEY CHECK (entry_id >= 1),
         seq INTEGER NOT NULL REFERENCES events (seq),
-        event_id TEXT NOT NULL,
-        timestamp TEXT NOT NULL,
-        account TEXT NOT NULL,
-        agent_id TEXT,
-        symbol TEXT,
-        unit TEXT NOT NULL CHECK (unit IN ('money', 'quantity')),
-        operation TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES accounts (account_id),
         amount INTEGER NOT NULL,
         balance_after INTEGER NOT NULL
     ) STRICT
@@ -132,22 +150,31 @@ _DDL: Final = (
         proving_agents INTEGER NOT NULL,
         simulation_agents INTEGER NOT NULL,
         data TEXT NOT NULL,
-        digest TEXT NOT NULL
+        digest BLOB NOT NULL CHECK (length(digest) = 32)
     ) STRICT
     """,
+    # Every ledger row with the names it no longer repeats: what version 5 stored, for auditors' queries.
+    """
+    CREATE VIEW ledger AS
+    SELECT l.entry_id, l.seq, e.event_id, e.timestamp, a.account, a.agent_id, a.symbol, a.unit,
+        e.event_type AS operation, l.amount, l.balance_after
+    FROM capital_ledger AS l JOIN accounts AS a USING (account_id) JOIN events AS e USING (seq)
+    """,
+    # Ids are unique; get(), causality walks and the store's cause check probe it.
+    "CREATE UNIQUE INDEX events_by_id ON events (event_id)",
     # seq is the rowid, so each of these indexes is ordered by seq within a key: per-agent and per-type
     # reads stream in log order without a sort.
     "CREATE INDEX events_by_agent ON events (agent_id) WHERE agent_id IS NOT NULL",
     "CREATE INDEX events_by_type ON events (event_type)",
-    # Walks causality forwards (descendants); ancestors use the UNIQUE index on event_id.
+    # Walks causality forwards (descendants); ancestors use events_by_id.
     "CREATE INDEX events_by_cause ON events (caused_by) WHERE caused_by IS NOT NULL",
     # Balance of any account as of any seq is one probe: the last row at or before that seq.
-    "CREATE INDEX capital_ledger_by_account ON capital_ledger (account, seq)",
+    "CREATE INDEX capital_ledger_by_account ON capital_ledger (account_id, seq)",
     "CREATE INDEX arena_state_by_seq ON arena_state (seq)",
     *(
         f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} BEGIN SELECT RAISE(ABORT, "
         f"'{table} is append-only: a stored row cannot be {done}; append a correcting event instead'); END"
-        for table in ("events", "capital_ledger")
+        for table in ("events", "accounts", "capital_ledger")
         for verb, done in (("UPDATE", "updated"), ("DELETE", "deleted"))
     ),
     *(
@@ -159,8 +186,8 @@ _DDL: Final = (
 )
 
 _HASH_RECIPE: Final = (
-    'hash of seq n = sha256(hash of seq n-1 + "\\n" + data of seq n) as lowercase hex over UTF-8; '
-    "hash of seq 0 = 64 zeros"
+    'hash of seq n = sha256(hash of seq n-1 + "\\n" + data of seq n) over UTF-8, the previous hash as '
+    "lowercase hex; hash of seq 0 = 64 zeros; the hash column holds the 32 bytes"
 )
 
 

@@ -40,6 +40,7 @@ from ._custody import Custody, check_adoptable
 from ._head import Head
 from ._reads import (
     FIXED_ACCOUNTS,
+    account_ids,
     ancestor_texts,
     balances_at,
     check_seq,
@@ -106,6 +107,7 @@ class SQLiteEventStore:
         self._head = Head(0, GENESIS_HASH)
         self._timestamp: str | None = None
         self._balances: dict[str, int] = {}
+        self._accounts: dict[str, int] = {}
         self._state = ArenaState()
 
     @classmethod
@@ -188,6 +190,7 @@ class SQLiteEventStore:
         snapshot: ArenaState | None = None,
         *,
         encoded: Sequence[str] | None = None,
+        hashes: Sequence[str] | None = None,
     ) -> Head:
         """Write ``events``, their ledger postings and ``snapshot`` in one transaction; return the new head.
 
@@ -196,6 +199,12 @@ class SQLiteEventStore:
             snapshot: The state folded through the last of ``events`` (or through the head, for an empty
                 batch), stored so that reopening need not replay the whole log.
             encoded: ``canonical_json(event)`` of each event, when the caller has it already.
+            hashes: With ``encoded``, each event's chain hash as the caller's ``Fold`` computed it (its
+                ``head_hash`` after applying the event): the store then checks the chain's continuity
+                (the first hash follows the store's head, seqs gapless, ids unique) and recomputes no
+                other hash. Only a caller whose hashes come from the shared fold over this very log may
+                pass them (the event writer does); a wrong one is not caught here but by ``verify``,
+                which recomputes every hash from the file. Without them, every hash is computed here.
 
         Raises:
             EventSourcingError: the batch would break the log (seq not next, a gap, a repeated event id,
@@ -206,7 +215,7 @@ class SQLiteEventStore:
 
         """
         connection = self._writable()
-        batch = encode_batch(events, encoded, self._head, self._balances)
+        batch = encode_batch(events, encoded, self._head, self._balances, self._accounts, hashes=hashes)
         snapshot_row = None
         if snapshot is not None:
             arena_id = batch.arena_id or self._arena_id
@@ -216,6 +225,7 @@ class SQLiteEventStore:
         commit(connection, self._path, batch, snapshot_row, self._head)
         self._head = batch.head
         self._balances.update(batch.balances)
+        self._accounts.update((row[1], row[0]) for row in batch.account_rows)
         self._timestamp = batch.timestamp or self._timestamp
         self._arena_id = batch.arena_id or self._arena_id
         if snapshot is not None:
@@ -231,7 +241,7 @@ class SQLiteEventStore:
             self._live()
             return self._head
         row = self._one("reading the head", _HEAD)
-        return Head(0, GENESIS_HASH) if row is None else Head(row[0], row[1])
+        return Head(0, GENESIS_HASH) if row is None else Head(row[0], row[1].hex())
 
     def arena_id(self) -> str | None:
         """Return the arena's id, recorded by its ``ArenaOpened``; None before the arena is opened."""
@@ -458,16 +468,17 @@ class SQLiteEventStore:
         try:
             row = connection.execute(_HEAD).fetchone()
             if row is not None:
-                self._head = Head(row[0], row[1])
+                self._head = Head(row[0], row[1].hex())
                 self._timestamp = row[2]
             self._balances = balances_at(connection, self._head.seq)
+            self._accounts = account_ids(connection)
         except sqlite3.Error as e:
             raise store_error(e, self._path, "opening") from e
         self.load_state()
 
     def _hash_at(self, seq: int) -> str | None:
         row = self._one("reading the log", _HASH_AT, seq)
-        return None if row is None else str(row[0])
+        return None if row is None else bytes(row[0]).hex()
 
     def _existing(self, event_id: UUID | str) -> str:
         key = event_key(event_id)

@@ -31,7 +31,9 @@ accounts an event touches, and the agents it names, are compared one by one.
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,7 +41,6 @@ from events import (
     EXTERNAL,
     FEES,
     GENESIS_HASH,
-    MONEY_SCALE,
     PNL,
     TREASURY,
     CapitalConservationCheck,
@@ -47,19 +48,17 @@ from events import (
     Fold,
     ValidationError,
     agent_account,
-    canonical_json,
-    chain_hash,
     format_timestamp,
     is_mirror,
     market_account,
-    parse_event,
     position_account,
-    postings,
     to_minor,
     units_account,
 )
 
 from ._head import Head
+from ._links import Failure as _Failure
+from ._links import check_legs, check_range, decode_checked
 from ._readonly import open_reader
 from ._receipt import Receipt, UnreadableReceiptError, find_loss
 from ._report import VerificationReport
@@ -68,21 +67,30 @@ from ._schema import audit_format
 
 if TYPE_CHECKING:
     import os
+    from concurrent.futures import Future
     from decimal import Decimal
 
-    from events import AnyEvent, ArenaState, Posting
+    from events import AnyEvent, ArenaState
 
 __all__ = ["verify"]
 
 _EVENTS: Final = """
-    SELECT e.seq, e.event_id, e.event_type, e.agent_id, e.timestamp, e.data, e.caused_by, e.hash, c.seq
+    SELECT e.seq, e.data, e.hash, c.seq
     FROM events AS e LEFT JOIN events AS c ON c.event_id = e.caused_by
     ORDER BY e.seq
 """
-_LEDGER: Final = (
-    "SELECT entry_id, seq, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, "
-    "balance_after FROM capital_ledger ORDER BY entry_id"
-)
+_LEDGER: Final = """
+    SELECT l.entry_id, l.seq, a.account, a.agent_id, a.symbol, a.unit, l.amount, l.balance_after
+    FROM capital_ledger AS l LEFT JOIN accounts AS a USING (account_id)
+    ORDER BY l.entry_id
+"""
+_ACCOUNTS: Final = "SELECT count(*) FROM accounts"
+_PARALLEL_FROM: Final = 10_000
+"""Logs shorter than this are checked in one process: starting workers costs more than it saves."""
+_RANGES_PER_WORKER: Final = 4
+"""Ranges each worker gets, so that the first failing range returns before the last range is done."""
+_RANGE_TIMEOUT: Final = 3600.0
+"""Seconds to wait for one range's worker: far beyond any range's work, so only a hung worker hits it."""
 _CASH: Final = "cash"
 _POSITIONS: Final = "positions"
 """The two kinds of money account an agent owns, as keys of ``_Audit.money`` (the others are named)."""
@@ -103,7 +111,7 @@ _SNAPSHOT_COLUMNS: Final = (
 
 
 def verify(
-    path: str | os.PathLike[str], *, expected_head: tuple[int, str] | None = None
+    path: str | os.PathLike[str], *, expected_head: tuple[int, str] | None = None, workers: int = 1
 ) -> VerificationReport:
     """Audit the store at ``path`` and report; never raises on a damaged or foreign file.
 
@@ -113,28 +121,35 @@ def verify(
         expected_head: A ``(seq, hash)`` recorded elsewhere (e.g. ``store.head()`` after a run). The log
             must reach that seq with that hash: a shorter log was truncated, another hash means the log
             was rewritten at or before that seq. A longer log is fine (it grew since).
+        workers: Processes to check with. With more than one, ``workers - 1`` other processes check
+            each event's link in the chain, its decoding, canonical form and postings against its ledger
+            rows, range by range (``store/_links.py``), while this one checks everything that depends on
+            what came before (gaps, causes, running balances, the fold, the identities, the snapshots,
+            the heads); the earliest failure of either is reported, so the verdict is a single pass's.
+            A file read through a temporary copy (read-only media, a leftover journal) is checked in
+            one process.
 
     Raises:
-        ValidationError: ``expected_head`` is not a ``(seq, hash)`` pair (an argument error, not damage).
+        ValidationError: ``expected_head`` is not a ``(seq, hash)`` pair, or ``workers`` is not an int
+            of at least 1 (argument errors, not damage).
 
     """
     expected = None if expected_head is None else _expected(expected_head)
-    return _Audit(Path(path), expected).run()
-
-
-class _Failure(Exception):  # noqa: N818  (internal control flow, never escapes verify)
-    def __init__(self, seq: int | None, reason: str) -> None:
-        super().__init__(reason)
-        self.seq = seq
-        self.reason = reason
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        msg = f"workers: {workers!r} is not a number of processes; pass an int of at least 1"
+        raise ValidationError(msg, field="workers", value=workers)
+    return _Audit(Path(path), expected, workers).run()
 
 
 class _Audit:
     """One pass over one file; each check raises ``_Failure`` and ``run`` turns it into the report."""
 
-    def __init__(self, path: Path, expected: Head | None) -> None:
+    def __init__(self, path: Path, expected: Head | None, workers: int = 1) -> None:
         self.path = path
         self.expected = expected
+        self.workers = workers
+        self.links = True
+        """Whether this process checks the links, forms and postings itself (else worker processes do)."""
         self.head = Head(0, GENESIS_HASH)
         self.at: int | None = None
         self.events_checked = 0
@@ -214,6 +229,51 @@ class _Audit:
         if audit.problem is not None:
             raise _Failure(None, audit.problem)
         meta = audit.meta
+        last = connection.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        if self.workers > 1 and not self.warnings and last >= _PARALLEL_FROM:
+            with _links_pool(self.workers - 1) as pool:
+                self.links = False
+                ranges = _ranges(last, self.workers - 1)
+                futures = [pool.submit(check_range, str(self.path), first, end) for first, end in ranges]
+                try:
+                    self._pass(connection, meta)
+                except _Failure as failure:
+                    self._earliest(connection, futures, failure.seq, failure)
+                    raise
+                self._earliest(connection, futures, None, None)
+            return
+        self._pass(connection, meta)
+
+    def _earliest(
+        self,
+        connection: sqlite3.Connection,
+        futures: list[Future[tuple[int, str] | None]],
+        seq: int | None,
+        failure: _Failure | None,
+    ) -> None:
+        """Raise the workers' earliest failure if it comes before (or at) ``seq``, the main pass's."""
+        found = None
+        for future in futures:
+            result = future.result(timeout=_RANGE_TIMEOUT)
+            if result is not None:
+                found = result
+                break  # ranges are in seq order: the first failing range holds the earliest failure
+        if found is None or (failure is not None and (seq is None or seq < found[0])):
+            return
+        at, reason = found
+        # What the single pass would have checked before it stopped there.
+        row = connection.execute("SELECT hash FROM events WHERE seq = ?", (at - 1,)).fetchone()
+        self.head = Head(at - 1, row[0].hex()) if row is not None else Head(0, GENESIS_HASH)
+        self.events_checked = at - 1
+        self.ledger_checked = connection.execute(
+            "SELECT count(*) FROM capital_ledger WHERE seq < ?", (at,)
+        ).fetchone()[0]
+        self.snapshots_checked = connection.execute(
+            "SELECT count(*) FROM arena_state WHERE seq < ?", (at,)
+        ).fetchone()[0]
+        raise _Failure(at, reason)
+
+    def _pass(self, connection: sqlite3.Connection, meta: dict[str, str]) -> None:
         ledger = connection.execute(_LEDGER)
         snapshots = connection.execute(_SNAPSHOTS)
         pending = ledger.fetchone()
@@ -225,14 +285,15 @@ class _Audit:
                 raise _Failure(
                     1, f"meta.arena_id is {meta.get('arena_id')!r}, but ArenaOpened says otherwise"
                 )
-            pending, legs = self._check_postings(event, row[4], pending, ledger)
-            self._apply(event, row[5], legs)
+            pending, legs = self._check_postings(event, pending, ledger)
+            self._apply(event, row[1], legs)
+            head = Head(event.seq, row[2].hex())
             while snapshot is not None and snapshot[1] <= event.seq:
-                self._check_snapshot(snapshot, event.seq, (row[4], row[7]))
+                self._check_snapshot(snapshot, event.seq, (format_timestamp(event.timestamp), head.hash))
                 snapshot = snapshots.fetchone()
-            self.head = Head(event.seq, row[7])
+            self.head = head
             if event.seq in watched:
-                self.hash_at[event.seq] = row[7]
+                self.hash_at[event.seq] = head.hash
             self.events_checked += 1
         self.at = None
         if pending is not None:
@@ -243,52 +304,35 @@ class _Audit:
             raise _Failure(
                 snapshot[1], f"snapshot #{snapshot[0]} is at seq {snapshot[1]}, past the last event"
             )
+        accounts = connection.execute(_ACCOUNTS).fetchone()[0]
+        if accounts != len(self.balances):
+            raise _Failure(
+                None,
+                f"the accounts table has {accounts} accounts, but the ledger posts to {len(self.balances)}: "
+                "an account row was inserted or deleted",
+            )
         if self.events_checked == 0 and "arena_id" in meta:
             raise _Failure(None, f"meta.arena_id is {meta['arena_id']!r} but the log is empty")
         self._check_heads(meta.get("arena_id"))
 
     def _check_event(self, row: tuple[Any, ...]) -> AnyEvent:
-        seq, event_id, event_type, agent_id, timestamp, data, caused_by, digest, cause_seq = row
+        seq, data, stored_hash, cause_seq = row
         expected_seq = self.head.seq + 1
         self.at = expected_seq
         if seq != expected_seq:
             raise _Failure(
                 expected_seq, f"seq {expected_seq} is missing (the next stored seq is {seq}): a deleted row"
             )
-        recomputed = chain_hash(self.head.hash, data)
-        if recomputed != digest:
-            raise _Failure(
-                seq,
-                f"hash chain breaks: stored {digest[:16]}..., recomputed {recomputed[:16]}... from the "
-                "previous hash and this row's data: the data or hash was edited, or rows were reordered "
-                "or inserted",
-            )
-        try:
-            event = parse_event(data)
-        except EventSourcingError as e:
-            raise _Failure(seq, f"data does not decode: {e}") from None
-        if canonical_json(event) != data:
-            raise _Failure(seq, "data is not the canonical JSON of the event it decodes to")
+        event = decode_checked(seq, data, stored_hash, self.head.hash if self.links else None)
         cause = None if event.caused_by is None else str(event.caused_by)
-        columns = {
-            "seq": (seq, event.seq),
-            "event_id": (event_id, str(event.event_id)),
-            "event_type": (event_type, event.event_type),
-            "agent_id": (agent_id, event.agent_id),
-            "timestamp": (timestamp, format_timestamp(event.timestamp)),
-            "caused_by": (caused_by, cause),
-        }
-        for name, (stored, decoded) in columns.items():
-            if stored != decoded:
-                raise _Failure(seq, f"column {name} is {stored!r} but data says {decoded!r}")
         if cause is not None and (cause_seq is None or cause_seq >= seq):
             where = "no stored event" if cause_seq is None else f"the later event at seq {cause_seq}"
             raise _Failure(seq, f"caused_by {cause} names {where}; a cause must be an earlier event")
         return event
 
     def _check_postings(
-        self, event: AnyEvent, timestamp: str, pending: tuple[Any, ...] | None, ledger: sqlite3.Cursor
-    ) -> tuple[tuple[Any, ...] | None, list[Posting]]:
+        self, event: AnyEvent, pending: tuple[Any, ...] | None, ledger: sqlite3.Cursor
+    ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
         seq = event.seq
         rows: list[tuple[Any, ...]] = []
         while pending is not None and pending[1] == seq:
@@ -300,41 +344,15 @@ class _Audit:
                 f"ledger row entry_id {pending[0]} of seq {pending[1]} comes after the rows of seq {seq}: "
                 "an inserted or reordered row",
             )
-        legs = postings(event)
-        amounts = [to_minor(leg.amount) for leg in legs]
-        _check_balanced(seq, legs, amounts)
-        if len(rows) != len(legs):
-            raise _Failure(
-                seq,
-                f"{len(rows)} ledger rows, but the event posts {len(legs)}: a ledger row was deleted, "
-                "inserted or moved",
-            )
-        identity = (str(event.event_id), timestamp, event.event_type)
-        for row, leg, posted in zip(rows, legs, amounts, strict=True):
-            self._check_entry(seq, row, (leg, posted), identity)
-        return pending, legs
+        if self.links:
+            check_legs(event, rows)  # else the worker process of this seq's range checks them
+        for row in rows:
+            self._check_entry(seq, row)
+        return pending, rows
 
-    def _check_entry(
-        self, seq: int, row: tuple[Any, ...], posting: tuple[Posting, int], identity: tuple[str, ...]
-    ) -> None:
-        entry_id, _, event_id, timestamp, account, agent_id, symbol, unit, operation, amount, after = row
-        leg, posted = posting
-        if (account, amount) != (leg.account, posted):
-            raise _Failure(
-                seq,
-                f"ledger row entry_id {entry_id} posts {amount} to {account!r}, but the event posts "
-                f"{posted} to {leg.account!r} (minor units of 1e-{MONEY_SCALE})",
-            )
-        if (agent_id, symbol, unit) != (leg.agent_id, leg.symbol, leg.unit):
-            raise _Failure(
-                seq,
-                f"ledger row entry_id {entry_id}: agent_id, symbol and unit are {(agent_id, symbol, unit)}, "
-                f"the posting's are {(leg.agent_id, leg.symbol, leg.unit)}",
-            )
-        if (event_id, timestamp, operation) != identity:
-            raise _Failure(
-                seq, f"ledger row entry_id {entry_id}: event_id, timestamp or operation differ from the event"
-            )
+    def _check_entry(self, seq: int, row: tuple[Any, ...]) -> None:
+        """Check a row's running balance (its account, agent, symbol and unit are ``check_legs``'s)."""
+        entry_id, _, account, agent_id, symbol, unit, amount, after = row
         balance = self.balances.get(account, 0) + amount
         if after != balance:
             raise _Failure(
@@ -344,27 +362,27 @@ class _Audit:
         if balance < 0 and not is_mirror(account):
             raise _Failure(seq, f"account {account!r} goes negative ({balance} minor units)")
         self.balances[account] = balance
-        if leg.agent_id is not None:
-            self.accounts_of.setdefault(leg.agent_id, set()).add(account)
+        if agent_id is not None:
+            self.accounts_of.setdefault(agent_id, set()).add(account)
         if unit == "money":
-            kind = account if leg.agent_id is None else (_CASH if leg.symbol is None else _POSITIONS)
+            kind = account if agent_id is None else (_CASH if symbol is None else _POSITIONS)
             self.money[kind] += amount
-        elif leg.agent_id is not None:
+        elif agent_id is not None:
             self.held[symbol] = self.held.get(symbol, 0) + amount
         self.ledger_checked += 1
 
-    def _apply(self, event: AnyEvent, data: str, legs: list[Posting]) -> None:
+    def _apply(self, event: AnyEvent, data: str, rows: list[tuple[Any, ...]]) -> None:
         fold = self.fold
         try:
             fold.apply(event, data=data)
         except EventSourcingError as e:
             raise _Failure(event.seq, f"the event contradicts the log before it: {e}") from None
-        named = {leg.agent_id for leg in legs if leg.agent_id is not None}
+        named = {row[3] for row in rows if row[3] is not None}
         if event.agent_id is not None:
             named.add(event.agent_id)
         for agent_id in sorted(named):
             self._check_agent(event.seq, agent_id)
-        for symbol in sorted({leg.symbol for leg in legs if leg.unit == "quantity" and leg.symbol}):
+        for symbol in sorted({row[4] for row in rows if row[5] == "quantity" and row[4]}):
             market, held = self.balances.get(market_account(symbol), 0), self.held.get(symbol, 0)
             if market != -held:
                 raise _Failure(
@@ -462,7 +480,7 @@ class _Audit:
                 raise _Failure(
                     seq, f"snapshot #{snapshot_id}: column {name} is {found!r}, the fold gives {wanted!r}"
                 )
-        if digest != snapshot_digest(head_hash, data):
+        if digest.hex() != snapshot_digest(head_hash, data):
             raise _Failure(
                 seq,
                 f"snapshot #{snapshot_id}: its digest does not match its data and the log's hash at seq "
@@ -497,21 +515,6 @@ class _Audit:
             raise _Failure(min(loss.durable + 1, loss.acknowledged), loss.reason)
 
 
-def _check_balanced(seq: int, legs: list[Posting], amounts: list[int]) -> None:
-    """Money legs sum to zero, and so do the quantity legs of each symbol (else ``events`` has a bug)."""
-    sums: dict[str | None, int] = {}
-    for leg, amount in zip(legs, amounts, strict=True):
-        key = leg.symbol if leg.unit == "quantity" else None
-        sums[key] = sums.get(key, 0) + amount
-    unbalanced = {key: total for key, total in sums.items() if total}
-    if unbalanced:
-        what = ", ".join(
-            f"money by {total}" if key is None else f"{key!r} by {total} units"
-            for key, total in unbalanced.items()
-        )
-        raise _Failure(seq, f"postings(event) do not balance ({what}, minor units): a bug in events.postings")
-
-
 def _differences(stored: ArenaState, state: ArenaState) -> list[str]:
     names = [name for name in type(state).model_fields if getattr(stored, name) != getattr(state, name)]
     if "agents" in names:
@@ -520,6 +523,25 @@ def _differences(stored: ArenaState, state: ArenaState) -> list[str]:
         ]
         names[names.index("agents")] = f"agents {agents[:5]}"
     return names
+
+
+def _ranges(last: int, workers: int) -> list[tuple[int, int]]:
+    """Split seqs ``1..last`` into contiguous ranges, in order, ``_RANGES_PER_WORKER`` per worker."""
+    count = workers * _RANGES_PER_WORKER
+    size = -(-last // count)
+    return [(first, min(first + size - 1, last)) for first in range(1, last + 1, size)]
+
+
+def _links_pool(workers: int) -> ProcessPoolExecutor:
+    """Return a pool of ``workers`` processes started by a fork server, not by forking this process.
+
+    Forking a process that runs threads (an arena, pykka, a test runner) copies locks held by threads
+    that do not exist in the child; the fork server is a clean single-threaded process that imports the
+    store once and forks the workers from itself.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["store"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def _expected(head: tuple[int, str]) -> Head:

@@ -108,7 +108,9 @@ class FailingSink:
             self._store = SQLiteEventStore.open(self._path)
         return self._store
 
-    def append(self, events: Sequence[Event], snapshot: Any = None, *, encoded: Any = None) -> Head:
+    def append(
+        self, events: Sequence[Event], snapshot: Any = None, *, encoded: Any = None, hashes: Any = None
+    ) -> Head:
         self.entered.set()
         if not self.gate.wait(timeout=30):
             msg = "test gate never opened"
@@ -117,7 +119,7 @@ class FailingSink:
             msg = "disk full (simulated)"
             raise StoreError(msg, path="fake")
         self.appends += 1
-        return self._opened().append(events, snapshot, encoded=encoded)
+        return self._opened().append(events, snapshot, encoded=encoded, hashes=hashes)
 
     def head(self) -> Head:
         return self._opened().head()

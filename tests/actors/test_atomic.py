@@ -41,11 +41,16 @@ class RecordingSink(NullSink):
         self._lock = threading.Lock()
 
     def append(
-        self, events: Sequence[Event], snapshot: ArenaState | None = None, *, encoded: Any = None
+        self,
+        events: Sequence[Event],
+        snapshot: ArenaState | None = None,
+        *,
+        encoded: Any = None,
+        hashes: Any = None,
     ) -> Head:
         with self._lock:
             self.commits.append((tuple(events), None if snapshot is None else snapshot.seq))
-        return super().append(events, snapshot, encoded=encoded)
+        return super().append(events, snapshot, encoded=encoded, hashes=hashes)
 
     def boundaries(self) -> list[int]:
         """The seq each commit ended at: the durable prefixes the log could have been cut at."""

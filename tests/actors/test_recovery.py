@@ -317,7 +317,7 @@ def test_a_consistently_forged_snapshot_cannot_hand_out_money_after_a_reopen(tmp
         path,
         (
             "UPDATE arena_state SET data = ?, digest = ? WHERE seq = ?",
-            (data, chain_hash(forged.head_hash, data), latest.seq),
+            (data, bytes.fromhex(chain_hash(forged.head_hash, data)), latest.seq),
         ),
     )
 

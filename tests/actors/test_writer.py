@@ -100,6 +100,7 @@ class RecordingSink:
         snapshot: ArenaState | None = None,
         *,
         encoded: Sequence[str] | None = None,
+        hashes: Sequence[str] | None = None,
     ) -> Head:
         self.entered.set()
         if self._hold:
@@ -108,7 +109,7 @@ class RecordingSink:
         if self.fail_next:
             msg = "disk full"
             raise StoreError(msg, path="arena.db")
-        head = self._chain.append(events, snapshot, encoded=encoded)
+        head = self._chain.append(events, snapshot, encoded=encoded, hashes=hashes)
         self.appends.append((list(events), snapshot))
         return head
 

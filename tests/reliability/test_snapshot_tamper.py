@@ -46,7 +46,13 @@ def move_capital_in_the_latest_snapshot(path):
         connection.execute(
             "UPDATE arena_state SET data = ?, digest = ?, free_capital = free_capital - ?, "
             "allocated_capital = allocated_capital + ? WHERE snapshot_id = ?",
-            (forged, chain_hash(head_hash, forged), to_minor(amount), to_minor(amount), snapshot_id),
+            (
+                forged,
+                bytes.fromhex(chain_hash(head_hash.hex(), forged)),
+                to_minor(amount),
+                to_minor(amount),
+                snapshot_id,
+            ),
         )
     finally:
         connection.close()

@@ -200,7 +200,7 @@ def stored_hashes(path: Path, seqs: list[int]) -> dict[int, str]:
     try:
         marks = ", ".join("?" * len(seqs))
         rows = connection.execute(f"SELECT seq, hash FROM events WHERE seq IN ({marks})", seqs)  # noqa: S608  (placeholders only)
-        return dict(rows.fetchall())
+        return {seq: digest.hex() for seq, digest in rows.fetchall()}  # the file holds the 32 bytes
     finally:
         connection.close()
 

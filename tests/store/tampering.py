@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 APPEND_ONLY_TRIGGERS = (
     "events_no_update",
     "events_no_delete",
+    "accounts_no_update",
+    "accounts_no_delete",
     "capital_ledger_no_update",
     "capital_ledger_no_delete",
     "arena_state_no_update",
@@ -36,6 +38,13 @@ def tamper(path: Path, *statements: str | tuple[str, tuple[object, ...]]) -> Non
         connection.close()
 
 
+def account_id(path: Path, account: str) -> int:
+    """Return the ``account_id`` of ``account`` in the file."""
+    found = column(path, "SELECT account_id FROM accounts WHERE account = ?", account)
+    assert isinstance(found, int)
+    return found
+
+
 def column(path: Path, sql: str, *params: object) -> object:
     """Return the first column of the first row of ``sql`` run on the file."""
     connection = sqlite3.connect(path)
@@ -54,13 +63,13 @@ def rechain(path: Path) -> None:
         digest = GENESIS_HASH
         for seq, data in connection.execute("SELECT seq, data FROM events ORDER BY seq").fetchall():
             digest = chain_hash(digest, data)
-            connection.execute("UPDATE events SET hash = ? WHERE seq = ?", (digest, seq))
+            connection.execute("UPDATE events SET hash = ? WHERE seq = ?", (bytes.fromhex(digest), seq))
     finally:
         connection.close()
 
 
 def edit_data(path: Path, seq: int, **changes: object) -> None:
-    """Change fields in the data of the event at ``seq`` (and matching columns), keeping it canonical."""
+    """Change fields in the data of the event at ``seq``, keeping it canonical (the columns follow data)."""
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         for trigger in APPEND_ONLY_TRIGGERS:
@@ -69,10 +78,6 @@ def edit_data(path: Path, seq: int, **changes: object) -> None:
         data.update(changes)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         connection.execute("UPDATE events SET data = ? WHERE seq = ?", (text, seq))
-        for name in ("agent_id", "caused_by", "event_id"):
-            if name in changes:
-                sql = f"UPDATE events SET {name} = ? WHERE seq = ?"  # noqa: S608  (name from a fixed tuple)
-                connection.execute(sql, (changes[name], seq))
     finally:
         connection.close()
 

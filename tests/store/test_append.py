@@ -97,7 +97,7 @@ def test_each_posting_is_one_ledger_row_with_its_account_unit_and_running_balanc
     store.append(log.take())
 
     rows = raw.execute(
-        "SELECT seq, account, agent_id, symbol, unit, operation, amount, balance_after FROM capital_ledger "
+        "SELECT seq, account, agent_id, symbol, unit, operation, amount, balance_after FROM ledger "
         "ORDER BY entry_id"
     ).fetchall()
     minor = 10**8
@@ -142,7 +142,7 @@ def test_balances_hold_every_account_of_both_units(store, log):
 
 def test_the_ledger_sums_to_zero_in_money_and_in_each_symbols_units(filled, raw):
     sums = raw.execute(
-        "SELECT unit, CASE unit WHEN 'quantity' THEN symbol END, sum(amount) FROM capital_ledger "
+        "SELECT unit, CASE unit WHEN 'quantity' THEN symbol END, sum(amount) FROM ledger "
         "GROUP BY 1, 2 ORDER BY 1, 2"
     ).fetchall()
 

@@ -62,7 +62,12 @@ def test_the_auditor_snippet_confirms_a_real_store(filled, path, log):
             "postings do not balance at seq 8",
         ),
         (
-            ["UPDATE capital_ledger SET amount = amount + 1 WHERE seq = 9 AND unit = 'quantity'"],
+            [
+                (
+                    "UPDATE capital_ledger SET amount = amount + 1 WHERE seq = 9 AND account_id IN "
+                    "(SELECT account_id FROM accounts WHERE unit = 'quantity')"
+                )
+            ],
             "postings do not balance at seq 9",
         ),
     ],
@@ -123,7 +128,8 @@ def test_the_document_names_every_table_column_index_trigger_and_meta_key(filled
     ]
     names = [
         *tables,
-        *(name for table in tables for (_, name, *_) in raw.execute(f"PRAGMA table_info({table})")),
+        *(name for table in tables for (_, name, *_) in raw.execute(f"PRAGMA table_xinfo({table})")),
+        *(name for (name,) in raw.execute("SELECT name FROM sqlite_schema WHERE type = 'view'")),
         *(
             name
             for (name,) in raw.execute(
@@ -136,7 +142,7 @@ def test_the_document_names_every_table_column_index_trigger_and_meta_key(filled
     missing = [name for name in names if f"`{name}" not in text]
 
     assert missing == []
-    assert sorted(tables) == ["arena_state", "capital_ledger", "events", "meta"]
+    assert sorted(tables) == ["accounts", "arena_state", "capital_ledger", "events", "meta"]
 
 
 def test_the_document_describes_the_strict_integer_money_columns(filled, raw):
@@ -144,5 +150,5 @@ def test_the_document_describes_the_strict_integer_money_columns(filled, raw):
 
     assert "`INTEGER NOT NULL`" in text
     assert "REAL" in text  # stated as never used
-    assert raw.execute("SELECT count(*) FROM pragma_table_list WHERE strict = 1").fetchone()[0] == 4
-    assert sqlite3.sqlite_version_info >= (3, 37)
+    assert raw.execute("SELECT count(*) FROM pragma_table_list WHERE strict = 1").fetchone()[0] == 5
+    assert sqlite3.sqlite_version_info >= (3, 38)

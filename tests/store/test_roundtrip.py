@@ -42,7 +42,7 @@ def units_and_symbols(path):
     """Each account's unit, and for quantities its symbol, as the ledger rows of the file say."""
     connection = sqlite3.connect(path)
     try:
-        rows = connection.execute("SELECT DISTINCT account, unit, symbol FROM capital_ledger").fetchall()
+        rows = connection.execute("SELECT DISTINCT account, unit, symbol FROM ledger").fetchall()
     finally:
         connection.close()
     return {

@@ -10,24 +10,20 @@ from store import SCHEMA_VERSION, SQLiteEventStore
 EXPECTED_COLUMNS = {
     "events": [
         ("seq", "INTEGER", 0, 1),
-        ("event_id", "TEXT", 1, 0),
-        ("event_type", "TEXT", 1, 0),
-        ("agent_id", "TEXT", 0, 0),
-        ("timestamp", "TEXT", 1, 0),
         ("data", "TEXT", 1, 0),
-        ("caused_by", "TEXT", 0, 0),
-        ("hash", "TEXT", 1, 0),
+        ("hash", "BLOB", 1, 0),
     ],
-    "capital_ledger": [
-        ("entry_id", "INTEGER", 0, 1),
-        ("seq", "INTEGER", 1, 0),
-        ("event_id", "TEXT", 1, 0),
-        ("timestamp", "TEXT", 1, 0),
+    "accounts": [
+        ("account_id", "INTEGER", 0, 1),
         ("account", "TEXT", 1, 0),
         ("agent_id", "TEXT", 0, 0),
         ("symbol", "TEXT", 0, 0),
         ("unit", "TEXT", 1, 0),
-        ("operation", "TEXT", 1, 0),
+    ],
+    "capital_ledger": [
+        ("entry_id", "INTEGER", 0, 1),
+        ("seq", "INTEGER", 1, 0),
+        ("account_id", "INTEGER", 1, 0),
         ("amount", "INTEGER", 1, 0),
         ("balance_after", "INTEGER", 1, 0),
     ],
@@ -42,10 +38,13 @@ EXPECTED_COLUMNS = {
         ("proving_agents", "INTEGER", 1, 0),
         ("simulation_agents", "INTEGER", 1, 0),
         ("data", "TEXT", 1, 0),
-        ("digest", "TEXT", 1, 0),
+        ("digest", "BLOB", 1, 0),
     ],
     "meta": [("key", "TEXT", 1, 1), ("value", "TEXT", 1, 0)],  # STRICT: a TEXT key is NOT NULL
 }
+"""The stored columns (``PRAGMA table_info`` leaves generated columns out)."""
+GENERATED_COLUMNS = ["event_id", "event_type", "agent_id", "timestamp", "caused_by"]
+"""The columns of ``events`` computed from ``data`` (VIRTUAL: no bytes in the table)."""
 
 
 def test_a_new_store_has_the_documented_tables_and_columns(store, raw):
@@ -56,8 +55,22 @@ def test_a_new_store_has_the_documented_tables_and_columns(store, raw):
         ]
         for table in EXPECTED_COLUMNS
     }
+    generated = [row[1] for row in raw.execute("PRAGMA table_xinfo(events)") if row[6] == 2]  # 2: VIRTUAL
 
     assert columns == EXPECTED_COLUMNS
+    assert generated == GENERATED_COLUMNS
+
+
+def test_the_generated_columns_of_events_equal_data_and_cannot_be_written(filled, raw):
+    rows = raw.execute(
+        "SELECT event_id = data ->> 'event_id', event_type = data ->> 'event_type', "
+        "agent_id IS data ->> 'agent_id', timestamp = data ->> 'timestamp', "
+        "caused_by IS data ->> 'caused_by', length(hash) FROM events"
+    ).fetchall()
+
+    assert set(rows) == {(1, 1, 1, 1, 1, 32)}
+    with pytest.raises(sqlite3.OperationalError, match='cannot UPDATE generated column "agent_id"'):
+        raw.execute("UPDATE events SET agent_id = 'a2' WHERE seq = 2")
 
 
 def test_every_table_is_strict(store, raw):
@@ -106,8 +119,8 @@ def test_synchronous_is_configurable(path, synchronous, level):
         assert store._connection.execute("PRAGMA synchronous").fetchone()[0] == level
 
 
-@pytest.mark.parametrize("table", ["events", "capital_ledger"])
-@pytest.mark.parametrize("statement", ["UPDATE {table} SET seq = seq", "DELETE FROM {table}"])
+@pytest.mark.parametrize("table", ["events", "accounts", "capital_ledger"])
+@pytest.mark.parametrize("statement", ["UPDATE {table} SET rowid = rowid", "DELETE FROM {table}"])
 def test_the_log_and_ledger_are_append_only(filled, raw, table, statement):
     with pytest.raises(sqlite3.IntegrityError, match=rf"^{table} is append-only: a stored row cannot be"):
         raw.execute(statement.format(table=table))
@@ -139,8 +152,9 @@ def test_amounts_are_stored_as_integers_never_reals(filled, raw):
         ("SELECT data FROM events WHERE agent_id = 'a1' ORDER BY seq", "events_by_agent"),
         ("SELECT data FROM events WHERE event_type = 'TradeExecuted' ORDER BY seq", "events_by_type"),
         ("SELECT data FROM events WHERE caused_by = 'x'", "events_by_cause"),
+        ("SELECT data FROM events WHERE event_id = 'x'", "events_by_id"),
         (
-            "SELECT balance_after FROM capital_ledger WHERE account = 'treasury' ORDER BY seq DESC",
+            "SELECT balance_after FROM capital_ledger WHERE account_id = 1 AND seq <= 5 ORDER BY seq DESC",
             "capital_ledger_by_account",
         ),
     ],
@@ -155,25 +169,31 @@ def test_per_agent_and_per_type_reads_use_an_index_without_sorting(filled, raw, 
 def test_store_connections_enforce_foreign_keys(store):
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
         store._connection.execute(
-            "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, unit, operation, "
-            "amount, balance_after) VALUES (99, 'x', 't', 'treasury', NULL, 'money', 'op', 1, 1)"
+            "INSERT INTO capital_ledger (seq, account_id, amount, balance_after) VALUES (99, 1, 1, 1)"
         )
 
 
 @pytest.mark.parametrize(("unit", "error"), [("apples", "CHECK constraint failed"), (None, "NOT NULL")])
-def test_a_posting_is_in_money_or_in_quantity_and_nothing_else(filled, raw, unit, error):
+def test_an_account_is_in_money_or_in_quantity_and_nothing_else(filled, raw, unit, error):
     with pytest.raises(sqlite3.IntegrityError, match=error):
         raw.execute(
-            "INSERT INTO capital_ledger (seq, event_id, timestamp, account, agent_id, unit, operation, "
-            "amount, balance_after) VALUES (1, 'x', 't', 'treasury', NULL, ?, 'op', 1, 1)",
+            "INSERT INTO accounts (account_id, account, agent_id, symbol, unit) "
+            "VALUES (99, 'x', NULL, NULL, ?)",
             (unit,),
+        )
+
+
+def test_a_ledger_row_names_a_stored_account(store):
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        store._connection.execute(
+            "INSERT INTO capital_ledger (seq, account_id, amount, balance_after) VALUES (1, 999, 1, 1)"
         )
 
 
 def test_only_the_accounts_of_a_holding_name_a_symbol(filled, raw):
     rows = raw.execute(
         "SELECT DISTINCT substr(account, 1, instr(account || ':', ':') - 1), symbol IS NOT NULL, unit "
-        "FROM capital_ledger ORDER BY 1"
+        "FROM ledger ORDER BY 1"
     ).fetchall()
 
     assert rows == [

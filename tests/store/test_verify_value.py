@@ -24,7 +24,7 @@ from events import (
 )
 from store import Head, verify
 from tests.store.arena_log import LAST, SNAPSHOT
-from tests.store.tampering import edit_data, failing, rechain, tamper
+from tests.store.tampering import column, edit_data, failing, rechain, tamper
 
 MARK = 20
 """Seq of the scenario's ``MarksRecorded``."""
@@ -173,12 +173,27 @@ def test_a_conservation_check_whose_figures_are_not_the_books_is_caught_at_its_s
 
 
 def test_a_ledger_row_in_the_wrong_unit_is_reported_at_its_seq(closed):
-    tamper(closed, "UPDATE capital_ledger SET unit = 'quantity' WHERE entry_id = 9")
+    tamper(
+        closed,
+        "UPDATE accounts SET unit = 'quantity' WHERE account_id = "
+        "(SELECT account_id FROM capital_ledger WHERE entry_id = 9)",
+    )
+    first = column(
+        closed,
+        "SELECT min(seq) FROM capital_ledger WHERE account_id = "
+        "(SELECT account_id FROM capital_ledger WHERE entry_id = 9)",
+    )
+    entry = column(
+        closed,
+        "SELECT min(entry_id) FROM capital_ledger WHERE account_id = "
+        "(SELECT account_id FROM capital_ledger WHERE entry_id = 9)",
+    )
 
+    # An account's unit is stored once, so the first of its rows reports it.
     assert failing(closed) == (
-        BUY,
+        first,
         (
-            "ledger row entry_id 9: agent_id, symbol and unit are ('a1', None, 'quantity'), the "
+            f"ledger row entry_id {entry}: agent_id, symbol and unit are ('a1', None, 'quantity'), the "
             "posting's are ('a1', None, 'money')"
         ),
     )
@@ -232,7 +247,7 @@ def test_postings_that_balance_but_are_not_the_folds_books_are_caught_at_the_fir
     monkeypatch, store, log, buggy, reason
 ):
     monkeypatch.setattr("store._batch.postings", buggy)
-    monkeypatch.setattr("store._verify.postings", buggy)
+    monkeypatch.setattr("store._links.postings", buggy)
     log.scenario()
 
     store.append(log.take()[:BUY])
@@ -247,7 +262,7 @@ def without_fees_and_markets(event):
 
 def test_postings_that_do_not_balance_are_reported_as_a_bug_in_events(monkeypatch, store, log):
     monkeypatch.setattr("store._batch.postings", without_fees_and_markets)
-    monkeypatch.setattr("store._verify.postings", without_fees_and_markets)
+    monkeypatch.setattr("store._links.postings", without_fees_and_markets)
     log.scenario()
 
     store.append(log.take()[:BUY])

@@ -1,0 +1,175 @@
+r"""The checks of ``verify`` that each event passes on its own, and a worker that runs them over a range.
+
+Each link of the chain is independent once the stored hashes are read: ``sha256(stored hash of n-1 + "\n"
++ data of n) == stored hash of n`` needs nothing but the two rows. So are decoding an event, checking its
+canonical form, its postings against its ledger rows and their accounts. ``verify(path, workers=N)``
+hands these checks, range by range, to other processes (``check_range``), while its own process does what
+depends on everything before (running balances, the fold, the identities, the snapshots). Both report
+their first failure, and the earlier seq wins: the file fails where a single pass would have failed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from events import (
+    MONEY_SCALE,
+    EventSourcingError,
+    canonical_json,
+    chain_hash,
+    parse_event,
+    postings,
+    to_minor,
+)
+
+from ._readonly import open_reader
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from events import AnyEvent, Posting
+
+__all__ = ["Failure", "check_legs", "check_range", "decode_checked"]
+
+_RANGE_EVENTS: Final = "SELECT seq, data, hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
+_RANGE_LEDGER: Final = """
+    SELECT l.entry_id, l.seq, a.account, a.agent_id, a.symbol, a.unit, l.amount, l.balance_after
+    FROM capital_ledger AS l LEFT JOIN accounts AS a USING (account_id)
+    WHERE l.seq BETWEEN ? AND ? ORDER BY l.entry_id
+"""
+_HASH_AT: Final = "SELECT hash FROM events WHERE seq = ?"
+
+
+class Failure(Exception):  # noqa: N818  (internal control flow, never escapes verify)
+    """The first check a file fails: where (a seq, or None for the file as a whole) and why."""
+
+    def __init__(self, seq: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.seq = seq
+        self.reason = reason
+
+
+def decode_checked(seq: int, data: str, stored_hash: bytes, previous: str | None) -> AnyEvent:
+    """Return the event a row holds, checking its link to ``previous`` and its canonical form.
+
+    With ``previous=None`` only decoding and the seq are checked (another process checks the link and
+    the form).
+
+    Raises:
+        Failure: the chain breaks here, ``data`` does not decode or is not canonical, or says another seq.
+
+    """
+    if previous is not None:
+        recomputed = chain_hash(previous, data)
+        digest = stored_hash.hex()
+        if recomputed != digest:
+            raise Failure(
+                seq,
+                f"hash chain breaks: stored {digest[:16]}..., recomputed {recomputed[:16]}... from the "
+                "previous hash and this row's data: the data or hash was edited, or rows were reordered "
+                "or inserted",
+            )
+    try:
+        event = parse_event(data)
+    except EventSourcingError as e:
+        raise Failure(seq, f"data does not decode: {e}") from None
+    if previous is not None and canonical_json(event) != data:
+        raise Failure(seq, "data is not the canonical JSON of the event it decodes to")
+    # The other columns are generated from data, so only seq can disagree with it.
+    if event.seq != seq:
+        raise Failure(seq, f"column seq is {seq!r} but data says {event.seq!r}")
+    return event
+
+
+def check_legs(event: AnyEvent, rows: Sequence[tuple[Any, ...]]) -> list[Posting]:
+    """Check that ``rows`` (ledger rows joined with their accounts) are exactly the event's postings.
+
+    Raises:
+        Failure: the postings do not balance (a bug in ``events``), or a row is missing, extra, or posts
+            another amount, to another account, agent, symbol or unit.
+
+    """
+    seq = event.seq
+    legs = postings(event)
+    amounts = [to_minor(leg.amount) for leg in legs]
+    _check_balanced(seq, legs, amounts)
+    if len(rows) != len(legs):
+        raise Failure(
+            seq,
+            f"{len(rows)} ledger rows, but the event posts {len(legs)}: a ledger row was deleted, "
+            "inserted or moved",
+        )
+    for row, leg, posted in zip(rows, legs, amounts, strict=True):
+        entry_id, _, account, agent_id, symbol, unit, amount, _ = row
+        if (account, amount) != (leg.account, posted):
+            raise Failure(
+                seq,
+                f"ledger row entry_id {entry_id} posts {amount} to {account!r}, but the event posts "
+                f"{posted} to {leg.account!r} (minor units of 1e-{MONEY_SCALE})",
+            )
+        if (agent_id, symbol, unit) != (leg.agent_id, leg.symbol, leg.unit):
+            raise Failure(
+                seq,
+                f"ledger row entry_id {entry_id}: agent_id, symbol and unit are {(agent_id, symbol, unit)}, "
+                f"the posting's are {(leg.agent_id, leg.symbol, leg.unit)}",
+            )
+    return legs
+
+
+def check_range(path: str, first: int, last: int) -> tuple[int, str] | None:
+    """Check the links, forms and postings of the events ``first..last``; return the first failure.
+
+    The worker of ``verify(path, workers=N)``: it opens its own reader, so it runs in another process.
+    Gaps are reported too (as the single pass words them), so a range never checks across one.
+    """
+    opened = open_reader(Path(path))
+    try:
+        connection = opened.connection
+        connection.execute("BEGIN")
+        previous = "0" * 64
+        if first > 1:
+            row = connection.execute(_HASH_AT, (first - 1,)).fetchone()
+            if row is None:
+                return None  # the main pass reports the gap before this range
+            previous = bytes(row[0]).hex()
+        ledger = connection.execute(_RANGE_LEDGER, (first, last))
+        pending = ledger.fetchone()
+        expected = first
+        for seq, data, stored_hash in connection.execute(_RANGE_EVENTS, (first, last)):
+            if seq != expected:
+                return expected, f"seq {expected} is missing (the next stored seq is {seq}): a deleted row"
+            event = decode_checked(seq, data, stored_hash, previous)
+            rows = []
+            while pending is not None and pending[1] == seq:
+                rows.append(pending)
+                pending = ledger.fetchone()
+            if pending is not None and pending[1] < seq:
+                return None  # a reordered row: the main pass, which reads the ledger in order, reports it
+            check_legs(event, rows)
+            previous = stored_hash.hex()
+            expected += 1
+    except Failure as failure:
+        return (first if failure.seq is None else failure.seq), failure.reason
+    except sqlite3.Error as e:
+        name = getattr(e, "sqlite_errorname", None) or type(e).__name__
+        return first, f"SQLite cannot read the file ({name}: {e})"
+    finally:
+        opened.close()
+    return None
+
+
+def _check_balanced(seq: int, legs: list[Posting], amounts: list[int]) -> None:
+    """Money legs sum to zero, and so do the quantity legs of each symbol (else ``events`` has a bug)."""
+    sums: dict[str | None, int] = {}
+    for leg, amount in zip(legs, amounts, strict=True):
+        key = leg.symbol if leg.unit == "quantity" else None
+        sums[key] = sums.get(key, 0) + amount
+    unbalanced = {key: total for key, total in sums.items() if total}
+    if unbalanced:
+        what = ", ".join(
+            f"money by {total}" if key is None else f"{key!r} by {total} units"
+            for key, total in unbalanced.items()
+        )
+        raise Failure(seq, f"postings(event) do not balance ({what}, minor units): a bug in events.postings")
