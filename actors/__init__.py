@@ -26,11 +26,28 @@ from ._frames import frame as frame
 from ._frames import frames as frames
 from ._ids import IdGenerator as IdGenerator
 from ._ids import SequentialIds as SequentialIds
+from ._islands import Island as Island
+from ._islands import IslandDiedError as IslandDiedError
+from ._islands import IslandRounds as IslandRounds
+from ._islands import IslandsReport as IslandsReport
+from ._islands import IslandSummary as IslandSummary
+from ._islands import LocalIslands as LocalIslands
+from ._islands import drive_islands as drive_islands
+from ._islands_audit import MigrationAudit as MigrationAudit
+from ._islands_audit import MigrationMismatch as MigrationMismatch
+from ._islands_audit import cross_check as cross_check
+from ._islands_audit import island_files as island_files
+from ._islands_manifest import ISLANDS_MANIFEST as ISLANDS_MANIFEST
+from ._islands_manifest import IslandsManifest as IslandsManifest
+from ._islands_manifest import read_manifest as read_manifest
+from ._islands_ray import RayIslands as RayIslands
+from ._islands_run import run_islands as run_islands
 from ._manifest import RunManifest as RunManifest
 from ._manifest import feed_identity as feed_identity
 from ._messages import AgentFailurePolicy as AgentFailurePolicy
 from ._messages import GetMetrics as GetMetrics
 from ._messages import OnBars as OnBars
+from ._migration import Emigrant as Emigrant
 from ._pooled import ActorPool as ActorPool
 from ._pooled import PooledActor as PooledActor
 from ._pooled import default_workers as default_workers
@@ -61,6 +78,7 @@ __all__ = [
     "FLUSH_TIMEOUT",
     "FORMATS",
     "FRAMES",
+    "ISLANDS_MANIFEST",
     "MAX_RESTARTS",
     "STEP_TIMEOUT",
     "STOP_TIMEOUT",
@@ -74,15 +92,26 @@ __all__ = [
     "Clock",
     "ConservationReport",
     "CycleReport",
+    "Emigrant",
     "Evaluation",
     "EvaluationRow",
     "EventSink",
     "GetMetrics",
     "IdGenerator",
+    "Island",
+    "IslandDiedError",
+    "IslandRounds",
+    "IslandSummary",
+    "IslandsManifest",
+    "IslandsReport",
+    "LocalIslands",
+    "MigrationAudit",
+    "MigrationMismatch",
     "NullSink",
     "OnBars",
     "PooledActor",
     "Progress",
+    "RayIslands",
     "RunManifest",
     "SequentialIds",
     "SimClock",
@@ -94,14 +123,19 @@ __all__ = [
     "SystemClock",
     "TradingFloor",
     "breakdown_of",
+    "cross_check",
     "default_workers",
     "derive_seed",
+    "drive_islands",
     "evaluate",
     "feed_identity",
     "frame",
     "frames",
     "fund_equally",
+    "island_files",
     "read_frame",
+    "read_manifest",
+    "run_islands",
     "run_simulation",
     "top_agents",
     "write_frames",

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from events import ArenaError, UserEvent, ValidationError, user_event_fields
-from trading import BUILTIN_STRATEGIES, BrokerConfig, check_selection
+from trading import BUILTIN_STRATEGIES, BrokerConfig, EvolutionPolicy, check_selection
 
 from ._checks import (
     agent_id_arg,
@@ -46,12 +46,15 @@ from ._messages import (
     AllocateCapital,
     CheckConservation,
     Demote,
+    Emigrate,
     GetBreakdown,
+    GetCycle,
     GetEquity,
     GetHead,
     GetNav,
     GetState,
     Graduate,
+    Immigrate,
     KillAgent,
     KillUnderperformers,
     MutateAgent,
@@ -62,6 +65,7 @@ from ._messages import (
     SpawnAgents,
     Subscribe,
 )
+from ._migration import emigrants_arg, island_arg
 from ._recovery import start, supervisor_config
 from ._subscriptions import DEFAULT_MAX_PENDING, new_subscription
 from ._timeouts import ASK_TIMEOUT, FLUSH_TIMEOUT
@@ -77,7 +81,7 @@ if TYPE_CHECKING:
 
     from events import AgentDemoted, AgentGraduated, AnyEvent, ArenaState, CapitalAllocated, Tier
     from store import Head, Synchronous
-    from trading import AgentMetrics, EvolutionPolicy, Genome, Strategies
+    from trading import AgentMetrics, Genome, Strategies
 
     from ._agent import StrategyFactory
     from ._client import ArenaClient
@@ -85,6 +89,7 @@ if TYPE_CHECKING:
     from ._frames import MoneyMode
     from ._ids import IdGenerator
     from ._messages import AgentFailurePolicy
+    from ._migration import Emigrant
     from ._reports import AllocationBreakdown, ConservationReport, CycleReport
     from ._sink import EventSink
     from ._subscriptions import Subscription
@@ -308,6 +313,15 @@ class Arena:
         """Return the seq and chain hash of the last event applied (durable after ``flush()``)."""
         head: Head = self._ask(GetHead())
         return head
+
+    def cycle(self) -> int:
+        """Return the number of the last evolution cycle started (0 before any), without copying the state.
+
+        One supervisor round trip: cheap enough for a driver's ``stop`` to ask after every step (a
+        ``state()`` copies every agent's record: 6 ms at 200 agents).
+        """
+        cycle: int = self._ask(GetCycle())
+        return cycle
 
     def state(self) -> ArenaState:
         """Return an immutable copy of the arena's state as of the last command."""
@@ -584,6 +598,55 @@ class Arena:
         command = RunEvolutionCycle(checked, judged, marks_arg(marks), cycle_seed, broker_arg(broker))
         report: CycleReport = self._ask(command, timeout=FLUSH_TIMEOUT)
         return report
+
+    # --- islands ----------------------------------------------------------------------------------------
+
+    def emigrate(
+        self, count: int, *, destination: str, barrier: int, policy: EvolutionPolicy | None = None
+    ) -> tuple[Emigrant, ...]:
+        """Send copies of the ``count`` fittest live agents' genomes to island ``destination``.
+
+        Ranked as evolution ranks (``trading.fitness_ranking`` under ``policy``, the performance book's
+        stints, judged agents first, ties by id). Records one ``AgentEmigrated`` per emigrant, fittest
+        first, and flushes, so each ``Emigrant``'s seq and hash are durable when it is handed on. The
+        agents stay here, with their capital; fewer than ``count`` go when fewer live agents have metrics.
+
+        Args:
+            count: How many to send, 0 or more.
+            destination: The receiving island's name.
+            barrier: The migration barrier's number, from 1.
+            policy: Whose fitness ranks them; ``EvolutionPolicy()`` by default.
+
+        Raises:
+            ValidationError: an argument is malformed; nothing is emitted.
+
+        """
+        int_arg(count, "count", minimum=0)
+        island_arg(destination, "destination")
+        int_arg(barrier, "barrier", minimum=1)
+        checked = policy_arg(policy if policy is not None else EvolutionPolicy())
+        emigrants: tuple[Emigrant, ...] = self._ask(Emigrate(count, destination, barrier, checked))
+        self.flush()
+        return emigrants
+
+    def immigrate(self, emigrants: Sequence[Emigrant], *, source: str, island: str) -> tuple[str, ...]:
+        """Spawn each emigrant from island ``source`` as a new agent of this arena, island ``island``.
+
+        Records ``AgentImmigrated`` (naming the source's seq and hash) then the new agent's
+        ``AgentSpawned`` (``caused_by`` it, in ``simulation``, no capital: the next evolution cycle's
+        reallocation funds it) per emigrant, in order, and flushes. Returns the new agents' ids.
+
+        Raises:
+            ValidationError: ``emigrants`` is not a sequence of ``Emigrant`` of one barrier, a name is
+                malformed, an emigrant is bound for another island, or a genome does not fit this arena's
+                strategies; nothing is emitted.
+
+        """
+        checked = emigrants_arg(emigrants)
+        command = Immigrate(checked, island_arg(source, "source"), island_arg(island, "island"))
+        agent_ids: tuple[str, ...] = self._ask(command)
+        self.flush()
+        return agent_ids
 
     # --- the embedder's events and subscriptions ------------------------------------------------------
 

@@ -56,6 +56,7 @@ __all__ = [
     "check_conservation",
     "conservation_error",
     "demote",
+    "fresh_agent_id",
     "graduate",
     "kill",
     "mutate",
@@ -76,6 +77,14 @@ def open_arena(
     return em.emit(ArenaOpened, arena_id=arena_id, total_capital=total_capital, config=config)
 
 
+def fresh_agent_id(em: Emitter) -> str:
+    """Return the generator's next agent id that no agent of the arena has had."""
+    agent_id = em.ids.agent_id()
+    while em.fold.agent(agent_id) is not None:  # a custom generator may repeat an id; never reuse one
+        agent_id = em.ids.agent_id()
+    return agent_id
+
+
 def spawn(
     em: Emitter,
     *,
@@ -83,11 +92,10 @@ def spawn(
     tier: Tier,
     parent_id: str | None = None,
     cause: UUID | None = None,
+    agent_id: str | None = None,
 ) -> AgentSpawned:
-    """Emit ``AgentSpawned`` for a fresh id; the agent starts with no capital."""
-    agent_id = em.ids.agent_id()
-    while em.fold.agent(agent_id) is not None:  # a custom generator may repeat an id; never reuse one
-        agent_id = em.ids.agent_id()
+    """Emit ``AgentSpawned`` for ``agent_id`` (a ``fresh_agent_id`` by default); it starts with no capital."""
+    agent_id = fresh_agent_id(em) if agent_id is None else agent_id
     return em.emit(
         AgentSpawned,
         caused_by=cause,

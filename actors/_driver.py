@@ -98,7 +98,7 @@ class _Run:
     last: datetime | None = None
 
 
-def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branch)
+def run_simulation(
     arena: Arena,
     feed: MarketFeed,
     *,
@@ -150,21 +150,17 @@ def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branc
     _check_arguments(
         seed=seed, agents=agents, top=top, progress_every=progress_every, total_steps=total_steps
     )
-    if not isinstance(evolve, bool):
-        msg = f"simulation: evolve must be True or False, got {shown(evolve)}; pass evolve=False to evaluate"
-        raise ValidationError(msg, field="evolve", value=evolve)
+    _check_evolve(evolve)
     start_seq = arena.head().seq
-    after, last_cycle = _history(arena)
-    manifest = _manifest(arena, feed, seed=seed, agents=agents, policy=policy, broker=broker, evolve=evolve)
+    start_counts = arena.floor.event_counts()
+    memo = _memo(arena)  # what the last run on this open arena learnt from the log, if still true
+    after, last_cycle = _history(arena) if memo is None else (memo.after, memo.last_cycle)
+    manifest = _manifest(
+        arena, feed, seed=seed, agents=agents, policy=policy, broker=broker, evolve=evolve, memo=memo
+    )
+    recorded = manifest if manifest is not None else memo.manifest if memo is not None else None
     stream = _after(steps(feed), after)
-    first = next(stream, None)
-    if first is None:  # checked before spawning, so a run with nothing to simulate changes nothing
-        when = "the start" if after is None else after.isoformat()
-        msg = (
-            f"simulation: the feed has no bar after {when}, where the arena's log ends; nothing to simulate; "
-            "pass a feed that continues past it (more days, or data that goes further)"
-        )
-        raise ValidationError(msg, field="feed", value=after)
+    first = _first_step(stream, after)  # checked before spawning: nothing to simulate changes nothing
     # crash boundary: the run's start (manifest, spawns, allocations) and its first step are durable
     # together or not at all; the block ends after the first step's marks. (_pending reads the log inside
     # it only for a resumed run, which has emitted nothing in it yet.) On an exception it stays open and
@@ -205,12 +201,78 @@ def run_simulation(  # noqa: C901  (one step loop; its atomic blocks add a branc
     arena.floor.pending = tuple(pending)  # they fill at the next step, if another run continues this one
     if progress is not None and run.steps % progress_every:
         progress(_progress(arena, run, total_steps, alive))
-    return _report(arena, run, start_seq=start_seq, cycles=cycles, policy=policy, top=top)
+    report = _report(
+        arena, run, start_seq=start_seq, start_counts=start_counts, cycles=cycles, policy=policy, top=top
+    )
+    _remember(arena, recorded, run.last, last_cycle)
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Memo:
+    """What a run learnt from the log, kept on the floor for the next run on the same open arena.
+
+    Valid while the arena's clock still stands at the run's last step and no cycle ran since: then the
+    log still ends at that time (events since, such as migrations, were stamped with it) and its last
+    cycle is the one recorded here.
+    """
+
+    manifest: RunManifest
+    """The manifest the arena records (written or checked by the run)."""
+    after: datetime
+    """The time of the run's last step."""
+    last_cycle: datetime | None
+    """When the last cycle ran (or the schedule started)."""
+    cycle: int
+    """The arena's cycle count when the run ended."""
+
+
+def _first_step(
+    stream: Iterator[tuple[datetime, tuple[Bar, ...]]], after: datetime | None
+) -> tuple[datetime, tuple[Bar, ...]]:
+    """Return the feed's first step after ``after``, refusing a feed with none."""
+    first = next(stream, None)
+    if first is None:
+        when = "the start" if after is None else after.isoformat()
+        msg = (
+            f"simulation: the feed has no bar after {when}, where the arena's log ends; nothing to simulate; "
+            "pass a feed that continues past it (more days, or data that goes further)"
+        )
+        raise ValidationError(msg, field="feed", value=after)
+    return first
+
+
+def _remember(
+    arena: Arena, recorded: RunManifest | None, last: datetime | None, last_cycle: datetime | None
+) -> None:
+    """Keep what this run learnt on the floor, for the next run on the same open arena."""
+    if recorded is None:
+        recorded = _recorded_manifest(arena)  # a resumed run checked it from the log: read it once
+    if recorded is not None and last is not None:
+        arena.floor.memo = _Memo(recorded, last, last_cycle, arena.cycle())
+
+
+def _memo(arena: Arena) -> _Memo | None:
+    """Return the floor's memo if it still describes the arena's log, else None (read the log)."""
+    memo = arena.floor.memo
+    if not isinstance(memo, _Memo):
+        return None
+    if arena.cycle() != memo.cycle or arena.floor.now() != memo.after:
+        return None
+    return memo
+
+
+def _recorded_manifest(arena: Arena) -> RunManifest | None:
+    """Return the manifest the arena's log records, read from the log, or None if it records no run."""
+    found = None
+    for event in arena.replay_events(event_types=["SimulationStarted"]):
+        found = event  # one per arena: the run it was made for
+    return RunManifest.from_json_dict(found.manifest) if isinstance(found, SimulationStarted) else None
 
 
 def _cycle(arena: Arena, *, seed: int, policy: EvolutionPolicy, broker: BrokerConfig) -> CycleReport:
     """Run the next evolution cycle, seeded by its number, valued and liquidated at the recorded marks."""
-    number = arena.state().cycle + 1
+    number = arena.cycle() + 1  # not state(): that copies every agent's record
     return arena.run_evolution_cycle(policy, seed=derive_seed(seed, f"cycle:{number}"), broker=broker)
 
 
@@ -234,6 +296,12 @@ def _check_arguments(**arguments: object) -> None:
             bounds = span(INT_MIN if minimum is None else minimum, INT_MAX)
             msg = f"simulation: {name} must be an int {bounds}, got {shown(value)}; pass one in that range"
             raise ValidationError(msg, field=name, value=value)
+
+
+def _check_evolve(evolve: object) -> None:
+    if not isinstance(evolve, bool):
+        msg = f"simulation: evolve must be True or False, got {shown(evolve)}; pass evolve=False to evaluate"
+        raise ValidationError(msg, field="evolve", value=evolve)
 
 
 def _history(arena: Arena) -> tuple[datetime | None, datetime | None]:
@@ -260,16 +328,22 @@ def _manifest(
     policy: EvolutionPolicy,
     broker: BrokerConfig,
     evolve: bool,
+    memo: _Memo | None = None,
 ) -> RunManifest | None:
     """Return the manifest to record for a new run, or None when the arena's recorded one matches.
+
+    ``memo`` holds the recorded manifest when a run on this open arena read (or wrote) it already.
 
     Raises:
         ValidationError: the arena records a run whose manifest differs (each difference named), or a
             resumed run was asked to spawn agents.
 
     """
-    opened = _first(arena.replay_events(to_seq=1))
-    floor = opened.config.get("min_trade_notional") if isinstance(opened, ArenaOpened) else None
+    if memo is not None:
+        floor: object = memo.manifest.min_trade_notional
+    else:
+        opened = _first(arena.replay_events(to_seq=1))
+        floor = opened.config.get("min_trade_notional") if isinstance(opened, ArenaOpened) else None
     given = RunManifest.of(
         seed=seed,
         agents=agents,
@@ -280,22 +354,25 @@ def _manifest(
         min_trade_notional=MIN_TRADE_NOTIONAL if floor is None else Decimal(str(floor)),
         evolve=evolve,
     )
-    found = None
-    for event in arena.replay_events(event_types=["SimulationStarted"]):
-        found = event  # one per arena: the run it was made for
-    if not isinstance(found, SimulationStarted):
-        return given
-    recorded = RunManifest.from_json_dict(found.manifest)
+    if memo is not None:
+        recorded, where = memo.manifest, "recorded"
+    else:
+        found = None
+        for event in arena.replay_events(event_types=["SimulationStarted"]):
+            found = event  # one per arena: the run it was made for
+        if not isinstance(found, SimulationStarted):
+            return given
+        recorded, where = RunManifest.from_json_dict(found.manifest), f"at seq {found.seq}"
     if agents:
         msg = (
-            f"simulation: agents={agents}, but the arena continues a run (manifest at seq {found.seq}) that "
+            f"simulation: agents={agents}, but the arena continues a run (manifest {where}) that "
             f"spawned its {recorded.agents}; a resumed run spawns none: pass agents=0"
         )
         raise ValidationError(msg, field="agents", value=agents)
     differences = recorded.differences(given, ignore=("agents",))
     if differences:
         msg = (
-            f"simulation: the arena continues a run (manifest at seq {found.seq}) that differs from this "
+            f"simulation: the arena continues a run (manifest {where}) that differs from this "
             f"one: {'; '.join(differences)}; resume with the recorded inputs, or start a new arena"
         )
         raise ValidationError(msg, field="manifest", value=differences[0])
@@ -430,12 +507,15 @@ def _report(
     run: _Run,
     *,
     start_seq: int,
+    start_counts: Mapping[str, int],
     cycles: list[CycleReport],
     policy: EvolutionPolicy,
     top: int,
 ) -> SimulationReport:
     head = arena.flush()
-    counts = Counter(event.event_type for event in arena.replay_events(from_seq=start_seq + 1))
+    counts = Counter(arena.floor.event_counts())
+    counts.subtract(start_counts)  # the run's own events: the supervisor counts what it emits
+    counts = +counts
     state = arena.state()
     metrics = arena.floor.agent_metrics(lifetime=True)
     return SimulationReport(

@@ -32,6 +32,8 @@ from ._messages import (
     CloseStep,
     EndAtomic,
     ExecuteOrders,
+    GetEventCounts,
+    GetTime,
     OpenStep,
     Portfolios,
     RecordMarks,
@@ -70,6 +72,19 @@ class TradingFloor:
         """The orders a driver's last step placed, waiting for the next step's opens; kept here between
         two runs of the driver on one open arena. None until a driver stepped since the arena was
         opened: a reopened arena's strategies and pending orders are rebuilt by ``rehearse``."""
+        self.memo: object | None = None
+        """What a driver's last run on this open arena learnt from the log (its manifest, where it
+        stopped), so the next run on it need not read the log again; the driver's own business."""
+
+    def now(self) -> datetime:
+        """Return the arena clock's time: where simulated time stands."""
+        moment: datetime = self._client.ask(GetTime())
+        return moment
+
+    def event_counts(self) -> dict[str, int]:
+        """Return how many events of each type the arena emitted since it was opened."""
+        counts: dict[str, int] = self._client.ask(GetEventCounts())
+        return counts
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

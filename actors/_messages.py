@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from events import Tier, UserEvent
     from trading import AgentMetrics, Bar, BrokerConfig, EvolutionPolicy, Genome, Order, Portfolio
 
+    from ._migration import Emigrant
     from ._step import StepCollector
     from ._subscriptions import Subscription
 
@@ -32,16 +33,21 @@ __all__ = [
     "CheckConservation",
     "CloseStep",
     "Demote",
+    "Emigrate",
     "EndAtomic",
     "ExecuteOrders",
     "FlushLog",
     "GetBreakdown",
+    "GetCycle",
     "GetEquity",
+    "GetEventCounts",
     "GetHead",
     "GetMetrics",
     "GetNav",
     "GetState",
+    "GetTime",
     "Graduate",
+    "Immigrate",
     "KillAgent",
     "KillUnderperformers",
     "Marks",
@@ -179,6 +185,31 @@ class RunEvolutionCycle:
 
 
 @dataclass(frozen=True, slots=True)
+class Emigrate:
+    """Copy the ``count`` fittest live agents' genomes out to ``destination``; answers the ``Emigrant``s.
+
+    One ``AgentEmigrated`` each, fittest first, ranked by ``policy``'s fitness over the performance book.
+    """
+
+    count: int
+    destination: str
+    barrier: int
+    policy: EvolutionPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Immigrate:
+    """Spawn each emigrant from ``source`` as a new agent of ``island``; answers the new agents' ids.
+
+    ``AgentImmigrated`` then its ``AgentSpawned`` per emigrant, in the emigrants' order.
+    """
+
+    emigrants: tuple[Emigrant, ...]
+    source: str
+    island: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExecuteOrders:
     """Fill orders in the given order against each agent's ledger cash; answers the trade events."""
 
@@ -291,6 +322,21 @@ class Shutdown:
 @dataclass(frozen=True, slots=True)
 class GetState:
     """Answer the immutable ``ArenaState`` as of the last command."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetTime:
+    """Answers the arena clock's time now."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetEventCounts:
+    """Answers how many events of each type the arena emitted since it was opened (a dict)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GetCycle:
+    """Answer the number of the last evolution cycle started (0 before any): no copy of the state."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,16 +66,21 @@ from ._messages import (
     CheckConservation,
     CloseStep,
     Demote,
+    Emigrate,
     EndAtomic,
     ExecuteOrders,
     FlushLog,
     GetBreakdown,
+    GetCycle,
     GetEquity,
+    GetEventCounts,
     GetHead,
     GetMetrics,
     GetNav,
     GetState,
+    GetTime,
     Graduate,
+    Immigrate,
     KillAgent,
     KillUnderperformers,
     MutateAgent,
@@ -95,6 +100,7 @@ from ._messages import (
     StepAgents,
     Subscribe,
 )
+from ._migration import emigrate, immigrate
 from ._reports import breakdown_of
 from ._subscriptions import SubscriptionHub
 from ._timeouts import stop_and_wait
@@ -255,6 +261,12 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 return self._em.fold.freeze()
             case GetHead():
                 return Head(self._em.fold.seq, self._em.fold.head_hash)
+            case GetTime():
+                return self._em.clock.now()
+            case GetEventCounts():
+                return dict(self._em.counts)
+            case GetCycle():
+                return self._em.fold.cycle
             case GetBreakdown():
                 return breakdown_of(self._em.fold.freeze())
             case GetNav():
@@ -370,6 +382,11 @@ class ArenaSupervisor(pykka.ThreadingActor):
                 return spawned.agent_id
             case RunEvolutionCycle():
                 return self._evolve(message)
+            case Emigrate(count=count, destination=destination, barrier=barrier, policy=policy):
+                metrics = self._book.metrics()
+                return emigrate(em, metrics, policy, count=count, destination=destination, barrier=barrier)
+            case Immigrate():
+                return self._immigrate(message)
             case StartRun(manifest=manifest):
                 return em.emit(SimulationStarted, manifest=dict(manifest))
             case GetMetrics(lifetime=lifetime):
@@ -402,6 +419,15 @@ class ArenaSupervisor(pykka.ThreadingActor):
         spawned = spawn(self._em, genome=checked, tier=tier)
         self._start_agent(spawned.agent_id, checked)
         return spawned.agent_id
+
+    def _immigrate(self, message: Immigrate) -> tuple[str, ...]:
+        strategies = self._config.strategies
+        arrivals = immigrate(
+            self._em, message.emigrants, source=message.source, island=message.island, strategies=strategies
+        )
+        for spawned in arrivals:
+            self._start_agent(spawned.agent_id)
+        return tuple(spawned.agent_id for spawned in arrivals)
 
     def _spawn_many(self, genomes: tuple[Genome | None, ...], tier: Tier) -> tuple[str, ...]:
         """Spawn one agent per genome; each given genome is checked before any draw or any event."""

@@ -60,6 +60,10 @@ from ._ledger import market_account as market_account
 from ._ledger import position_account as position_account
 from ._ledger import postings as postings
 from ._ledger import units_account as units_account
+from ._migration import ISLAND_NAME_LIMIT as ISLAND_NAME_LIMIT
+from ._migration import AgentEmigrated as AgentEmigrated
+from ._migration import AgentImmigrated as AgentImmigrated
+from ._migration import check_fitness_text as check_fitness_text
 from ._money import MAX_MONEY as MAX_MONEY
 from ._money import MONEY_SCALE as MONEY_SCALE
 from ._money import ZERO as ZERO
@@ -95,6 +99,7 @@ __all__ = [
     "EXTERNAL",
     "FEES",
     "GENESIS_HASH",
+    "ISLAND_NAME_LIMIT",
     "MAX_MONEY",
     "MONEY_SCALE",
     "PNL",
@@ -104,10 +109,12 @@ __all__ = [
     "TREASURY",
     "ZERO",
     "AgentDemoted",
+    "AgentEmigrated",
     "AgentEntry",
     "AgentError",
     "AgentFailed",
     "AgentGraduated",
+    "AgentImmigrated",
     "AgentKilled",
     "AgentMutated",
     "AgentNotAliveError",
@@ -155,6 +162,7 @@ __all__ = [
     "apply",
     "canonical_json",
     "chain_hash",
+    "check_fitness_text",
     "cost_of_sale",
     "equity",
     "fold",

@@ -29,6 +29,7 @@ from ._capital import (
 )
 from ._errors import GraduationError, UnknownAgentError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
+from ._migration import AgentEmigrated, AgentImmigrated
 from ._money import ZERO
 from ._positions import cost_of_sale, value_at
 from ._run import SimulationStarted
@@ -355,6 +356,52 @@ class LogBuilder:
             evidence=evidence or {},
             caused_by=_id(caused_by),
         )
+
+    def emigrate(
+        self,
+        agent_id: str,
+        *,
+        destination: str = "island-1",
+        barrier: int = 1,
+        fitness: str = "0.5",
+        rank: int = 1,
+    ) -> AgentEmigrated:
+        """Record a copy of live ``agent_id``'s genome leaving for ``destination`` (it posts nothing)."""
+        return self.emit(
+            AgentEmigrated,
+            agent_id=agent_id,
+            genome=self.spawn_of(agent_id).genome,
+            fitness=fitness,
+            rank=rank,
+            destination=destination,
+            barrier=barrier,
+        )
+
+    def immigrate(
+        self,
+        agent_id: str,
+        *,
+        source: str = "island-0",
+        source_seq: int = 1,
+        source_hash: str = "0" * 64,
+        source_agent_id: str = "a1",
+        genome: dict[str, JsonValue] | None = None,
+        barrier: int = 1,
+    ) -> tuple[AgentImmigrated, AgentSpawned]:
+        """Record a genome arriving from ``source``, then the spawn of ``agent_id``, caused by it."""
+        carried: dict[str, JsonValue] = {"strategy": "momentum", "params": {}} if genome is None else genome
+        arrived = self.emit(
+            AgentImmigrated,
+            agent_id=agent_id,
+            source=source,
+            source_seq=source_seq,
+            source_hash=source_hash,
+            source_agent_id=source_agent_id,
+            genome=carried,
+            fitness="0.5",
+            barrier=barrier,
+        )
+        return arrived, self.spawn(agent_id, genome=carried, caused_by=arrived)
 
     def fail(
         self, agent_id: str, *, action: Literal["killed", "restarted"] = "restarted", message: str = "bad bar"

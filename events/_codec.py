@@ -26,6 +26,7 @@ from ._capital import (
 from ._custom import UserEvent, parse_user_event
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
+from ._migration import AgentEmigrated, AgentImmigrated
 from ._run import SimulationStarted
 from ._trading import MarksRecorded, TradeExecuted, TradeRejected
 
@@ -36,8 +37,10 @@ __all__ = ["GENESIS_HASH", "AnyEvent", "BuiltinEvent", "canonical_json", "chain_
 
 BuiltinEvent = Annotated[
     AgentDemoted
+    | AgentEmigrated
     | AgentFailed
     | AgentGraduated
+    | AgentImmigrated
     | AgentKilled
     | AgentMutated
     | AgentSpawned

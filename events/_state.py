@@ -26,6 +26,7 @@ from ._capital import ArenaOpened, CapitalAllocated, CapitalReleased
 from ._codec import GENESIS_HASH, canonical_json, chain_hash
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
+from ._migration import AgentEmigrated, AgentImmigrated
 from ._money import ZERO, Balance, format_money
 from ._positions import cost_of_sale
 from ._records import AgentEntry, AgentRecord
@@ -292,6 +293,12 @@ class Fold:
             case EvolutionCycleComplete(cycle=cycle):
                 if cycle != self.cycle:
                     self._refuse(event, f"completes cycle {cycle} but cycle {self.cycle} is running")
+            case AgentEmigrated(agent_id=agent_id):
+                self._alive(event, agent_id)  # a copy of a live agent leaves; the agent stays, capital too
+            case AgentImmigrated(agent_id=agent_id):
+                self._require_open(event)
+                if agent_id in self.agents:  # it names the agent its AgentSpawned is about to create
+                    self._refuse(event, f"names agent {agent_id!r} as a newcomer, but it already exists")
             case _:
                 self._require_open(event)
 

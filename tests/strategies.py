@@ -16,8 +16,10 @@ from events import (
     MAX_MONEY,
     MONEY_SCALE,
     AgentDemoted,
+    AgentEmigrated,
     AgentFailed,
     AgentGraduated,
+    AgentImmigrated,
     AgentKilled,
     AgentMutated,
     AgentSpawned,
@@ -156,6 +158,10 @@ def _mutated() -> st.SearchStrategy[AgentMutated]:
     return build()
 
 
+# fitness crosses logs as the repr of a finite float: exact decimal text
+fitness_texts = st.floats(allow_nan=False, allow_infinity=False).map(repr)
+hashes = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+
 _promotions = st.sampled_from([(Tier.SIMULATION, Tier.PROVING), (Tier.PROVING, Tier.ARENA)])
 _demotions = st.sampled_from([(Tier.ARENA, Tier.PROVING), (Tier.PROVING, Tier.SIMULATION)])
 
@@ -227,6 +233,30 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Any]] = {
         AllocationRejected,
         **_envelope(
             agent_id=st.none() | ids, requested=amounts(min_minor=1), available=amounts(), reason=texts
+        ),
+    ),
+    AgentEmigrated: st.builds(
+        AgentEmigrated,
+        **_envelope(
+            agent_id=ids,
+            genome=json_objects,
+            fitness=fitness_texts,
+            rank=st.integers(1, 1000),
+            destination=ids,
+            barrier=st.integers(1, 10**6),
+        ),
+    ),
+    AgentImmigrated: st.builds(
+        AgentImmigrated,
+        **_envelope(
+            agent_id=ids,
+            source=ids,
+            source_seq=st.integers(1, 2**62),
+            source_hash=hashes,
+            source_agent_id=ids,
+            genome=json_objects,
+            fitness=fitness_texts,
+            barrier=st.integers(1, 10**6),
         ),
     ),
     TradeExecuted: _trade(),

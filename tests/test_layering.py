@@ -31,9 +31,11 @@ THIRD_PARTY = {
     "events": PYDANTIC,
     "store": PYDANTIC,
     "trading": PYDANTIC,
-    "actors": PYDANTIC | {"pykka"} | ANALYSIS,
-    # tqdm: the progress bar (actors/cli/_progress.py); bokeh: the HTML report (actors/cli/_html.py)
-    "actors.cli": PYDANTIC | {"pykka", "tqdm", "bokeh"} | ANALYSIS,
+    # ray: the islands' actors (actors/_islands_ray.py), imported only when an islands run starts
+    "actors": PYDANTIC | {"pykka", "ray"} | ANALYSIS,
+    # tqdm: the progress bar (actors/cli/_progress.py); bokeh: the HTML report (actors/cli/_html.py);
+    # selenium: the browser that renders --png (actors/cli/_png.py)
+    "actors.cli": PYDANTIC | {"pykka", "tqdm", "bokeh", "ray", "selenium"} | ANALYSIS,
 }
 
 
@@ -150,6 +152,11 @@ def test_importing_the_events_layer_loads_nothing_above_it():
 @pytest.mark.parametrize("package", ["events", "actors", "actors.cli"])
 def test_importing_a_layer_loads_no_analysis_library_until_a_frame_is_built(package):
     assert loaded_after_importing(package, ("pandas", "pyarrow", "numpy")) == []
+
+
+@pytest.mark.parametrize("package", ["actors", "actors.cli"])
+def test_importing_the_runtime_loads_no_ray_until_an_islands_run_starts(package):
+    assert loaded_after_importing(package, ("ray",)) == []
 
 
 def private_imports(path: Path, package: str) -> list[ast.ImportFrom]:

@@ -36,7 +36,16 @@ if TYPE_CHECKING:
     from ._policy import EvolutionPolicy
     from ._space import Strategies
 
-__all__ = ["Child", "CyclePlan", "Demotion", "Evidence", "Graduation", "Kill", "plan_cycle"]
+__all__ = [
+    "Child",
+    "CyclePlan",
+    "Demotion",
+    "Evidence",
+    "Graduation",
+    "Kill",
+    "fitness_ranking",
+    "plan_cycle",
+]
 
 Evidence = dict[str, float | int | str]
 """The numbers a decision was made on (fitness, its raw value, bars in tier, trades, drawdown, ...), by name:
@@ -159,11 +168,7 @@ def plan_cycle(
 
     """
     alive = state.alive_agents()
-    raw = _fitness(state, metrics, policy)
-    judged = [
-        a.agent_id for a in alive if a.agent_id in raw and metrics[a.agent_id].bars >= policy.min_bars_in_tier
-    ]
-    fitness = {a: raw[a] * shrinkage(metrics[a].evidence_trades, policy) for a in judged}
+    raw, judged, fitness = _judged(state, metrics, policy)
     ranking = sorted(judged, key=lambda agent_id: (-fitness[agent_id], agent_id))  # fittest first
     evidence = _evidence(
         ranking, raw=raw, fitness=fitness, metrics=metrics, policy=policy, floor=min_trade_notional
@@ -212,6 +217,43 @@ def plan_cycle(
         allocatable=from_minor(allocatable),
         fitness_summary=summary,
     )
+
+
+def fitness_ranking(
+    state: ArenaState, metrics: Mapping[str, AgentMetrics], policy: EvolutionPolicy
+) -> tuple[tuple[str, float, bool], ...]:
+    """Rank every live agent with metrics as evolution would: ``(agent_id, fitness, judged)``, fittest first.
+
+    Fitness is ``fitness_of`` the metrics times ``shrinkage`` of the trades of evidence, the number
+    ``plan_cycle`` ranks by. Judged agents (``min_bars_in_tier`` bars in their tier) come first, as a
+    judged survivor beats any unjudged one in a tournament; then the unjudged, by the same fitness; ties
+    broken by agent id, so the ranking is deterministic. Island migration sends the top of it.
+
+    Raises:
+        ValidationError: ``metrics`` names an agent the state does not hold, or a fitness is not finite.
+
+    """
+    raw, judged, fitness = _judged(state, metrics, policy)
+    for agent_id in raw:
+        if agent_id not in fitness:
+            fitness[agent_id] = raw[agent_id] * shrinkage(metrics[agent_id].evidence_trades, policy)
+    chosen = set(judged)
+    order = sorted(fitness, key=lambda agent_id: (agent_id not in chosen, -fitness[agent_id], agent_id))
+    return tuple((agent_id, fitness[agent_id], agent_id in chosen) for agent_id in order)
+
+
+def _judged(
+    state: ArenaState, metrics: Mapping[str, AgentMetrics], policy: EvolutionPolicy
+) -> tuple[dict[str, float], list[str], dict[str, float]]:
+    """Return the raw fitness of every live agent with metrics, the judged ones, and their shrunk fitness."""
+    raw = _fitness(state, metrics, policy)
+    judged = [
+        a.agent_id
+        for a in state.alive_agents()
+        if a.agent_id in raw and metrics[a.agent_id].bars >= policy.min_bars_in_tier
+    ]
+    fitness = {a: raw[a] * shrinkage(metrics[a].evidence_trades, policy) for a in judged}
+    return raw, judged, fitness
 
 
 def _exact(value: float) -> Fraction:

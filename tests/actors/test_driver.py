@@ -384,3 +384,92 @@ def test_agents_crashing_in_the_same_step_give_the_same_log_whatever_order_they_
 
     assert first[1] > 1
     assert first == again
+
+
+# --- legs on one open arena: the second run reads nothing from the log -------------------------------
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch, arena: Arena) -> list[int]:
+    """Count the arena's replay_events calls from now on."""
+    calls: list[int] = []
+    replay = arena.replay_events
+
+    def counting(*args: object, **kwargs: object) -> Iterator[object]:
+        calls.append(1)
+        return replay(*args, **kwargs)  # type: ignore[arg-type]  # forwarded as given
+
+    monkeypatch.setattr(arena, "replay_events", counting)
+    return calls
+
+
+def test_legs_on_one_open_arena_read_no_log_and_write_the_log_of_one_run(monkeypatch):
+    policy = EvolutionPolicy(cycle_days=1)
+    with open_arena() as whole:
+        run_simulation(whole, feed(days=4), seed=3, agents=4, policy=policy)
+        expected = whole.head()
+    with open_arena() as legs:
+        cut = START + timedelta(days=2)
+        first = run_simulation(
+            legs, feed(days=4), seed=3, agents=4, policy=policy, stop=lambda: legs.floor.now() >= cut
+        )
+        reads = count_reads(monkeypatch, legs)
+        second = run_simulation(legs, feed(days=4), seed=3, policy=policy)
+        assert reads == []  # the first leg's memo: where the log ends, its last cycle, its manifest
+        assert legs.head() == expected
+        assert first.steps + second.steps == 4 * 24
+        assert sum(second.events_by_type.values()) == legs.head().seq - second.start_seq
+
+
+def test_a_leg_after_the_clock_moved_reads_the_log_and_skips_what_it_holds(monkeypatch):
+    with open_arena() as arena:
+        run_simulation(
+            arena,
+            feed(days=3),
+            seed=3,
+            agents=2,
+            stop=lambda: arena.floor.now() >= START + timedelta(hours=5),
+        )
+        later = START + timedelta(hours=9)
+        arena.floor.set_time(later)
+        arena.floor.record_marks({"AAA": Decimal(1)})  # an event at a time past the run's last step
+        reads = count_reads(monkeypatch, arena)
+        report = run_simulation(arena, feed(days=3), seed=3)
+        assert reads  # the memo no longer describes the log: read it
+        assert report.first_step == later + timedelta(hours=1)
+
+
+def test_a_leg_after_a_cycle_outside_the_run_reads_the_log(monkeypatch):
+    policy = EvolutionPolicy(cycle_days=1)
+    with open_arena() as arena:
+        run_simulation(
+            arena,
+            feed(days=3),
+            seed=3,
+            agents=3,
+            policy=policy,
+            stop=lambda: arena.floor.now() >= START + timedelta(hours=30),
+        )
+        arena.run_evolution_cycle(policy, seed=9)
+        reads = count_reads(monkeypatch, arena)
+        run_simulation(arena, feed(days=3), seed=3, policy=policy)
+        assert reads
+
+
+def test_a_leg_with_another_seed_is_refused_from_the_memo_naming_the_difference():
+    with open_arena() as arena:
+        run_simulation(
+            arena,
+            feed(days=3),
+            seed=3,
+            agents=2,
+            stop=lambda: arena.floor.now() >= START + timedelta(hours=5),
+        )
+        head = arena.head()
+        with pytest.raises(
+            ValidationError,
+            match=r"manifest recorded\) that differs from this one: seed: recorded 3, given 4",
+        ):
+            run_simulation(arena, feed(days=3), seed=4)
+        with pytest.raises(ValidationError, match="a resumed run spawns none"):
+            run_simulation(arena, feed(days=3), seed=3, agents=2)
+        assert arena.head() == head

@@ -56,6 +56,10 @@ def every_kind(log):
     yield
     log.mutate("a4", "a5")
     yield
+    log.emigrate("a1", destination="island-1", barrier=1)
+    yield
+    log.immigrate("a9", source="island-1", source_agent_id="a3", barrier=1)
+    yield
     log.kill("a2")
     yield
     log.check()

@@ -86,7 +86,8 @@ def test_chain_hash_is_sha256_of_previous_newline_data():
 
 def test_unknown_event_type_names_the_type_and_the_known_ones():
     with pytest.raises(
-        EventSourcingError, match=r"^unknown event_type 'Bogus'; expected one of: AgentDemoted, AgentFailed"
+        EventSourcingError,
+        match=r"^unknown event_type 'Bogus'; expected one of: AgentDemoted, AgentEmigrated, AgentFailed",
     ) as e:
         parse_event('{"event_type":"Bogus","seq":3}')
 
