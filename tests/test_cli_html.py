@@ -219,11 +219,13 @@ def test_the_missing_extra_message_names_the_pip_command(db, tmp_path, capsys, m
     assert capsys.readouterr().err.rstrip("\n").endswith(f"install the report extra: {INSTALL}")
 
 
-def test_force_without_html_is_refused(db, capsys):
+def test_force_without_html_or_png_is_refused(db, capsys):
     status = main(["report", str(db), "--force"])
 
     assert status == 2
-    one_line_error(capsys, r"^arena: error: --force: it only replaces the file --html writes; pass --html")
+    one_line_error(
+        capsys, r"^arena: error: --force: it only replaces the files --html and --png write; pass --html OUT"
+    )
 
 
 def test_html_on_a_file_that_is_not_a_store_fails_in_one_line_and_writes_nothing(tmp_path, capsys):

@@ -21,6 +21,7 @@ from ._metrics import AgentMetrics as AgentMetrics
 from ._metrics import PerformanceTracker as PerformanceTracker
 from ._performance import AgentPerformance as AgentPerformance
 from ._performance import PerformanceReport as PerformanceReport
+from ._performance import RunningPerformance as RunningPerformance
 from ._performance import buy_and_hold_curve as buy_and_hold_curve
 from ._performance import performance as performance
 from ._planner import Child as Child
@@ -29,6 +30,7 @@ from ._planner import Demotion as Demotion
 from ._planner import Evidence as Evidence
 from ._planner import Graduation as Graduation
 from ._planner import Kill as Kill
+from ._planner import fitness_ranking as fitness_ranking
 from ._planner import plan_cycle as plan_cycle
 from ._policy import CALMAR_DRAWDOWN_FLOOR as CALMAR_DRAWDOWN_FLOOR
 from ._policy import DemotionRules as DemotionRules
@@ -85,6 +87,7 @@ __all__ = [
     "PerformanceTracker",
     "Portfolio",
     "Rejection",
+    "RunningPerformance",
     "Strategies",
     "Strategy",
     "StrategySpec",
@@ -95,6 +98,7 @@ __all__ = [
     "check_selection",
     "execute",
     "fitness_of",
+    "fitness_ranking",
     "infer_interval",
     "make_strategy",
     "mutate_genome",

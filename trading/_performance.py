@@ -72,7 +72,13 @@ if TYPE_CHECKING:
 
     from events import AgentEntry, Event
 
-__all__ = ["AgentPerformance", "PerformanceReport", "buy_and_hold_curve", "performance"]
+__all__ = [
+    "AgentPerformance",
+    "PerformanceReport",
+    "RunningPerformance",
+    "buy_and_hold_curve",
+    "performance",
+]
 
 _ONE: Final = 10**MONEY_SCALE  # 1 as a fraction at 8 places, in minor units
 _text = format_money
@@ -227,31 +233,104 @@ def performance(events: Iterable[Event]) -> PerformanceReport:
         EventSourcingError: an event contradicts the log before it (the shared fold refused it).
 
     """
-    working = Fold()
-    curves: dict[str, _Curve] = {}
-    first_marks: dict[str, Decimal] = {}
-    slippage = ZERO
+    running = RunningPerformance()
     for event in events:
+        running.apply(event)
+    return running.report()
+
+
+class RunningPerformance:
+    """``performance`` fed one event at a time: its figures at any seq, for a reader that follows a log.
+
+    ``performance(events)`` is this applied to every event, then ``report()``, so a live reader (the
+    dashboard) and ``arena report`` share one rule for NAV, equity, P&L curves and the buy-and-hold, and
+    agree at every seq. ``nav()`` and ``buy_and_hold()`` are the report's figures without building one
+    (a chart wants them at every mark); ``report()`` costs O(agents) and can be called at any seq.
+    """
+
+    __slots__ = ("_curves", "_first_marks", "_fold", "_live_at_mark", "_slippage", "_winding")
+
+    def __init__(self) -> None:
+        self._fold = Fold()
+        self._curves: dict[str, _Curve] = {}
+        self._first_marks: dict[str, Decimal] = {}
+        self._slippage = ZERO
+        self._winding: set[str] = set()  # killed agents that may still hold cash or units
+        self._live_at_mark = (0, ZERO)  # (seq of the last marks, the live agents' equity there)
+
+    @property
+    def fold(self) -> Fold:
+        """The shared fold, as of the last event applied (read it, never apply to it directly)."""
+        return self._fold
+
+    @property
+    def seq(self) -> int:
+        """Seq of the last event applied (0 before any)."""
+        return self._fold.seq
+
+    def apply(self, event: Event) -> None:
+        """Fold ``event``, the log's next one, and follow its effect on the curves.
+
+        Raises:
+            EventSourcingError: the event contradicts the log before it (the shared fold refused it).
+
+        """
+        working = self._fold
         working.apply(event)
+        curves = self._curves
         match event:
             case AgentSpawned(agent_id=agent_id):
                 curves[agent_id] = _Curve()
             case AgentKilled(agent_id=agent_id):
                 del curves[agent_id]  # its wind-down (liquidation, release of the proceeds) follows
+                self._winding.add(agent_id)
             case CapitalAllocated(agent_id=agent_id, amount=amount):
                 curves[agent_id].allocated += amount
             case CapitalReleased(agent_id=agent_id, amount=amount) if agent_id in curves:
                 curves[agent_id].released += amount
             case TradeExecuted():
-                slippage += event.slippage
+                self._slippage += event.slippage
             case MarksRecorded(marks=marks):
                 for symbol, price in marks.items():
-                    first_marks.setdefault(symbol, price)
+                    self._first_marks.setdefault(symbol, price)
+                live = ZERO
                 for agent_id, curve in curves.items():
-                    curve.sample(equity(working.agents[agent_id], working.marks))
+                    worth = equity(working.agents[agent_id], working.marks)
+                    curve.sample(worth)
+                    live += worth
+                self._live_at_mark = (working.seq, live)  # nav() at these marks needs no second valuation
+                agents = working.agents  # a dead agent once flat holds nothing, ever again
+                self._winding = {a for a in self._winding if agents[a].allocation or agents[a].positions}
             case _:
                 pass
-    return _report(working, curves, first_marks, slippage)
+
+    def live_agents(self) -> list[AgentEntry]:
+        """Return the books of every live agent, in spawn order."""
+        agents = self._fold.agents
+        return [agents[agent_id] for agent_id in self._curves]
+
+    def nav(self) -> Decimal:
+        """Return the report's ``nav`` at this seq: the treasury plus every agent's equity at the marks.
+
+        O(live agents + agents winding down), not O(every agent ever): a killed agent that is flat
+        (no cash, no units) has an equity of exactly zero, so leaving it out is the same sum.
+        """
+        working = self._fold
+        agents = working.agents
+        seq, live = self._live_at_mark
+        if seq == working.seq:  # at a mark: the live agents' equity was just valued, by the same rule
+            winding = [agents[agent_id] for agent_id in self._winding]
+            return nav(working.treasury + live, winding, working.marks)
+        on_books = [agents[agent_id] for agent_id in (*self._curves, *self._winding)]
+        return nav(working.treasury, on_books, working.marks)
+
+    def buy_and_hold(self) -> Decimal:
+        """Return the report's ``buy_and_hold`` at this seq."""
+        return _buy_and_hold(self._fold.funding, self._first_marks, self._fold.marks)
+
+    def report(self) -> PerformanceReport:
+        """Return the report ``performance`` gives for the events applied so far."""
+        return _report(self._fold, self._curves, self._first_marks, self._slippage)
 
 
 def _report(

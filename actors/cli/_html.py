@@ -61,9 +61,12 @@ if TYPE_CHECKING:
 __all__ = [
     "INSTALL",
     "MAX_POINTS",
+    "PNG_CHARTS",
     "TITLES",
     "TOP_CURVES",
     "check_html",
+    "main_charts",
+    "need_bokeh",
     "picks",
     "write_html",
 ]
@@ -81,6 +84,9 @@ TITLES: Final = (
     "Decisions per evolution cycle",
     "Lineage of the best agent",
 )
+PNG_CHARTS: Final = ("nav", "drawdown", "capital_by_tier", "top_agents")
+"""The main charts, by the name of the image ``--png`` writes of each (``nav.png``, ...): the first four
+of ``TITLES``."""
 _DECISIONS: Final = (("killed", "kills"), ("graduated", "promotions"), ("demoted", "demotions"))
 _CHILDREN: Final = ("spawned", "children")
 _REASONS_SHOWN: Final = 5  # per bar's hover: more would not fit on a screen
@@ -120,17 +126,23 @@ def check_html(out: str, *, force: bool) -> Path:
     if path.exists() and not force:
         msg = f"--html: {out!r} already exists; pass --force to replace it, or another path"
         raise ValidationError(msg, field="--html", value=out)
-    _bokeh()
+    need_bokeh("--html", "the HTML report")
     return path
 
 
-def _bokeh() -> ModuleType:
+def need_bokeh(option: str, what: str) -> ModuleType:
+    """Return bokeh once it and pandas are importable; else fail naming ``option`` and the extra.
+
+    Raises:
+        ArenaError: bokeh or pandas is not installed.
+
+    """
     try:
         import bokeh  # noqa: PLC0415  (the optional extra: imported only when a page is written)
         import pandas as pd  # noqa: F401, PLC0415  (the frames below need it; say so before reading)
     except ImportError as e:
         msg = (
-            f"--html: the HTML report needs {e.name or 'bokeh'}, which is not installed; install the "
+            f"{option}: {what} needs {e.name or 'bokeh'}, which is not installed; install the "
             f"report extra: {INSTALL}"
         )
         raise ArenaError(msg) from None
@@ -153,6 +165,26 @@ def write_html(
     page = _page(figures, lines)
     _write(path, page)
     return path
+
+
+def main_charts(source: str, result: PerformanceReport) -> dict[str, Any]:
+    """Return the main charts of the page (``PNG_CHARTS``) for the store at ``source`` as of ``result.seq``.
+
+    The same figures and the same drawing as the page's: an image and the page never disagree.
+    """
+    figures = _figures(source, result)
+    return dict(
+        zip(
+            PNG_CHARTS,
+            (
+                _nav_chart(figures["nav"]),
+                _drawdown_chart(figures["drawdown"]),
+                _tier_chart(figures["capital_by_tier"]),
+                _equity_chart(figures["equity"]),
+            ),
+            strict=True,
+        )
+    )
 
 
 # --- figures: exact numbers from the file --------------------------------------------------------------

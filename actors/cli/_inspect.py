@@ -12,7 +12,7 @@ from bisect import bisect_right
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from actors import breakdown_of
 from events import (
@@ -35,6 +35,8 @@ from trading import performance
 
 from ._format import agent_lines, amount, breakdown_lines, event_line, headline_lines, nav_by_tier_lines
 from ._html import check_html, write_html
+from ._islands import verify_run_dir
+from ._png import check_png, write_pngs
 from ._target import read_target
 
 if TYPE_CHECKING:
@@ -42,15 +44,19 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from datetime import datetime
 
-    from events import AgentRecord, AnyEvent
+    from events import AgentEntry, AgentRecord, AnyEvent, Event
     from store import Head
     from trading import PerformanceReport
 
 __all__ = [
+    "Life",
     "ReportText",
+    "ancestors",
     "first_event",
+    "judged_fitness",
     "lineage",
     "reading",
+    "record_life",
     "replay",
     "report",
     "report_text",
@@ -92,6 +98,8 @@ def verify_store(args: argparse.Namespace) -> int:
         ValidationError: ``--expected-head`` is not ``SEQ:HASH``.
 
     """
+    if Path(args.path).is_dir():  # an islands run: every island's file, then every migration between them
+        return verify_run_dir(Path(args.path), expected_head=args.expected_head)
     expected = _expected_head(args.expected_head)
     result = verify(args.path, expected_head=expected)
     if result.ok:
@@ -158,28 +166,39 @@ def report(args: argparse.Namespace) -> int:
 
     The result is folded from the log up to that seq (``trading.performance``), never from market data:
     O(events) to read, plus one valuation per live agent at each recorded mark. With ``--html OUT`` the
-    same text goes into one self-contained HTML page beside its charts (``actors/cli/_html.py``), and
-    only the page's path is printed.
+    same text goes into one self-contained HTML page beside its charts (``actors/cli/_html.py``), with
+    ``--png DIR`` the main charts into images (``actors/cli/_png.py``), and only the paths are printed.
 
     Raises:
         ValidationError: ``--at-seq`` is outside the log; ``--html`` names a folder, a path in no folder,
-            or an existing file (without ``--force``); ``--force`` comes without ``--html``.
+            or an existing file (without ``--force``); ``--png`` names a file, a path in no folder, or a
+            folder holding its images (without ``--force``); ``--force`` comes without either.
         StoreError: the file is not a readable store.
-        ArenaError: ``--html`` without bokeh or pandas installed.
+        ArenaError: ``--html`` or ``--png`` without bokeh or pandas installed; ``--png`` without selenium,
+            Pillow, Chromium or chromedriver.
 
     """
-    html = getattr(args, "html", None)
-    if html is None and getattr(args, "force", False):
-        msg = "--force: it only replaces the file --html writes; pass --html OUT too, or drop --force"
+    html, png = getattr(args, "html", None), getattr(args, "png", None)
+    if html is None and png is None and getattr(args, "force", False):
+        msg = (
+            "--force: it only replaces the files --html and --png write; pass --html OUT or --png DIR too, "
+            "or drop --force"
+        )
         raise ValidationError(msg, field="--force", value=True)
     if html is not None:
         check_html(html, force=args.force)  # before any reading: a refused page costs nothing
+    if png is not None:
+        check_png(png, force=args.force)  # and a missing browser neither
     text = report_text(args)
+    if html is None and png is None:
+        _say(*text.lines)
+        return 0
     if html is not None:
         written = write_html(html, args.path, lines=text.lines, result=text.result, force=args.force)
         _say(f"wrote {written}")
-        return 0
-    _say(*text.lines)
+    if png is not None:
+        images = write_pngs(png, args.path, result=text.result, force=args.force)
+        _say(*(f"wrote {image}" for image in images))
     return 0
 
 
@@ -272,6 +291,9 @@ def _state_at(store: SQLiteEventStore, seq: int) -> ArenaState:
         return fold(events, base)
 
 
+_Record = TypeVar("_Record", "AgentRecord", "AgentEntry")
+"""An agent's books: the frozen record of a state, or the fold's running entry."""
+
 _LIFE_EVENTS: Final = [
     "AgentSpawned",
     "AgentGraduated",
@@ -284,8 +306,11 @@ _LIFE_EVENTS: Final = [
 
 
 @dataclass(slots=True)
-class _Life:
-    """What the log says of one ancestor: its birth, each tier move, its death, its last judged fitness."""
+class Life:
+    """What the log says of one ancestor: its birth, each tier move, its death, its last judged fitness.
+
+    Built by ``record_life`` from the life events (``lineage`` here, the dashboard's agent page too).
+    """
 
     spawned: AgentSpawned | None = None
     moves: list[AgentGraduated | AgentDemoted] = field(default_factory=list)
@@ -310,10 +335,8 @@ def lineage(args: argparse.Namespace) -> int:
     with SQLiteEventStore.open(args.path, readonly=True) as store:
         state = store.load_state()
         agent = _agent(state, args.agent, args.path)
-        chain = [agent]
-        while chain[-1].parent_id is not None:
-            chain.append(state.agents[chain[-1].parent_id])
-        lives = {record.agent_id: _Life() for record in chain}
+        chain = ancestors(state.agents, agent.agent_id)
+        lives = {record.agent_id: Life() for record in chain}
         mutations: dict[str, dict[str, object]] = {}
         bars: list[int] = []  # seqs of every MarksRecorded, ascending: one per step of the market
         with reading(store, event_types=_LIFE_EVENTS) as events:
@@ -323,7 +346,7 @@ def lineage(args: argparse.Namespace) -> int:
                 elif isinstance(event, AgentMutated):
                     mutations[event.child_id] = dict(event.mutation)
                 elif event.agent_id in lives:
-                    _record_life(lives[event.agent_id], event)
+                    record_life(lives[event.agent_id], event)
     children: dict[str, list[str]] = {}
     for other in state.agents.values():
         if other.parent_id is not None:
@@ -346,7 +369,16 @@ def lineage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record_life(life: _Life, event: AnyEvent) -> None:
+def ancestors(agents: Mapping[str, _Record], agent_id: str) -> list[_Record]:
+    """Return the agent ``agent_id`` of ``agents`` (it must be there), its parent, and so on to the first."""
+    chain = [agents[agent_id]]
+    while (parent := chain[-1].parent_id) is not None:
+        chain.append(agents[parent])
+    return chain
+
+
+def record_life(life: Life, event: Event) -> None:
+    """Add ``event`` (a life event of the agent ``life`` is about) to ``life``; others change nothing."""
     match event:
         case AgentSpawned():
             life.spawned = event
@@ -360,18 +392,18 @@ def _record_life(life: _Life, event: AnyEvent) -> None:
         life.judged = event
 
 
-def _life_lines(record: AgentRecord, life: _Life, bars: list[int], head: int) -> list[str]:
-    """Return one ancestor's fitness, tier history and lifetime, indented under its line."""
-    lines = []
+def judged_fitness(life: Life) -> str:
+    """Return the fitness at ``life``'s last judged decision, and which (``never judged`` without one)."""
     if life.judged is None:
-        lines.append("      fitness: never judged")
-    else:
-        verb = {"AgentGraduated": "promotion", "AgentDemoted": "demotion", "AgentKilled": "kill"}
-        lines.append(
-            f"      fitness {life.judged.evidence['fitness']} at its {verb[life.judged.event_type]} "
-            f"(seq {life.judged.seq})"
-        )
-    lines.append("      tiers:")
+        return "never judged"
+    verb = {"AgentGraduated": "promotion", "AgentDemoted": "demotion", "AgentKilled": "kill"}
+    return f"{life.judged.evidence['fitness']} at its {verb[life.judged.event_type]} (seq {life.judged.seq})"
+
+
+def _life_lines(record: AgentRecord, life: Life, bars: list[int], head: int) -> list[str]:
+    """Return one ancestor's fitness, tier history and lifetime, indented under its line."""
+    judged = judged_fitness(life)
+    lines = [f"      fitness: {judged}" if life.judged is None else f"      fitness {judged}", "      tiers:"]
     if life.spawned is not None:
         when = format_timestamp(life.spawned.timestamp)
         lines.append(f"        seq {life.spawned.seq}  {when}  spawned in {life.spawned.tier.value}")

@@ -38,6 +38,7 @@ from ._dashboard import LOCALHOST, dashboard
 from ._evaluate import evaluate_store
 from ._export import export
 from ._inspect import lineage, replay, report, verify_store
+from ._islands import islands
 from ._simulate import DEFAULT_CAPITAL, DEFAULT_PROGRESS_EVERY, MAX_AGENTS, MAX_DAYS, simulate
 
 if TYPE_CHECKING:
@@ -252,6 +253,7 @@ def _parser() -> _Parser:
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     _add_simulate(commands)
+    _add_islands(commands)
 
     check = _command(
         commands,
@@ -268,7 +270,11 @@ def _parser() -> _Parser:
         ),
     )
     check.set_defaults(command=verify_store)
-    check.add_argument("path", metavar="PATH", help="the store file to audit")
+    check.add_argument(
+        "path",
+        metavar="PATH",
+        help="the store file to audit, or an islands run directory (every island's file and migrations)",
+    )
     check.add_argument(
         "--expected-head",
         metavar="SEQ:HASH",
@@ -318,7 +324,8 @@ def _parser() -> _Parser:
             "and P&L reconciled to the last digit, returns against an equal-weight buy-and-hold, NAV by "
             "tier and the live agents by equity. Reads the store read-only. With --html, the same text and "
             "its charts (NAV against buy-and-hold, drawdown, capital by tier, the top agents' equity, "
-            "each cycle's decisions, the best agent's lineage) go into one offline HTML file."
+            "each cycle's decisions, the best agent's lineage) go into one offline HTML file; with --png, "
+            "the first four charts go into PNG images (rendered by a headless Chromium)."
         ),
         example="arena report arena.db --at-seq 500 --top 10",
     )
@@ -344,9 +351,21 @@ def _parser() -> _Parser:
         ),
     )
     capital.add_argument(
+        "--png",
+        metavar="DIR",
+        help=(
+            "write the main charts as images into DIR (created if missing): nav.png, drawdown.png, "
+            "capital_by_tier.png, top_agents.png; needs the report extra and Debian's chromium and "
+            "chromium-driver: apt-get install chromium chromium-driver (default: no images)"
+        ),
+    )
+    capital.add_argument(
         "--force",
         action="store_true",
-        help="with --html: replace an existing file at OUT (default: refuse to overwrite it)",
+        help=(
+            "with --html or --png: replace an existing file at OUT, or the images already in DIR "
+            "(default: refuse to overwrite them)"
+        ),
     )
 
     tree = _command(
@@ -572,6 +591,96 @@ def _add_simulate(commands: argparse._SubParsersAction[_Parser]) -> None:
             "with --resume: continue a store whose log lost events a flush had acknowledged (its receipt "
             "says how many), and record the shorter log as the new receipt (default: refuse such a store)"
         ),
+    )
+
+
+_ISLANDS = _Whole(1, 1024, " (one process each)")
+
+
+def _add_islands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    run = _command(
+        commands,
+        "islands",
+        summary="run islands of arenas on Ray, migrating their fittest genomes",
+        about=(
+            "Run --islands arenas as Ray actors (one process each; local Ray unless --address names a "
+            "cluster), every one on the same synthetic market from --seed with its own derived seed, "
+            "each in RUN_DIR/island-<i>.db. Every --migrate-every evolution cycles the islands meet at a "
+            "barrier and each sends copies of its --migrants fittest genomes to the next island on a "
+            "ring (i to i+1); the sender records AgentEmigrated, the receiver AgentImmigrated naming the "
+            "sender's seq and hash. The same seed gives every island the same head. Prints each "
+            "island's head, agents, NAV and migrations, then verifies every file and cross-checks every "
+            "migration (as arena verify RUN_DIR does). If an island's process dies the others finish "
+            "their round and the run stops with the command that resumes it. Needs "
+            "pip install 'arena-runtime[distributed]'."
+        ),
+        example="arena islands --islands 4 --agents 50 --days 30 --seed 7 --migrate-every 1 --dir run",
+    )
+    run.set_defaults(command=islands)
+    run.add_argument("--dir", required=True, metavar="RUN_DIR", help="the run directory (required)")
+    run.add_argument(
+        "--islands",
+        type=_ISLANDS,
+        metavar="N",
+        help=f"islands, {_ISLANDS.range} (required for a new run)",
+    )
+    run.add_argument(
+        "--agents",
+        type=_AGENTS,
+        metavar="A",
+        help=(
+            f"agents each island starts with and keeps as its population, {_AGENTS.range} "
+            "(required for a new run)"
+        ),
+    )
+    run.add_argument(
+        "--days", type=_DAYS, metavar="D", help=f"days of market, {_DAYS.range} (required for a new run)"
+    )
+    run.add_argument(
+        "--seed",
+        type=_SEED,
+        metavar="S",
+        help=f"seeds the market and every island, {_SEED.range} (required for a new run)",
+    )
+    run.add_argument(
+        "--migrate-every",
+        type=_Whole(1, _INT_MAX),
+        metavar="K",
+        help="evolution cycles between two migration barriers (default 1)",
+    )
+    run.add_argument(
+        "--migrants", type=_COUNT, metavar="M", help="genomes each island sends per barrier (default 2)"
+    )
+    run.add_argument(
+        "--cycle-days",
+        type=_COUNT,
+        metavar="K",
+        help="days between evolution cycles, 1 to 366 (default: the policy's, 5 in the built-in one)",
+    )
+    run.add_argument(
+        "--policy", metavar="FILE", help="evolution policy, .json or .toml (default: the built-in one)"
+    )
+    run.add_argument(
+        "--capital",
+        metavar="C",
+        help=f"funding of each island, an exact amount (default {DEFAULT_CAPITAL:,})",
+    )
+    run.add_argument(
+        "--address",
+        metavar="ray://HOST:PORT",
+        help="a Ray cluster, whose nodes have this package installed (default: Ray on this machine)",
+    )
+    run.add_argument(
+        "--quiet", action="store_true", help="print no per-leg progress on stderr (default: off)"
+    )
+    existing = run.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --dir from its islands.json; no other option needed (default: a new run)",
+    )
+    existing.add_argument(
+        "--force", action="store_true", help="replace an islands run in --dir (default: refuse one)"
     )
 
 
