@@ -207,8 +207,8 @@ class Island:
             seed=self._seed,
             clock=SimClock(SYNTHETIC_START),
             agent_workers=agent_workers,
-            # a reader (every replay_events, six per run_simulation call: one call per leg here) folds the
-            # tail since the last snapshot when it opens: 10,000 events took 0.2 s a read, 1,000 a tenth
+            # a reader (a resume's, a report's, a migration's reads) folds the tail since the last snapshot
+            # when it opens: 10,000 events took 0.2 s a read, 1,000 a tenth
             snapshot_every=ISLAND_SNAPSHOT_EVERY,
         )
         self._emigrated: dict[int, tuple[Emigrant, ...]] = {}
