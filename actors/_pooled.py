@@ -312,16 +312,9 @@ class _Mailbox:
 
     def put(self, envelope: Envelope[Any], /) -> None:
         """Queue ``envelope``, scheduling the actor if it was idle; refuse it once the actor has stopped."""
-        with self._lock:
-            refused = self._closed
-            wake = not refused and not self._scheduled
-            if not refused:
-                self._envelopes.append(envelope)
-                self._scheduled = True
-        if refused:
-            _refuse(envelope, self._owner)
-        elif wake and self._actor is not None and self.pool is not None:
-            self.pool.submit(self._actor)
+        actor = self.put_quietly(envelope)
+        if actor is not None and self.pool is not None:
+            self.pool.submit(actor)
 
     def put_quietly(self, envelope: Envelope[Any], /) -> PooledActor | None:
         """Queue ``envelope`` as ``put`` does, but return the actor to schedule (if it was idle) instead."""

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, datetime
 
 import pytest
-import ray
 
 from actors import Arena, SimClock, run_simulation
 from actors.cli import main
+from tests.ray_local import local_ray as start_local_ray
 from trading import EvolutionPolicy, SyntheticFeed
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -33,16 +32,7 @@ HEAD = re.compile(r"(island-\d): head (\d+:[0-9a-f]{64})")
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        object_store_memory=100 * 1024 * 1024,
-        log_to_driver=False,
-        logging_level=logging.WARNING,
-    )
-    yield ray
-    ray.shutdown()
-    assert not ray.is_initialized()
+    yield from start_local_ray(num_cpus=2)
 
 
 @pytest.fixture(scope="module")

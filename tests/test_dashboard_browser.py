@@ -67,15 +67,7 @@ def test_the_pages_follow_a_running_simulation_to_the_reports_figures(tmp_path: 
     db = tmp_path / "arena.db"
     with processes() as started, chrome(browser, "--window-size=1200,2000") as driver:
         simulation = arena(
-            "simulate",
-            "--db",
-            db,
-            "--agents",
-            30,
-            "--days",
-            450,
-            "--seed",
-            7,
+            *("simulate", "--db", db, "--agents", 30, "--days", 1000, "--cycle-days", 45, "--seed", 7),
             "--quiet",
             log=tmp_path / "simulate.log",
         )
@@ -128,9 +120,12 @@ def test_the_pages_follow_a_running_simulation_to_the_reports_figures(tmp_path: 
 
             def advanced_or_killed(_driver: object, at: list[Any] = curve) -> Any:
                 now: list[Any] | None = driver.execute_script(CURVE)
-                return now if now and (now[1] > at[1] or "| killed |" in now[2]) else None
+                if now and (now[1] > at[1] or "| killed |" in now[2]):
+                    return now
+                return "ended" if simulation.poll() is not None else None
 
             seen = wait.until(advanced_or_killed, "the agent's curve did not advance")
+            assert seen != "ended", "the run ended before the agent page could watch it; make it longer"
             if seen[1] > curve[1]:
                 break
         else:

@@ -6,7 +6,6 @@ the cross-check are also tested without Ray, on arenas built with the API direct
 
 from __future__ import annotations
 
-import logging
 import pickle
 import random
 import re
@@ -15,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import ray
 
 from actors import (
     Arena,
@@ -31,6 +29,7 @@ from actors import (
 )
 from events import AgentEmigrated, AgentImmigrated, AgentSpawned, ArenaError, ValidationError
 from store import SQLiteEventStore, verify
+from tests.ray_local import local_ray as start_local_ray
 from trading import EvolutionPolicy, SyntheticFeed, fitness_ranking
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,16 +39,7 @@ RUN = {"islands": 2, "agents": 6, "days": 4, "seed": 11, "migrate_every": 1, "mi
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(
-        num_cpus=4,
-        include_dashboard=False,
-        object_store_memory=100 * 1024 * 1024,
-        log_to_driver=False,
-        logging_level=logging.WARNING,
-    )
-    yield ray
-    ray.shutdown()
-    assert not ray.is_initialized()
+    yield from start_local_ray(num_cpus=4)
 
 
 @pytest.fixture(scope="module")
