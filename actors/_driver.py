@@ -155,10 +155,9 @@ def run_simulation(
     start_counts = arena.floor.event_counts()
     memo = _memo(arena)  # what the last run on this open arena learnt from the log, if still true
     after, last_cycle = _history(arena) if memo is None else (memo.after, memo.last_cycle)
-    manifest = _manifest(
+    manifest, recorded = _manifest(
         arena, feed, seed=seed, agents=agents, policy=policy, broker=broker, evolve=evolve, memo=memo
     )
-    recorded = manifest if manifest is not None else memo.manifest if memo is not None else None
     stream = _after(steps(feed), after)
     first = _first_step(stream, after)  # checked before spawning: nothing to simulate changes nothing
     # crash boundary: the run's start (manifest, spawns, allocations) and its first step are durable
@@ -243,12 +242,10 @@ def _first_step(
 
 
 def _remember(
-    arena: Arena, recorded: RunManifest | None, last: datetime | None, last_cycle: datetime | None
+    arena: Arena, recorded: RunManifest, last: datetime | None, last_cycle: datetime | None
 ) -> None:
     """Keep what this run learnt on the floor, for the next run on the same open arena."""
-    if recorded is None:
-        recorded = _recorded_manifest(arena)  # a resumed run checked it from the log: read it once
-    if recorded is not None and last is not None:
+    if last is not None:
         arena.floor.memo = _Memo(recorded, last, last_cycle, arena.cycle())
 
 
@@ -260,14 +257,6 @@ def _memo(arena: Arena) -> _Memo | None:
     if arena.cycle() != memo.cycle or arena.floor.now() != memo.after:
         return None
     return memo
-
-
-def _recorded_manifest(arena: Arena) -> RunManifest | None:
-    """Return the manifest the arena's log records, read from the log, or None if it records no run."""
-    found = None
-    for event in arena.replay_events(event_types=["SimulationStarted"]):
-        found = event  # one per arena: the run it was made for
-    return RunManifest.from_json_dict(found.manifest) if isinstance(found, SimulationStarted) else None
 
 
 def _cycle(arena: Arena, *, seed: int, policy: EvolutionPolicy, broker: BrokerConfig) -> CycleReport:
@@ -329,8 +318,8 @@ def _manifest(
     broker: BrokerConfig,
     evolve: bool,
     memo: _Memo | None = None,
-) -> RunManifest | None:
-    """Return the manifest to record for a new run, or None when the arena's recorded one matches.
+) -> tuple[RunManifest | None, RunManifest]:
+    """Return the manifest to record (None when the arena's recorded one matches) and the run's manifest.
 
     ``memo`` holds the recorded manifest when a run on this open arena read (or wrote) it already.
 
@@ -361,7 +350,7 @@ def _manifest(
         for event in arena.replay_events(event_types=["SimulationStarted"]):
             found = event  # one per arena: the run it was made for
         if not isinstance(found, SimulationStarted):
-            return given
+            return given, given
         recorded, where = RunManifest.from_json_dict(found.manifest), f"at seq {found.seq}"
     if agents:
         msg = (
@@ -376,7 +365,7 @@ def _manifest(
             f"one: {'; '.join(differences)}; resume with the recorded inputs, or start a new arena"
         )
         raise ValidationError(msg, field="manifest", value=differences[0])
-    return None
+    return None, recorded
 
 
 def _pending(arena: Arena, feed: MarketFeed, after: datetime | None) -> list[tuple[str, Order]]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import actors._timeouts as timeouts_module
-from actors import Arena, SimClock, derive_seed, run_simulation
+from actors import Arena, SimClock, SimulationReport, derive_seed, run_simulation
 from events import (
     CapitalAllocated,
     EvolutionCycleStarted,
@@ -402,16 +402,21 @@ def count_reads(monkeypatch: pytest.MonkeyPatch, arena: Arena) -> list[int]:
     return calls
 
 
+def first_leg(arena: Arena, *, days: int, hours: int, agents: int, **options: object) -> SimulationReport:
+    """Run seed 3 on ``days`` of bars, stopping after the step ``hours`` into them: a first leg."""
+    cut = START + timedelta(hours=hours)
+    return run_simulation(
+        arena, feed(days=days), seed=3, agents=agents, stop=lambda: arena.floor.now() >= cut, **options
+    )
+
+
 def test_legs_on_one_open_arena_read_no_log_and_write_the_log_of_one_run(monkeypatch):
     policy = EvolutionPolicy(cycle_days=1)
     with open_arena() as whole:
         run_simulation(whole, feed(days=4), seed=3, agents=4, policy=policy)
         expected = whole.head()
     with open_arena() as legs:
-        cut = START + timedelta(days=2)
-        first = run_simulation(
-            legs, feed(days=4), seed=3, agents=4, policy=policy, stop=lambda: legs.floor.now() >= cut
-        )
+        first = first_leg(legs, days=4, hours=48, agents=4, policy=policy)
         reads = count_reads(monkeypatch, legs)
         second = run_simulation(legs, feed(days=4), seed=3, policy=policy)
         assert reads == []  # the first leg's memo: where the log ends, its last cycle, its manifest
@@ -422,13 +427,7 @@ def test_legs_on_one_open_arena_read_no_log_and_write_the_log_of_one_run(monkeyp
 
 def test_a_leg_after_the_clock_moved_reads_the_log_and_skips_what_it_holds(monkeypatch):
     with open_arena() as arena:
-        run_simulation(
-            arena,
-            feed(days=3),
-            seed=3,
-            agents=2,
-            stop=lambda: arena.floor.now() >= START + timedelta(hours=5),
-        )
+        first_leg(arena, days=3, hours=5, agents=2)
         later = START + timedelta(hours=9)
         arena.floor.set_time(later)
         arena.floor.record_marks({"AAA": Decimal(1)})  # an event at a time past the run's last step
@@ -441,14 +440,7 @@ def test_a_leg_after_the_clock_moved_reads_the_log_and_skips_what_it_holds(monke
 def test_a_leg_after_a_cycle_outside_the_run_reads_the_log(monkeypatch):
     policy = EvolutionPolicy(cycle_days=1)
     with open_arena() as arena:
-        run_simulation(
-            arena,
-            feed(days=3),
-            seed=3,
-            agents=3,
-            policy=policy,
-            stop=lambda: arena.floor.now() >= START + timedelta(hours=30),
-        )
+        first_leg(arena, days=3, hours=30, agents=3, policy=policy)
         arena.run_evolution_cycle(policy, seed=9)
         reads = count_reads(monkeypatch, arena)
         run_simulation(arena, feed(days=3), seed=3, policy=policy)
@@ -457,13 +449,7 @@ def test_a_leg_after_a_cycle_outside_the_run_reads_the_log(monkeypatch):
 
 def test_a_leg_with_another_seed_is_refused_from_the_memo_naming_the_difference():
     with open_arena() as arena:
-        run_simulation(
-            arena,
-            feed(days=3),
-            seed=3,
-            agents=2,
-            stop=lambda: arena.floor.now() >= START + timedelta(hours=5),
-        )
+        first_leg(arena, days=3, hours=5, agents=2)
         head = arena.head()
         with pytest.raises(
             ValidationError,
