@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from events import AgentNotAliveError, Event, UnknownAgentError
+from events import AgentNotAliveError, Event, UnknownAgentError, trusted
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -71,7 +71,8 @@ class Emitter:
 
         """
         seq = self.fold.seq + 1
-        event = cls(seq=seq, event_id=self.ids.event_id(seq), timestamp=self.clock.now(), **fields)
+        fields.update(seq=seq, event_id=self.ids.event_id(seq), timestamp=self.clock.now())
+        event = trusted(cls, fields)  # commands checked every value; the test suite checks that they did
         self._encoded.append(self.fold.apply(event))
         self._hashes.append(self.fold.head_hash)
         self._events.append(event)

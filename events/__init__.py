@@ -47,6 +47,9 @@ from ._errors import ValidationError as ValidationError
 from ._evolution import AgentMutated as AgentMutated
 from ._evolution import EvolutionCycleComplete as EvolutionCycleComplete
 from ._evolution import EvolutionCycleStarted as EvolutionCycleStarted
+from ._fast import check_events as check_events
+from ._fast import checking_events as checking_events
+from ._fast import trusted as trusted
 from ._ledger import EXTERNAL as EXTERNAL
 from ._ledger import FEES as FEES
 from ._ledger import PNL as PNL
@@ -162,7 +165,9 @@ __all__ = [
     "apply",
     "canonical_json",
     "chain_hash",
+    "check_events",
     "check_fitness_text",
+    "checking_events",
     "cost_of_sale",
     "equity",
     "fold",
@@ -181,6 +186,7 @@ __all__ = [
     "register_event_type",
     "to_minor",
     "trade_cash_delta",
+    "trusted",
     "units_account",
     "unrealized_pnl",
     "user_event_classes",

@@ -25,6 +25,7 @@ from ._capital import (
 )
 from ._custom import UserEvent, parse_user_event
 from ._errors import EventSourcingError
+from ._fast import checking_events, fast_json
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
 from ._migration import AgentEmigrated, AgentImmigrated
 from ._run import SimulationStarted
@@ -69,7 +70,24 @@ GENESIS_HASH: Final = "0" * 64
 
 
 def canonical_json(event: Event) -> str:
-    """Return the event's canonical JSON text (see the module docstring for the rules)."""
+    """Return the event's canonical JSON text (see the module docstring for the rules).
+
+    Most classes are encoded by ``events/_fast.py``'s compiled plan; the rest, and any value a plan did not
+    foresee, by pydantic. In checking mode both run and must agree to the byte.
+    """
+    text = fast_json(event)
+    if text is None:
+        return _pydantic_json(event)
+    if checking_events() and text != (slow := _pydantic_json(event)):
+        msg = (
+            f"event {event.event_type!r} at seq {event.seq}: the fast encoder wrote {text!r} where pydantic "
+            f"writes {slow!r}; this is a bug in events/_fast.py"
+        )
+        raise EventSourcingError(msg, seq=event.seq, event_type=event.event_type)
+    return text
+
+
+def _pydantic_json(event: Event) -> str:
     try:
         return json.dumps(
             event.model_dump(mode="json"),

@@ -1,12 +1,23 @@
-"""Fixtures every test shares: no actor and no thread outlives its test."""
+"""Fixtures every test shares: no actor and no thread outlives its test; every event is built checked.
+
+Checking mode (``events/_fast.py``) validates every event the supervisor builds without validation and
+encodes every event both ways; set in the environment too, so CLI runs in child processes check as well.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
 import pykka
 import pytest
+
+os.environ["ARENA_CHECK_EVENTS"] = "1"
+
+import events  # after the environment, which the events package reads on import
+
+events.check_events(True)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

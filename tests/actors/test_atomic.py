@@ -16,7 +16,7 @@ from actors._backlog import Backlog, Discarded
 from actors._commands import open_arena as emit_opened
 from actors._emitter import Emitter
 from actors._writer import EventWriter
-from events import ArenaError, EventSourcingError, Fold, MarksRecorded
+from events import ArenaError, EventSourcingError, Fold, MarksRecorded, money
 from store import SQLiteEventStore, verify
 from tests.actors.support import FUNDING, T0, open_arena
 from tests.reliability.trials import Plan, assert_nothing_acknowledged_lost, kill_trial
@@ -305,7 +305,7 @@ def test_the_backlog_submits_nothing_and_refuses_commands_after_a_discard() -> N
         em = Emitter(Fold(), clock=SimClock(T0), ids=SequentialIds(1))
         log = Backlog(writer, durable_seq=0, high_water=100, snapshot_every=None)
         log.begin(em)
-        emit_opened(em, arena_id="arena", total_capital=FUNDING, config={})
+        emit_opened(em, arena_id="arena", total_capital=money(FUNDING), config={})
 
         discarded = log.discard(em)
         log.submit(em)

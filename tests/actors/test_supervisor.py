@@ -31,6 +31,7 @@ from events import (
     UnknownAgentError,
     ValidationError,
     fold,
+    money,
 )
 from tests.actors.support import T0, FailingSink, open_arena
 from trading import (
@@ -48,7 +49,7 @@ from trading import (
 
 def new_emitter(*, seed: int = 1) -> Emitter:
     em = Emitter(Fold(), clock=SimClock(T0), ids=SequentialIds(seed))
-    emit_opened(em, arena_id="arena", total_capital=Decimal(1000), config={})
+    emit_opened(em, arena_id="arena", total_capital=money(1000), config={})
     return em
 
 
@@ -73,7 +74,7 @@ def test_emitted_events_are_numbered_gaplessly_stamped_by_the_clock_and_folded()
     em = new_emitter()
 
     ids = spawned(em, 2)
-    allocate(em, [(ids[0], Decimal(10)), (ids[1], Decimal(20))])
+    allocate(em, [(ids[0], money(10)), (ids[1], money(20))])
     events, encoded = em.drain()
 
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
@@ -99,7 +100,7 @@ def test_a_refused_allocation_emits_nothing_and_leaves_the_seq_unchanged():
     em.drain()
 
     with pytest.raises(UnknownAgentError, match=r"^agent 'ghost': no such agent in this arena"):
-        allocate(em, [(agent, Decimal(1)), ("ghost", Decimal(1))])
+        allocate(em, [(agent, money(1)), ("ghost", money(1))])
 
     assert em.fold.seq == before
     assert em.pending == 0
@@ -111,7 +112,7 @@ def test_over_allocation_emits_only_allocation_rejected_with_requested_and_avail
     em.drain()
 
     with pytest.raises(AllocationError) as caught:
-        allocate(em, [(first, Decimal(600)), (second, Decimal(500))])
+        allocate(em, [(first, money(600)), (second, money(500))])
 
     (event,) = em.drain()[0]
     assert isinstance(event, AllocationRejected)
@@ -127,7 +128,7 @@ def test_the_queue_holds_exactly_what_was_applied_when_the_fold_refuses_an_event
     applied = em.fold.seq
 
     with pytest.raises(EventSourcingError):
-        em.emit(CapitalAllocated, agent_id=agent, amount=Decimal(1))
+        em.emit(CapitalAllocated, agent_id=agent, amount=money(1))
 
     assert em.fold.seq == applied
     assert em.pending == applied
@@ -136,7 +137,7 @@ def test_the_queue_holds_exactly_what_was_applied_when_the_fold_refuses_an_event
 def test_release_of_more_than_the_agent_holds_is_refused_with_what_it_holds():
     em = new_emitter()
     (agent,) = spawned(em, 1)
-    allocate(em, [(agent, Decimal(5))])
+    allocate(em, [(agent, money(5))])
 
     with pytest.raises(
         AllocationError, match=r"^agent 'a-000001': cannot release 6.00000000 from an allocation"
@@ -163,7 +164,7 @@ def test_a_failed_conservation_check_is_recorded_and_then_raised():
 def test_a_killed_agent_releases_everything_it_holds_in_the_same_event():
     em = new_emitter()
     (agent,) = spawned(em, 1)
-    allocate(em, [(agent, Decimal(250))])
+    allocate(em, [(agent, money(250))])
 
     killing = kill(em, agent, "done", evidence={"fitness": -1.5})
 
@@ -176,11 +177,11 @@ def test_a_killed_agent_releases_everything_it_holds_in_the_same_event():
 def test_a_kill_comes_first_then_the_sales_and_the_release_of_their_proceeds_each_caused_by_it():
     em = new_emitter()
     (agent,) = spawned(em, 1)
-    allocate(em, [(agent, Decimal(250))])
+    allocate(em, [(agent, money(250))])
     buy = execute_orders(
         em, [(agent, Order("XYZ", "buy", Decimal(10)))], {"XYZ": Decimal(10)}, BrokerConfig()
     )
-    em.emit(MarksRecorded, marks={"XYZ": Decimal(12)})
+    em.emit(MarksRecorded, marks={"XYZ": money(12)})
     cash = em.fold.agents[agent].allocation
     em.drain()
 
@@ -229,7 +230,7 @@ def test_graduate_and_demote_record_the_reason_and_evidence_and_refuse_an_illega
 def test_every_event_of_a_cycle_hangs_off_its_start_and_the_completion_names_it():
     em = new_emitter()
     ids = spawned(em, 6)
-    allocate(em, [(agent, Decimal(100)) for agent in ids])
+    allocate(em, [(agent, money(100)) for agent in ids])
     em.drain()
     policy = EvolutionPolicy(min_bars_in_tier=0, evidence_trades=0.0, kill_fraction=0.5, elite_count=1)
     given = {agent: metrics(total_return=n / 10) for n, agent in enumerate(ids)}
@@ -290,9 +291,9 @@ def test_a_selection_needs_exactly_one_of_threshold_and_fraction():
 def test_the_supervisor_answers_commands_in_its_mailbox_with_gapless_seqs():
     supervisor = ArenaSupervisor.start(NullSink, state=None, config=SupervisorConfig(), clock=SimClock(T0))
 
-    supervisor.ask(OpenArena("arena", Decimal(100), ()), timeout=ASK_TIMEOUT)
+    supervisor.ask(OpenArena("arena", money(100), ()), timeout=ASK_TIMEOUT)
     agent = supervisor.ask(SpawnAgent(None, Tier.SIMULATION), timeout=ASK_TIMEOUT)
-    allocated = supervisor.ask(AllocateCapital(((agent, Decimal(5)),)), timeout=ASK_TIMEOUT)
+    allocated = supervisor.ask(AllocateCapital(((agent, money(5)),)), timeout=ASK_TIMEOUT)
     head = supervisor.ask(GetHead(), timeout=ASK_TIMEOUT)
 
     assert [e.seq for e in allocated] == [3]
