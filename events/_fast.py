@@ -34,7 +34,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from uuid import UUID
 
-from pydantic import JsonValue, PlainSerializer
+from pydantic import BaseModel, JsonValue, PlainSerializer
 from pydantic_core import PydanticUndefined
 
 from ._base import Event, format_timestamp
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["check_events", "checking_events", "fast_json", "trusted"]
 
-E = TypeVar("E", bound=Event)
+M = TypeVar("M", bound=BaseModel)
 
 _CHECKING: list[bool] = [os.environ.get("ARENA_CHECK_EVENTS", "") == "1"]
 
@@ -77,11 +77,13 @@ class _Build:
     factories: dict[str, Callable[[], Any]]
 
 
-_BUILDS: dict[type[Event], _Build | None] = {}
+_BUILDS: dict[type[BaseModel], _Build | None] = {}
 
 
-def trusted(cls: type[E], fields: dict[str, Any]) -> E:
+def trusted(cls: type[M], fields: dict[str, Any]) -> M:
     """Return ``cls(**fields)`` for fields the caller has already checked, without validating them again.
+
+    Any plain model (an event, or a record the fold freezes from its own checked state) qualifies.
 
     Raises:
         EventSourcingError: in checking mode, the fields are not what validation would keep.
@@ -95,7 +97,7 @@ def trusted(cls: type[E], fields: dict[str, Any]) -> E:
     return _checked(event, fields) if _CHECKING[0] else event
 
 
-def _construct(cls: type[E], build: _Build, fields: dict[str, Any]) -> E:
+def _construct(cls: type[M], build: _Build, fields: dict[str, Any]) -> M:
     values = {}
     for name in build.names:
         if name in fields:
@@ -112,7 +114,7 @@ def _construct(cls: type[E], build: _Build, fields: dict[str, Any]) -> E:
     return event
 
 
-def _checked(event: E, fields: dict[str, Any]) -> E:
+def _checked(event: M, fields: dict[str, Any]) -> M:
     """Return ``event`` if validation keeps every value exactly, else raise.
 
     Exactly means type and repr: ``Decimal('1')`` is not ``Decimal('1.00000000')``, and a timestamp in
@@ -136,7 +138,7 @@ def _checked(event: E, fields: dict[str, Any]) -> E:
     return event
 
 
-def _compile_build(cls: type[E]) -> _Build | None:
+def _compile_build(cls: type[BaseModel]) -> _Build | None:
     build: _Build | None = None
     if _plain_model(cls):
         fields = cls.model_fields
@@ -153,7 +155,7 @@ def _compile_build(cls: type[E]) -> _Build | None:
     return build
 
 
-def _plain_model(cls: type[Event]) -> bool:
+def _plain_model(cls: type[BaseModel]) -> bool:
     """Whether ``cls`` is a model the shortcuts understand: no private attributes, aliases or extras."""
     config = cls.model_config
     return (

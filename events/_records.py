@@ -14,6 +14,7 @@ from uuid import UUID  # noqa: TC003  (pydantic needs it at run time)
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from ._base import Tier  # noqa: TC001  (pydantic needs it at run time)
+from ._fast import trusted
 from ._money import ZERO, Balance
 
 __all__ = ["AgentEntry", "AgentRecord"]
@@ -106,7 +107,17 @@ class AgentEntry:
         return entry
 
     def freeze(self) -> AgentRecord:
-        """Return the frozen record as of now."""
+        """Return the frozen record as of now (built trusted: every value is the fold's own, checked)."""
         fields = {name: getattr(self, name) for name in AgentRecord.model_fields}
-        positions, costs = dict(sorted(self.positions.items())), dict(sorted(self.cost_basis.items()))
-        return AgentRecord(**{**fields, "positions": positions, "cost_basis": costs})
+        fields["positions"] = dict(sorted(self.positions.items()))
+        fields["cost_basis"] = dict(sorted(self.cost_basis.items()))
+        return trusted(AgentRecord, fields)
+
+    @property
+    def final(self) -> bool:
+        """Whether nothing can change this entry any more: dead, no cash, nothing held.
+
+        The fold refuses every event that would touch such an agent (fills and allocations need it alive,
+        a release needs cash it no longer has), so its frozen record can be kept instead of rebuilt.
+        """
+        return not self.alive and not self.allocation and not self.positions

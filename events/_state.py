@@ -26,6 +26,7 @@ from ._capital import ArenaOpened, CapitalAllocated, CapitalReleased
 from ._codec import GENESIS_HASH, canonical_json, chain_hash
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
+from ._fast import trusted
 from ._migration import AgentEmigrated, AgentImmigrated
 from ._money import ZERO, Balance, format_money
 from ._positions import cost_of_sale
@@ -133,6 +134,7 @@ class Fold:
     """
 
     __slots__ = (
+        "_final",
         "agents",
         "arena_id",
         "cycle",
@@ -158,22 +160,40 @@ class Fold:
         self.seq = 0
         self.head_hash = GENESIS_HASH
         self.cycle = 0
+        self._final: dict[str, AgentRecord] = {}  # frozen records of agents nothing can change
 
     def freeze(self) -> ArenaState:
-        """Return the immutable state as of now."""
-        return ArenaState(
-            arena_id=self.arena_id,
-            total_capital=self.total_capital,
-            treasury=self.treasury,
-            funding=self.funding,
-            realized_pnl=self.realized_pnl,
-            fees_paid=self.fees_paid,
-            marks=dict(sorted(self.marks.items())),
-            agents={k: self.agents[k].freeze() for k in sorted(self.agents)},
-            seq=self.seq,
-            head_hash=self.head_hash,
-            cycle=self.cycle,
+        """Return the immutable state as of now (built trusted: every value is the fold's own, checked)."""
+        return trusted(
+            ArenaState,
+            {
+                "arena_id": self.arena_id,
+                "total_capital": self.total_capital,
+                "treasury": self.treasury,
+                "funding": self.funding,
+                "realized_pnl": self.realized_pnl,
+                "fees_paid": self.fees_paid,
+                "marks": dict(sorted(self.marks.items())),
+                "agents": {k: self._frozen(k) for k in sorted(self.agents)},
+                "seq": self.seq,
+                "head_hash": self.head_hash,
+                "cycle": self.cycle,
+            },
         )
+
+    def _frozen(self, agent_id: str) -> AgentRecord:
+        """Return the agent's frozen record; a final one (``AgentEntry.final``) is frozen once and kept.
+
+        Long runs accumulate far more dead agents than live ones, and every evolution cycle freezes the
+        state: without the cache each cycle would rebuild every record of the whole history.
+        """
+        record = self._final.get(agent_id)
+        if record is None:
+            entry = self.agents[agent_id]
+            record = entry.freeze()
+            if entry.final:
+                self._final[agent_id] = record
+        return record
 
     @property
     def allocated_capital(self) -> Decimal:

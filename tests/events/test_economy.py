@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from collections import defaultdict
 from decimal import Decimal
 from fractions import Fraction
@@ -186,3 +187,20 @@ def test_ids_and_symbols_holding_colons_never_share_an_account():
     assert units_account("a", "b:X") != units_account("a:b", "X")
     assert position_account("a:", ":X") != position_account("a", "::X")
     assert agent_account("a:b%3A") == "agent:a%3Ab%253A"
+
+
+WIDE = decimal.Context(prec=100)
+signed_amounts = st.integers(min_value=-(10**22) * MINOR, max_value=10**22 * MINOR).map(
+    lambda n: Decimal(n).scaleb(-8, context=WIDE)
+)
+
+
+@given(signed_amounts, signed_amounts)
+def test_value_at_is_the_exact_product_rounded_half_even_to_the_minor_unit_signs_included(quantity, price):
+    exact = Fraction(quantity) * Fraction(price) * MINOR
+    magnitude = reference_half_even(abs(exact))
+    expected = Decimal(magnitude if exact >= 0 else -magnitude).scaleb(-8, context=WIDE)
+    value = value_at(quantity, price)
+    assert value == expected
+    assert value.as_tuple().exponent == -8
+    assert str(value) != "-0E-8"  # a zero has one text: format_money never writes -0.00000000

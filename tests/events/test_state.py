@@ -19,6 +19,7 @@ from events import (
     CapitalAllocated,
     CapitalReleased,
     EventSourcingError,
+    Fold,
     MarksRecorded,
     Tier,
     TradeExecuted,
@@ -374,3 +375,20 @@ def test_thawing_and_freezing_a_state_gives_it_back_exactly(log):
     state = fold(log)
 
     assert state.thaw().freeze() == state
+
+
+def test_a_dead_agent_with_nothing_left_is_frozen_once_and_kept():
+    log = [*killed_holder(), sale(7, 2, 12, cost=20), make(CapitalReleased, 8, agent_id="a", amount=24)]
+    live = Fold()
+    for event in log[:-1]:
+        live.apply(event)
+    selling = live.freeze().agents["a"]
+    assert live.freeze().agents["a"] is not selling  # dead but still holding cash: rebuilt each time
+
+    live.apply(log[-1])
+    first = live.freeze()
+
+    assert first == fold(log)
+    assert live.freeze().agents["a"] is first.agents["a"]
+    assert first.agents["a"].allocation == 0
+    assert not first.agents["a"].positions
