@@ -107,7 +107,7 @@ class Emitter:
 
     def alive_ids(self) -> set[str]:
         """Return the ids of every live agent."""
-        return {agent_id for agent_id, agent in self.fold.agents.items() if agent.alive}
+        return set(self.fold.live)
 
     def existing(self, agent_id: str) -> AgentEntry:
         """Return ``agent_id``'s entry in the live state, dead or alive.

@@ -275,7 +275,7 @@ class ArenaSupervisor(pykka.ThreadingActor):
             case GetEquity(agent_id=agent_id):
                 return equity(self._em.existing(agent_id), self._em.fold.marks)
             case Portfolios():
-                return self._portfolios()
+                return dict(sorted(self._portfolios().items()))
             case AgentRefs():
                 return self._pool.refs()
             case StepAgents(bars=bars, collector=collector):
@@ -553,17 +553,18 @@ class ArenaSupervisor(pykka.ThreadingActor):
         trade count), so ``(cash, trades)`` tells a stale one; most agents do neither in most steps.
         """
         cache = self._portfolio_cache
+        live = self._em.fold.live
+        if len(cache) > len(live):  # agents died since: forget theirs
+            for agent_id in [agent_id for agent_id in cache if agent_id not in live]:
+                del cache[agent_id]
         result: dict[str, Portfolio] = {}
-        for agent_id, agent in self._em.fold.agents.items():
-            if not agent.alive:
-                cache.pop(agent_id, None)
-                continue
+        for agent_id, agent in live.items():
             key = (agent.allocation, agent.trades)
             cached = cache.get(agent_id)
             if cached is None or cached[0] != key:
                 cached = cache[agent_id] = (key, portfolio_of(agent))
             result[agent_id] = cached[1]
-        return dict(sorted(result.items()))
+        return result
 
     def _start_agent(self, agent_id: str, genome: Genome | None = None) -> None:
         record = self._em.existing(agent_id)

@@ -124,6 +124,7 @@ class ArenaState(BaseModel):
         working.head_hash = self.head_hash
         working.cycle = self.cycle
         working.agents = {k: AgentEntry.from_record(v) for k, v in self.agents.items()}
+        working.live = {k: entry for k, entry in working.agents.items() if entry.alive}
         return working
 
 
@@ -141,6 +142,7 @@ class Fold:
         "fees_paid",
         "funding",
         "head_hash",
+        "live",
         "marks",
         "realized_pnl",
         "seq",
@@ -161,6 +163,9 @@ class Fold:
         self.head_hash = GENESIS_HASH
         self.cycle = 0
         self._final: dict[str, AgentRecord] = {}  # frozen records of agents nothing can change
+        self.live: dict[str, AgentEntry] = {}
+        """The entries of ``agents`` that are alive, in spawn order (read-only by convention): whatever
+        visits every live agent each step (portfolios, marks) need not walk the whole history's dead."""
 
     def freeze(self) -> ArenaState:
         """Return the immutable state as of now (built trusted: every value is the fold's own, checked)."""
@@ -234,7 +239,7 @@ class Fold:
                 generation = 0
                 if parent_id is not None:
                     generation = self._existing(event, parent_id).generation + 1
-                self.agents[agent_id] = AgentEntry(
+                self.agents[agent_id] = self.live[agent_id] = AgentEntry(
                     agent_id=agent_id,
                     tier=event.tier,
                     genome=event.genome,
@@ -255,6 +260,7 @@ class Fold:
                 agent.alive = False
                 agent.allocation = ZERO
                 agent.killed_seq = event.seq
+                del self.live[agent_id]
                 self.treasury += amount
             case CapitalAllocated(agent_id=agent_id, amount=amount):
                 agent = self._alive(event, agent_id)

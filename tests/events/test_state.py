@@ -392,3 +392,14 @@ def test_a_dead_agent_with_nothing_left_is_frozen_once_and_kept():
     assert live.freeze().agents["a"] is first.agents["a"]
     assert first.agents["a"].allocation == 0
     assert not first.agents["a"].positions
+
+
+@given(valid_event_logs())
+def test_the_live_index_is_exactly_the_agents_alive_after_every_event(log):
+    working = Fold()
+    for event in log:
+        working.apply(event)
+        assert working.live == {k: v for k, v in working.agents.items() if v.alive}
+        assert all(working.live[k] is working.agents[k] for k in working.live)
+    thawed = working.freeze().thaw()
+    assert list(thawed.live) == [k for k, v in thawed.agents.items() if v.alive]
