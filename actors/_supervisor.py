@@ -23,8 +23,6 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import pykka
-
 from events import (
     REASON_LIMIT,
     AgentFailed,
@@ -57,6 +55,7 @@ from ._commands import (
 from ._cycle import run_cycle
 from ._emitter import Emitter
 from ._ids import SequentialIds
+from ._latch import LeanActor
 from ._messages import (
     AgentCrashed,
     AgentRefs,
@@ -113,6 +112,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
     from types import TracebackType
 
+    import pykka
     from pydantic import JsonValue
 
     from events import ArenaState
@@ -151,7 +151,7 @@ class SupervisorConfig:
     """Threads the agent actors share (``ActorPool``); None for ``default_workers()``."""
 
 
-class ArenaSupervisor(pykka.ThreadingActor):
+class ArenaSupervisor(LeanActor):
     """Own the arena's state, its event writer and its agent actors.
 
     Asked: every command of ``_messages`` (answers as documented there; a refused command raises its

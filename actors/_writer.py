@@ -51,6 +51,7 @@ import pykka
 from events import GENESIS_HASH, EventSourcingError, ValidationError
 from store import Head
 
+from ._latch import LeanActor
 from ._writer_messages import Committed, Flush, Submit, WriterCounters, WriterFailed, WriterStats
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ __all__ = ["EventWriter"]
 logger = logging.getLogger(__name__)
 
 
-class EventWriter(pykka.ThreadingActor):
+class EventWriter(LeanActor):
     """Own the event sink and append submitted events in batches, one transaction per batch.
 
     Messages: ``Submit`` (told), ``Flush`` (asked, answers the durable ``Head``), ``WriterStats`` (asked,
