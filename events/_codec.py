@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing
 from typing import TYPE_CHECKING, Annotated, Final
 
 import pydantic
@@ -24,9 +25,10 @@ from ._capital import (
     CapitalReleased,
 )
 from ._custom import UserEvent, parse_user_event
+from ._decode import fast_decode
 from ._errors import EventSourcingError
-from ._fast import checking_events, fast_json
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
+from ._fast import checking_events, fast_json
 from ._migration import AgentEmigrated, AgentImmigrated
 from ._run import SimulationStarted
 from ._trading import MarksRecorded, TradeExecuted, TradeRejected
@@ -115,13 +117,26 @@ def parse_event(data: str | bytes) -> AnyEvent:
     A namespaced tag is a user event: its registered class, or ``UnregisteredEvent`` if this process has
     none (it keeps the payload exactly, so the log still verifies and replays).
     """
+    fast = fast_decode(data)  # the stored shape, built directly (events/_decode.py); None: pydantic decides
+    if fast is not None and not checking_events():
+        return typing.cast("AnyEvent", fast)
     try:
-        return _ADAPTER.validate_json(data)
+        event = _ADAPTER.validate_json(data)
     except pydantic.ValidationError as e:
-        user = parse_user_event(data)  # tried only after the built-in union failed: the hot path is unchanged
+        user = None if fast is not None else parse_user_event(data)  # after the union: hot path unchanged
         if user is not None:
             return user
-        raise _decode_error(data, e) from None
+        if fast is None:
+            raise _decode_error(data, e) from None
+        event = None
+    if fast is not None and (event is None or repr(fast) != repr(event)):
+        theirs = "refuses the text" if event is None else f"builds {event!r}"
+        msg = (
+            f"event {fast.event_type!r} at seq {fast.seq}: the fast decoder built {fast!r} where pydantic "
+            f"{theirs}; this is a bug in events/_decode.py"
+        )
+        raise EventSourcingError(msg, seq=fast.seq, event_type=fast.event_type)
+    return typing.cast("AnyEvent", event)
 
 
 def _decode_error(data: str | bytes, error: pydantic.ValidationError) -> EventSourcingError:

@@ -155,8 +155,8 @@ def stream_events(connection: sqlite3.Connection, queries: Iterable[Query]) -> G
     """Yield the data of every row of ``queries`` in seq order, merging them lazily."""
     streams = [_stream_rows(connection, query) for query in queries]
     try:
-        # Seqs are unique, so the merge never compares two data texts.
-        for _, text in heapq.merge(*streams):
+        # Seqs are unique, so the merge never compares two data texts; one query needs no merge at all.
+        for _, text in streams[0] if len(streams) == 1 else heapq.merge(*streams):
             yield text
     finally:
         for stream in streams:

@@ -32,6 +32,7 @@ accounts an event touches, and the agents it names, are compared one by one.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -52,13 +53,12 @@ from events import (
     is_mirror,
     market_account,
     position_account,
-    to_minor,
     units_account,
 )
 
 from ._head import Head
 from ._links import Failure as _Failure
-from ._links import check_legs, check_range, decode_checked
+from ._links import check_integrity, check_legs, check_range, decode_checked, integrity_problems, minor
 from ._readonly import open_reader
 from ._receipt import Receipt, UnreadableReceiptError, find_loss
 from ._report import VerificationReport
@@ -66,13 +66,13 @@ from ._rows import parse_snapshot, snapshot_digest, snapshot_row
 from ._schema import audit_format
 
 if TYPE_CHECKING:
-    import os
+    from collections.abc import Iterator
     from concurrent.futures import Future
     from decimal import Decimal
 
     from events import AnyEvent, ArenaState
 
-__all__ = ["verify"]
+__all__ = ["default_workers", "verify"]
 
 _EVENTS: Final = """
     SELECT e.seq, e.data, e.hash, c.seq
@@ -85,8 +85,11 @@ _LEDGER: Final = """
     ORDER BY l.entry_id
 """
 _ACCOUNTS: Final = "SELECT count(*) FROM accounts"
+_LAST: Final = "SELECT coalesce(max(seq), 0) FROM events"
 _PARALLEL_FROM: Final = 10_000
 """Logs shorter than this are checked in one process: starting workers costs more than it saves."""
+_MAX_WORKERS: Final = 4
+"""Most processes ``default_workers`` picks (see there)."""
 _RANGES_PER_WORKER: Final = 4
 """Ranges each worker gets, so that the first failing range returns before the last range is done."""
 _RANGE_TIMEOUT: Final = 3600.0
@@ -111,7 +114,10 @@ _SNAPSHOT_COLUMNS: Final = (
 
 
 def verify(
-    path: str | os.PathLike[str], *, expected_head: tuple[int, str] | None = None, workers: int = 1
+    path: str | os.PathLike[str],
+    *,
+    expected_head: tuple[int, str] | None = None,
+    workers: int | None = None,
 ) -> VerificationReport:
     """Audit the store at ``path`` and report; never raises on a damaged or foreign file.
 
@@ -121,13 +127,14 @@ def verify(
         expected_head: A ``(seq, hash)`` recorded elsewhere (e.g. ``store.head()`` after a run). The log
             must reach that seq with that hash: a shorter log was truncated, another hash means the log
             was rewritten at or before that seq. A longer log is fine (it grew since).
-        workers: Processes to check with. With more than one, ``workers - 1`` other processes check
-            each event's link in the chain, its decoding, canonical form and postings against its ledger
-            rows, range by range (``store/_links.py``), while this one checks everything that depends on
-            what came before (gaps, causes, running balances, the fold, the identities, the snapshots,
-            the heads); the earliest failure of either is reported, so the verdict is a single pass's.
-            A file read through a temporary copy (read-only media, a leftover journal) is checked in
-            one process.
+        workers: Processes to check with; None (the default) for ``default_workers()``, the machine's
+            cores up to 4. With more than one, ``workers - 1`` other processes check each event's link
+            in the chain, its decoding, canonical form and postings against its ledger rows, range by
+            range (``store/_links.py``), and SQLite's integrity check, while this one checks everything
+            that depends on what came before (gaps, causes, running balances, the fold, the identities,
+            the snapshots, the heads); the earliest failure of either is reported, so the verdict is a
+            single pass's. A log of fewer than 10,000 events, or a file read through a temporary copy
+            (read-only media, a leftover journal), is checked in one process.
 
     Raises:
         ValidationError: ``expected_head`` is not a ``(seq, hash)`` pair, or ``workers`` is not an int
@@ -135,10 +142,22 @@ def verify(
 
     """
     expected = None if expected_head is None else _expected(expected_head)
+    if workers is None:
+        workers = default_workers()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        msg = f"workers: {workers!r} is not a number of processes; pass an int of at least 1"
+        msg = f"workers: {workers!r} is not a number of processes; pass an int of at least 1 (or None)"
         raise ValidationError(msg, field="workers", value=workers)
     return _Audit(Path(path), expected, workers).run()
+
+
+def default_workers() -> int:
+    """Return the processes ``verify`` checks with by default: the machine's cores, from 1 up to 4.
+
+    The pass that folds the log is one process however many help it, so helpers beyond the cores only
+    compete with it for them, and a few helpers already keep up with it (``benchmarks/bench_store.py``
+    prints the rates with 1 process and with this default).
+    """
+    return max(1, min(os.cpu_count() or 1, _MAX_WORKERS))
 
 
 class _Audit:
@@ -168,6 +187,8 @@ class _Audit:
         """Running sum of the ``units:*:<symbol>`` balances, per symbol."""
         self.accounts_of: dict[str, set[str]] = {}
         """The accounts posted to on behalf of each agent (from each posting's ``agent_id``)."""
+        self.checked_value: tuple[tuple[Decimal, ...], tuple[int, ...]] | None = None
+        """The fold's figures (the objects) and the money sums ``_check_value`` last passed."""
 
     def run(self) -> VerificationReport:
         try:
@@ -221,28 +242,54 @@ class _Audit:
         )
 
     def _audit(self, connection: sqlite3.Connection) -> None:
-        problems = [row[0] for row in connection.execute("PRAGMA integrity_check(5)")]
-        if problems != ["ok"]:
-            raise _Failure(None, f"SQLite integrity_check fails: {'; '.join(problems)}")
-        audit = audit_format(connection)
+        """Check the file as SQLite sees it, then its format, then the log, in that order of verdicts.
+
+        With workers, SQLite's integrity check (a tenth of the whole audit) runs in a worker beside the
+        pass instead of before it; whatever the pass finds, a failed integrity check is still the verdict,
+        as when it ran first.
+        """
+        parallel = self.workers > 1 and not self.warnings
+        if not parallel:
+            self._check_integrity(integrity_problems(connection))
+        try:
+            audit = audit_format(connection)
+            last = 0 if audit.problem is not None else connection.execute(_LAST).fetchone()[0]
+        except sqlite3.Error:
+            if parallel:
+                self._check_integrity(integrity_problems(connection))
+            raise
         self.warnings.extend(audit.warnings)
+        if parallel and (audit.problem is not None or self.warnings or last < _PARALLEL_FROM):
+            self._check_integrity(integrity_problems(connection))
+            parallel = False
         if audit.problem is not None:
             raise _Failure(None, audit.problem)
-        meta = audit.meta
-        last = connection.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-        if self.workers > 1 and not self.warnings and last >= _PARALLEL_FROM:
-            with _links_pool(self.workers - 1) as pool:
-                self.links = False
-                ranges = _ranges(last, self.workers - 1)
-                futures = [pool.submit(check_range, str(self.path), first, end) for first, end in ranges]
-                try:
-                    self._pass(connection, meta)
-                except _Failure as failure:
-                    self._earliest(connection, futures, failure.seq, failure)
-                    raise
-                self._earliest(connection, futures, None, None)
+        if not parallel:
+            self._pass(connection, audit.meta)
             return
-        self._pass(connection, meta)
+        with _links_pool(self.workers - 1) as pool:
+            self.links = False
+            integrity = pool.submit(check_integrity, str(self.path))
+            ranges = _ranges(last, self.workers - 1)
+            futures = [pool.submit(check_range, str(self.path), first, end) for first, end in ranges]
+            try:
+                self._pass(connection, audit.meta)
+            except _Failure as failure:
+                self._check_integrity(integrity.result(timeout=_RANGE_TIMEOUT))
+                self._earliest(connection, futures, failure.seq, failure)
+                raise
+            except Exception:
+                self._check_integrity(integrity.result(timeout=_RANGE_TIMEOUT))
+                raise
+            self._check_integrity(integrity.result(timeout=_RANGE_TIMEOUT))
+            self._earliest(connection, futures, None, None)
+
+    def _check_integrity(self, problems: list[str]) -> None:
+        """Raise SQLite's verdict if it is not ``ok``, as a file whose audit stopped before the log."""
+        if problems != ["ok"]:
+            self.head = Head(0, GENESIS_HASH)
+            self.events_checked = self.ledger_checked = self.snapshots_checked = 0
+            raise _Failure(None, f"SQLite integrity_check fails: {'; '.join(problems)}")
 
     def _earliest(
         self,
@@ -274,9 +321,9 @@ class _Audit:
         raise _Failure(at, reason)
 
     def _pass(self, connection: sqlite3.Connection, meta: dict[str, str]) -> None:
-        ledger = connection.execute(_LEDGER)
+        ledger = iter(connection.execute(_LEDGER))
         snapshots = connection.execute(_SNAPSHOTS)
-        pending = ledger.fetchone()
+        pending = next(ledger, None)
         snapshot = snapshots.fetchone()
         watched = {head.seq for head in (self.expected, self.receipt) if head is not None}
         for row in connection.execute(_EVENTS):
@@ -324,20 +371,21 @@ class _Audit:
                 expected_seq, f"seq {expected_seq} is missing (the next stored seq is {seq}): a deleted row"
             )
         event = decode_checked(seq, data, stored_hash, self.head.hash if self.links else None)
-        cause = None if event.caused_by is None else str(event.caused_by)
-        if cause is not None and (cause_seq is None or cause_seq >= seq):
+        if event.caused_by is not None and (cause_seq is None or cause_seq >= seq):
             where = "no stored event" if cause_seq is None else f"the later event at seq {cause_seq}"
-            raise _Failure(seq, f"caused_by {cause} names {where}; a cause must be an earlier event")
+            raise _Failure(
+                seq, f"caused_by {event.caused_by} names {where}; a cause must be an earlier event"
+            )
         return event
 
     def _check_postings(
-        self, event: AnyEvent, pending: tuple[Any, ...] | None, ledger: sqlite3.Cursor
+        self, event: AnyEvent, pending: tuple[Any, ...] | None, ledger: Iterator[tuple[Any, ...]]
     ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
         seq = event.seq
         rows: list[tuple[Any, ...]] = []
         while pending is not None and pending[1] == seq:
             rows.append(pending)
-            pending = ledger.fetchone()
+            pending = next(ledger, None)
         if pending is not None and pending[1] < seq:
             raise _Failure(
                 pending[1],
@@ -346,30 +394,41 @@ class _Audit:
             )
         if self.links:
             check_legs(event, rows)  # else the worker process of this seq's range checks them
-        for row in rows:
-            self._check_entry(seq, row)
+        if rows:
+            self._check_entries(seq, rows)
         return pending, rows
 
-    def _check_entry(self, seq: int, row: tuple[Any, ...]) -> None:
-        """Check a row's running balance (its account, agent, symbol and unit are ``check_legs``'s)."""
-        entry_id, _, account, agent_id, symbol, unit, amount, after = row
-        balance = self.balances.get(account, 0) + amount
-        if after != balance:
-            raise _Failure(
-                seq,
-                f"ledger row entry_id {entry_id}: balance_after is {after}, the running balance {balance}",
-            )
-        if balance < 0 and not is_mirror(account):
-            raise _Failure(seq, f"account {account!r} goes negative ({balance} minor units)")
-        self.balances[account] = balance
-        if agent_id is not None:
-            self.accounts_of.setdefault(agent_id, set()).add(account)
-        if unit == "money":
-            kind = account if agent_id is None else (_CASH if symbol is None else _POSITIONS)
-            self.money[kind] += amount
-        elif agent_id is not None:
-            self.held[symbol] = self.held.get(symbol, 0) + amount
-        self.ledger_checked += 1
+    def _check_entries(self, seq: int, rows: list[tuple[Any, ...]]) -> None:
+        """Check each row's running balance (its account, agent, symbol and unit are ``check_legs``'s).
+
+        One loop over the event's rows with the running sums in locals: four rows an event on average,
+        each once, so the per-row work is a few dict operations.
+        """
+        balances, money, held, accounts_of = self.balances, self.money, self.held, self.accounts_of
+        for index, (entry_id, _, account, agent_id, symbol, unit, amount, after) in enumerate(rows):
+            balance = balances.get(account, 0) + amount
+            if after != balance or (balance < 0 and not is_mirror(account)):
+                self.ledger_checked += index  # the rows before this one passed
+            if after != balance:
+                raise _Failure(
+                    seq,
+                    f"ledger row entry_id {entry_id}: balance_after is {after}, the running balance "
+                    f"{balance}",
+                )
+            if balance < 0 and not is_mirror(account):
+                raise _Failure(seq, f"account {account!r} goes negative ({balance} minor units)")
+            balances[account] = balance
+            if agent_id is not None:
+                owned = accounts_of.get(agent_id)
+                if owned is None:
+                    owned = accounts_of[agent_id] = set()
+                owned.add(account)
+            if unit == "money":
+                kind = account if agent_id is None else (_CASH if symbol is None else _POSITIONS)
+                money[kind] += amount
+            elif agent_id is not None:
+                held[symbol] = held.get(symbol, 0) + amount
+        self.ledger_checked += len(rows)
 
     def _apply(self, event: AnyEvent, data: str, rows: list[tuple[Any, ...]]) -> None:
         fold = self.fold
@@ -395,16 +454,21 @@ class _Audit:
     def _check_agent(self, seq: int, agent_id: str) -> None:
         """Check that the fold's cash, cost basis and units of ``agent_id`` are its accounts' balances."""
         record = self.fold.agent(agent_id)
-        folded: dict[str, Decimal] = {}
+        expected: dict[str, int] = {}
         if record is not None:
-            folded[agent_account(agent_id)] = record.allocation
+            expected[agent_account(agent_id)] = minor(record.allocation)
             for symbol, cost in record.cost_basis.items():
-                folded[position_account(agent_id, symbol)] = cost
+                expected[position_account(agent_id, symbol)] = minor(cost)
             for symbol, quantity in record.positions.items():
-                folded[units_account(agent_id, symbol)] = quantity
-        expected = {account: to_minor(amount) for account, amount in folded.items()}
-        for account in sorted(self.accounts_of.get(agent_id, set()) | set(expected)):
-            found, wanted = self.balances.get(account, 0), expected.get(account, 0)
+                expected[units_account(agent_id, symbol)] = minor(quantity)
+        balances = self.balances
+        owned = self.accounts_of.get(agent_id, set())
+        if all(balances.get(account, 0) == wanted for account, wanted in expected.items()) and all(
+            account in expected or not balances.get(account, 0) for account in owned
+        ):
+            return
+        for account in sorted(owned | set(expected)):  # the first in name order, as the message has it
+            found, wanted = balances.get(account, 0), expected.get(account, 0)
             if found != wanted:
                 raise _Failure(
                     seq, f"ledger balance of {account!r} is {found}, the fold says {wanted} (minor units)"
@@ -415,13 +479,14 @@ class _Audit:
         # The whole ledger sums to zero by induction: each event's legs balance (``_check_balanced``) and
         # its rows are exactly those legs, so capital at cost is -(external + pnl + fees) without a check.
         seq, fold, money = event.seq, self.fold, self.money
-        funding, realized, fees = (
-            to_minor(fold.funding),
-            to_minor(fold.realized_pnl),
-            to_minor(fold.fees_paid),
-        )
+        figures = (fold.treasury, fold.funding, fold.realized_pnl, fold.fees_paid, fold.total_capital)
+        sums = tuple(money.values())
+        if self.checked_value == (figures, sums) and not isinstance(event, CapitalConservationCheck):
+            return  # the very figures and sums that passed at the event before (a refusal, a spawn)
+        self.checked_value = (figures, sums)
+        funding, realized, fees = minor(fold.funding), minor(fold.realized_pnl), minor(fold.fees_paid)
         for account, found, wanted, what in (
-            (TREASURY, money[TREASURY], to_minor(fold.treasury), "the fold's treasury"),
+            (TREASURY, money[TREASURY], minor(fold.treasury), "the fold's treasury"),
             (EXTERNAL, money[EXTERNAL], -funding, "minus the funding"),
             (PNL, money[PNL], -realized, "minus the realized P&L"),
             (FEES, money[FEES], fees, "the fees paid"),
@@ -431,7 +496,7 @@ class _Audit:
                     seq, f"ledger balance of {account!r} is {found}, {what} is {wanted} (minor units)"
                 )
         at_cost = money[TREASURY] + money[_CASH] + money[_POSITIONS]
-        total_capital = to_minor(fold.total_capital)
+        total_capital = minor(fold.total_capital)
         if not at_cost == funding + realized - fees == total_capital:
             raise _Failure(
                 seq,

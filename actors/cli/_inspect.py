@@ -67,6 +67,7 @@ __all__ = [
 _MAX_SEQ: Final = 2**63 - 1  # the largest seq a log can reach: SQLite's largest INTEGER
 _SEQ_DIGITS: Final = len(str(_MAX_SEQ))
 _HEAD: Final = re.compile(r"([0-9]+):([0-9a-f]{64})")  # [0-9], not \d: ASCII digits only
+_MAX_WORKERS: Final = 256  # --workers: more processes than any machine this runs on has cores
 
 
 @contextmanager
@@ -95,13 +96,14 @@ def verify_store(args: argparse.Namespace) -> int:
     """Audit a store file: 0 when it checks out, 1 at the first failing seq, 2 when it is not a store.
 
     Raises:
-        ValidationError: ``--expected-head`` is not ``SEQ:HASH``.
+        ValidationError: ``--expected-head`` is not ``SEQ:HASH``, or ``--workers`` is no number of processes.
 
     """
+    workers = _workers(args.workers)
     if Path(args.path).is_dir():  # an islands run: every island's file, then every migration between them
         return verify_run_dir(Path(args.path), expected_head=args.expected_head)
     expected = _expected_head(args.expected_head)
-    result = verify(args.path, expected_head=expected)
+    result = verify(args.path, expected_head=expected, workers=workers)
     if result.ok:
         _say(str(result), *(f"warning: {warning}" for warning in result.warnings))
         return 0
@@ -110,6 +112,24 @@ def verify_store(args: argparse.Namespace) -> int:
         return 2
     _say(str(result), f"last good event: seq {result.head.seq} hash {result.head.hash}")
     return 1
+
+
+def _workers(text: str | None) -> int | None:
+    """Return ``--workers`` as a number of processes (None: verify's default), refusing anything else."""
+    if text is None:
+        return None
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdecimal() and len(digits) <= len(str(_MAX_WORKERS))) or not (
+        1 <= int(digits) <= _MAX_WORKERS
+    ):
+        cut = f"{text[:_SEQ_DIGITS]!r}... ({len(text)} characters)"
+        shown = repr(text) if len(text) <= _SEQ_DIGITS else cut
+        msg = (
+            f"--workers: {shown} is not a number of processes; pass an int from 1 to {_MAX_WORKERS}, "
+            "e.g. --workers 2"
+        )
+        raise ValidationError(msg, field="--workers", value=text)
+    return int(digits)
 
 
 def _say(*lines: str) -> None:

@@ -276,6 +276,14 @@ def _parser() -> _Parser:
         help="the store file to audit, or an islands run directory (every island's file and migrations)",
     )
     check.add_argument(
+        "--workers",
+        metavar="N",
+        help=(
+            "processes to audit a store file with: helpers check chain links, decoding and postings "
+            "while one folds the log (default: the machine's cores, at most 4; 1 for one process)"
+        ),
+    )
+    check.add_argument(
         "--expected-head",
         metavar="SEQ:HASH",
         help=(
