@@ -220,7 +220,9 @@ def main() -> None:
     )
     parser.add_argument("--agents", type=int, nargs="+", default=list(AGENTS), help="population sizes")
     parser.add_argument("--days", type=int, default=DAYS, help="days of hourly bars per run")
-    parser.add_argument("--scale-base", type=int, default=SCALE_BASE, help="agents of the 1x scaling run")
+    parser.add_argument(
+        "--scale-base", type=int, default=SCALE_BASE, help="agents of the 1x scaling run (0 skips it)"
+    )
     parser.add_argument("--scale-days", type=int, default=SCALE_DAYS, help="days of each scaling run")
     parser.add_argument("--big", type=int, default=BIG, help="agents of the large arena (0 skips it)")
     parser.add_argument("--big-steps", type=int, default=BIG_STEPS, help="steps the large arena takes")
@@ -264,7 +266,7 @@ def main() -> None:
             if agents == 1_000:
                 goal("simulation / strategies alone at 1,000 agents", run.rate / alone.rate, GOAL_ALONE)
         scaling: list[Timing] = []
-        for factor in SCALE_FACTORS:
+        for factor in SCALE_FACTORS if args.scale_base > 0 else ():
             agents = args.scale_base * factor
             timing, _ = measure(
                 f"scaling {factor}x: simulation {agents} agents x {args.scale_days} days",
