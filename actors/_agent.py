@@ -13,7 +13,8 @@ or an answer that is not an ``Order`` (or None). The step answers no orders, and
 the supervisor records ``AgentFailed`` and applies its policy. Other agents and the arena carry on.
 
 Agents run on the supervisor's ``ActorPool`` (``_pooled``): a few shared worker threads, not one thread
-per agent, so 100,000 agents fit in one process. Workers are daemon threads, so a process that forgets
+per agent, so 100,000 agents fit in one process; its attributes are ``__slots__``, as the pooled core's,
+so an agent holds no instance ``__dict__``. Workers are daemon threads, so a process that forgets
 ``Arena.close()`` can still exit; an agent started without a pool runs on a thread of its own.
 """
 
@@ -48,7 +49,11 @@ StrategyFactory = Callable[[Genome], Strategy]
 
 
 class AgentActor(PooledActor):
-    """A live agent: holds its genome, tier and strategy.
+    """A live agent: holds its tier and the strategy it builds from its genome.
+
+    The genome is let go once the strategy is built (``on_start``): the ledger keeps every agent's genome
+    (``AgentEntry.genome``, what a restart parses again), and a parsed ``Genome`` costs about 800 B per
+    agent, 80 MB in an arena of 100,000.
 
     Messages: ``OnBars`` (asked, answers ``tuple[Order, ...]``), ``ChangeTier`` (told by the supervisor
     after a promotion or demotion).
@@ -64,6 +69,17 @@ class AgentActor(PooledActor):
 
     """
 
+    __slots__ = (
+        "_crashed",
+        "_factory",
+        "_genome",
+        "_incarnation",
+        "_strategy",
+        "_supervisor",
+        "agent_id",
+        "tier",
+    )
+
     def __init__(
         self,
         agent_id: str,
@@ -77,7 +93,7 @@ class AgentActor(PooledActor):
     ) -> None:
         super().__init__(pool=pool)
         self.agent_id = agent_id
-        self.genome = genome
+        self._genome: Genome | None = genome
         self.tier = tier
         self._supervisor = supervisor
         self._incarnation = incarnation
@@ -88,7 +104,9 @@ class AgentActor(PooledActor):
     def on_start(self) -> None:
         """Build the strategy on the agent's worker (a factory that raises is a crash, reported)."""
         try:
-            self._strategy = self._factory(self.genome)
+            genome, self._genome = self._genome, None
+            if genome is not None:
+                self._strategy = self._factory(genome)
         except BaseException as e:  # noqa: BLE001  (user strategy code: SystemExit included, it is a crash)
             self._crash(e)
 

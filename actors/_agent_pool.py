@@ -64,7 +64,7 @@ class AgentPool:
     ) -> None:
         self._threads = ActorPool(workers, name="AgentWorker")
         self._supervisor = supervisor
-        self._factory = strategy_factory
+        self._factory = strategy_factory or strategies.build  # one bound method for all, not one each (64 B)
         self._strategies = strategies
         self._refs: dict[str, pykka.ActorRef[Any]] = {}
         self._incarnations: dict[str, int] = {}
@@ -94,7 +94,7 @@ class AgentPool:
             tier,
             supervisor=self._supervisor,
             incarnation=incarnation,
-            strategy_factory=self._factory or self._strategies.build,
+            strategy_factory=self._factory,
             pool=self._threads,
         )
 

@@ -180,7 +180,9 @@ class Arena:
             synchronous: ``"normal"`` survives a process crash; ``"full"`` makes every flushed batch
                 survive power loss (one fsync per commit).
             snapshot_every: Store a state snapshot every this many events (in the same transaction), so
-                reopening folds at most this many; None for no snapshots.
+                reopening folds at most this many; None for no snapshots. An arena of more than half as
+                many agents snapshots every twice its agents instead (a snapshot costs in proportion to
+                the agents: ``actors/_backlog.py``'s ``snapshot_interval``).
             high_water: Most events submitted but not yet durable before a command waits for the disk.
             seed: Seeds agent genomes, mutations and event ids; with a ``SimClock`` the same seed and
                 commands give a byte-identical log.

@@ -34,10 +34,27 @@ The rules:
 An actor started without a pool gets one of its own (one worker, closed when the actor stops): it then
 behaves exactly as a ``ThreadingActor``, which keeps code and tests that start actors directly working.
 
+What an idle actor costs. 100,000 agents must fit in a few hundred MB, so an actor holds nothing it
+does not use (measured with tracemalloc per actor, pykka 4.5 on CPython 3.11):
+
+* ``actor_stopped`` is a ``_StopFlag``, a ``threading.Event`` that is a plain flag until someone waits
+  on it (then it makes a real Event): pykka's Event and its Condition cost 1,128 B per actor, and only
+  tests and shutdown ever wait;
+* the mailbox has no deque while it is empty (an empty deque costs 760 B) and shares its lock with
+  other mailboxes (``_LOCKS``; a mailbox method holds one lock and never takes another);
+* ``actor_urn`` is a process-wide random UUID prefix plus a counter (a valid, unique UUID URN, without
+  a ``uuid4`` draw and an ``os.urandom`` call per actor);
+* the actor's attributes are ``__slots__``, so no instance ``__dict__`` is made (328 B); a subclass
+  without ``__slots__`` gets one as usual. pykka's proxies see a slot as a plain attribute (neither
+  callable nor traversable), which is what each of these is.
+
 pykka extension points used: ``_envelope.Envelope`` (the step protocol builds envelopes for
 ``deliver``), ``Actor._create_actor_inbox``, ``_create_future``, ``_start_actor_loop``,
-``_actor_loop_setup``, ``_handle_receive``, ``_handle_failure``, ``_stop`` and ``messages._ActorStop``
-(private, so pyproject.toml pins pykka to the 4.x minor versions this is tested with).
+``_actor_loop_setup``, ``_handle_receive``, ``_handle_failure``, ``_stop`` and ``messages._ActorStop``;
+``PooledActor.__init__`` sets what ``pykka.Actor.__init__`` sets (``actor_urn``, ``actor_inbox``,
+``actor_stopped``, ``_actor_ref``) instead of calling it, so that no Event is built only to be
+replaced (private, so pyproject.toml pins pykka to the 4.x minor versions this is tested with;
+``tests/actors/test_pooled_footprint.py`` checks the attributes match).
 """
 
 from __future__ import annotations
@@ -48,6 +65,7 @@ import queue
 import sys
 import threading
 import time
+import uuid
 from collections import deque
 from contextlib import contextmanager
 from itertools import count
@@ -79,6 +97,43 @@ _SHUTDOWN: Final = object()
 """Put once per worker by ``ActorPool.close``: the worker that takes it exits."""
 
 _own_pool_counter = count()
+
+
+class _Urns:
+    """Actor URNs: one random UUID's first 20 hex digits per process, then a 12-digit counter.
+
+    Every URN is a well-formed UUID URN, unique in the process (the counter) and, with 74 random bits of
+    prefix, across processes; a forked child draws a prefix of its own.
+    """
+
+    __slots__ = ("_counter", "_prefix")
+
+    def __init__(self) -> None:
+        self._prefix = ""
+        self._counter = count()
+        self.reseed()
+
+    def reseed(self) -> None:
+        """Draw a new prefix (at import and in a forked child)."""
+        self._prefix = uuid.uuid4().urn[:-12]  # "urn:uuid:xxxxxxxx-xxxx-4xxx-yxxx-"
+
+    def next(self) -> str:
+        """Return a URN no actor of this process had."""
+        return f"{self._prefix}{next(self._counter):012x}"  # next() on a count is atomic under the GIL
+
+
+_urns = _Urns()
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_urns.reseed)
+
+_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
+"""Mailbox locks, shared round robin: a lock is held for a few bytecodes, never while taking another,
+so 64 make contention between a handful of workers negligible and save 80 B per mailbox."""
+
+_lock_counter = count()
+
+_flag_lock = threading.Lock()
+"""Guards each ``_StopFlag``'s lazily made Event: taken at a stop and at a wait, never per message."""
 
 
 def default_workers() -> int:
@@ -290,25 +345,32 @@ class ActorPool:
 
 
 class _Mailbox:
-    """An actor's FIFO of envelopes and its scheduled flag, under one lock (pykka's ``ActorInbox``)."""
+    """An actor's FIFO of envelopes and its scheduled flag, under one lock (pykka's ``ActorInbox``).
 
-    __slots__ = ("_actor", "_closed", "_envelopes", "_lock", "_owner", "_scheduled", "pool")
+    The deque exists only while mail waits: ``end_turn`` drops an empty one, so an idle actor's mailbox
+    is a few slots (module docstring).
+    """
+
+    __slots__ = ("_actor", "_closed", "_envelopes", "_lock", "_scheduled", "pool")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._envelopes: deque[Envelope[Any]] = deque()
+        self._lock = _LOCKS[next(_lock_counter) % len(_LOCKS)]
+        self._envelopes: deque[Envelope[Any]] | None = None
         self._scheduled = True  # until open(): mail sent before the actor starts waits for its first turn
         self._closed = False
         self._actor: PooledActor | None = None
-        self._owner = "an actor"
         self.pool: ActorPool | None = None
         """The pool the owner runs on, once it started."""
 
     def open(self, actor: PooledActor, pool: ActorPool) -> None:
         """Name the owner and the pool that schedules it; the caller schedules the first turn itself."""
-        self._owner = str(actor.actor_ref)
         self._actor = actor
         self.pool = pool
+
+    @property
+    def _owner(self) -> str:
+        """The owner as pykka names it in errors (built only when a message is refused)."""
+        return "an actor" if self._actor is None else str(self._actor.actor_ref)
 
     def put(self, envelope: Envelope[Any], /) -> None:
         """Queue ``envelope``, scheduling the actor if it was idle; refuse it once the actor has stopped."""
@@ -322,7 +384,10 @@ class _Mailbox:
             refused = self._closed
             wake = not refused and not self._scheduled
             if not refused:
-                self._envelopes.append(envelope)
+                envelopes = self._envelopes
+                if envelopes is None:
+                    envelopes = self._envelopes = deque()
+                envelopes.append(envelope)
                 self._scheduled = True
         if refused:
             _refuse(envelope, self._owner)
@@ -351,6 +416,7 @@ class _Mailbox:
         with self._lock:
             if self._envelopes:
                 return True
+            self._envelopes = None  # an idle mailbox holds no deque
             self._scheduled = False
             return False
 
@@ -358,9 +424,53 @@ class _Mailbox:
         """Refuse all later mail and return what is still queued."""
         with self._lock:
             self._closed = True
-            left = list(self._envelopes)
-            self._envelopes.clear()
+            left = list(self._envelopes or ())
+            self._envelopes = None
             return left
+
+
+class _StopFlag(threading.Event):
+    """``Actor.actor_stopped`` as a flag: a ``threading.Event`` whose Condition is made only for a wait.
+
+    pykka only sets and reads it; waiting (tests, shutdown helpers) is rare, so the first ``wait`` makes
+    a real Event under ``_flag_lock`` and ``set`` sets it too. Both look at the flag under that lock, so
+    a wait that starts as the flag is set cannot miss it.
+    """
+
+    __slots__ = ("_flag", "_waiter")
+
+    def __init__(self) -> None:  # no super().__init__(): its Condition is what this saves
+        self._flag = False
+        self._waiter: threading.Event | None = None
+
+    def is_set(self) -> bool:
+        """Whether the actor has stopped."""
+        return self._flag
+
+    def set(self) -> None:
+        """Mark the actor stopped and wake anyone waiting."""
+        with _flag_lock:
+            self._flag = True
+            waiter = self._waiter
+        if waiter is not None:
+            waiter.set()
+
+    def clear(self) -> None:
+        """Reset the flag (``threading.Event``'s API; pykka never restarts an actor)."""
+        with _flag_lock:
+            self._flag = False
+            if self._waiter is not None:
+                self._waiter.clear()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the flag is set or ``timeout`` s passed; return the flag."""
+        with _flag_lock:
+            if self._flag:
+                return True
+            waiter = self._waiter
+            if waiter is None:
+                waiter = self._waiter = threading.Event()
+        return waiter.wait(timeout)
 
 
 def _unregister_all(refs: Sequence[pykka.ActorRef[Any]]) -> None:
@@ -395,11 +505,17 @@ class PooledActor(pykka.Actor):
 
     """
 
+    __slots__ = ("_actor_ref", "_owns_pool", "_pool", "_started", "actor_inbox", "actor_stopped", "actor_urn")
+
     def __init__(self, *, pool: ActorPool | None = None) -> None:
         if pool is not None and not isinstance(pool, ActorPool):
             msg = f"pool: {pool!r} is not an ActorPool; pass an ActorPool, or None for a thread of its own"
             raise ValidationError(msg, field="pool", value=pool)
-        super().__init__()
+        # pykka.Actor.__init__'s four attributes, without its Event and uuid4 (module docstring)
+        self.actor_urn = _urns.next()
+        self.actor_inbox = _Mailbox()
+        self.actor_stopped = _StopFlag()
+        self._actor_ref = pykka.ActorRef(self)
         self._pool = pool
         self._owns_pool = pool is None
         self._started = False

@@ -102,10 +102,10 @@ def simulate(agents: int, days: int, directory: Path) -> int:
     return report.agent_steps
 
 
-def _rss_mb() -> float:
-    """Resident set size of this process now, in MB (Linux ``/proc``)."""
+def _rss_mb(field: str = "VmRSS") -> float:
+    """Resident set size of this process now (``VmHWM``: its peak so far), in MB (Linux ``/proc``)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover  (not Linux)
 
@@ -120,7 +120,9 @@ def big_arena(agents: int, step_count: int, directory: Path) -> dict[str, float]
         spawn_seconds = time.perf_counter() - began
         rss = _rss_mb() - rss_before
         threads = threading.active_count() - threads_before
+        began = time.perf_counter()
         fund_equally(arena, ids, EvolutionPolicy())
+        fund_seconds = time.perf_counter() - began
         feed = SyntheticFeed(seed=SEED, start=START, days=1)
         taken = 0
 
@@ -132,14 +134,17 @@ def big_arena(agents: int, step_count: int, directory: Path) -> dict[str, float]
         began = time.perf_counter()
         report = run_simulation(arena, feed, seed=SEED, evolve=False, stop=enough)
         step_seconds = time.perf_counter() - began
-        peak_rss = _rss_mb() - rss_before
+        end_rss = _rss_mb() - rss_before
         began = time.perf_counter()
     close_seconds = time.perf_counter() - began
+    peak_rss = _rss_mb("VmHWM") - rss_before  # the high-water mark: funding and steps included
     return {
         "spawn_rate": agents / spawn_seconds,
         "spawn_seconds": spawn_seconds,
         "rss_mb": rss,
         "peak_rss_mb": peak_rss,
+        "end_rss_mb": end_rss,
+        "fund_seconds": fund_seconds,
         "threads": threads,
         "agent_steps_per_s": report.agent_steps / step_seconds,
         "steps": report.steps,
@@ -285,7 +290,8 @@ def main() -> None:
             f"large arena, {args.big:,} agents: spawned in {big['spawn_seconds']:.2f}s "
             f"({big['spawn_rate']:,.0f} agents/s), +{big['rss_mb']:,.0f} MB RSS "
             f"({big['rss_mb'] * 1024 / args.big:.1f} KB/agent), +{big['threads']:.0f} threads; "
-            f"{big['steps']:.0f} steps at {big['agent_steps_per_s']:,.0f} agent-steps/s, "
+            f"funded in {big['fund_seconds']:.2f}s; {big['steps']:.0f} steps at "
+            f"{big['agent_steps_per_s']:,.0f} agent-steps/s, +{big['end_rss_mb']:,.0f} MB after them, "
             f"peak +{big['peak_rss_mb']:,.0f} MB; closed in {big['close_seconds']:.2f}s",
             flush=True,
         )

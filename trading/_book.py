@@ -54,7 +54,12 @@ _STINT_ENDS = frozenset({"AgentGraduated", "AgentDemoted"})
 @dataclass(slots=True)
 class _Agent:
     life: PerformanceTracker
-    stint: PerformanceTracker
+    stint: PerformanceTracker | None = None
+    """None until the agent first changes tier: until then its stint is its life, fed the very same
+    calls, so one tracker serves both (half the book's memory for an agent that never moves)."""
+
+    def trackers(self) -> tuple[PerformanceTracker, ...]:
+        return (self.life,) if self.stint is None else (self.life, self.stint)
 
 
 class PerformanceBook:
@@ -93,7 +98,7 @@ class PerformanceBook:
             case TradeExecuted():
                 self._trade(event)
             case AgentSpawned(agent_id=agent_id, timestamp=at):
-                self._agents[agent_id] = _Agent(life=self._tracker(None, at), stint=self._tracker(None, at))
+                self._agents[agent_id] = _Agent(life=self._tracker(None, at))
             case AgentKilled(agent_id=agent_id):
                 self._agents.pop(agent_id, None)
             case _ if event.event_type in _STINT_ENDS:
@@ -108,7 +113,8 @@ class PerformanceBook:
             worth = equity(entry, marks)
             held = worth - entry.allocation
             books.life.mark(worth, at=at, holdings=held)
-            books.stint.mark(worth, at=at, holdings=held)
+            if books.stint is not None:
+                books.stint.mark(worth, at=at, holdings=held)
 
     def _trade(self, fill: TradeExecuted) -> None:
         for tracker in self._trackers(fill.agent_id):
@@ -130,6 +136,9 @@ class PerformanceBook:
         result: dict[str, AgentMetrics] = {}
         for agent_id in sorted(self._agents):
             books = self._agents[agent_id]
+            if books.stint is None:  # the stint is the life: one tracker, one metrics() call
+                result[agent_id] = books.life.metrics()
+                continue
             stint, idle = books.stint.metrics(), books.life.metrics().idle_bars
             if stint.idle_bars != idle:
                 stint = stint.model_copy(update={"idle_bars": idle})
@@ -142,7 +151,7 @@ class PerformanceBook:
 
     def _trackers(self, agent_id: str) -> tuple[PerformanceTracker, ...]:
         books = self._agents.get(agent_id)  # a killed agent winding down is no longer tracked
-        return () if books is None else (books.life, books.stint)
+        return () if books is None else books.trackers()
 
     def _tracker(self, initial: Decimal | None, at: datetime | None) -> PerformanceTracker:
         return PerformanceTracker(initial, started_at=at, min_trade_notional=self._floor)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentMetrics", "PerformanceTracker"]
 
+_ZERO = Decimal(0)  # shared: a Decimal costs 104 B, and two trackers per agent each held two zeros
 _HOURS_PER_YEAR = 24 * 365  # used only when marks carry no time: hourly bars of a market that never closes
 _YEAR = timedelta(days=365)
 
@@ -123,7 +124,9 @@ class PerformanceTracker:
         if initial_equity is not None:
             initial_equity = money(initial_equity, field="initial_equity")
         if min_trade_notional is not None:
-            min_trade_notional = money(min_trade_notional, field="min_trade_notional")
+            checked = money(min_trade_notional, field="min_trade_notional")
+            if not (checked == min_trade_notional and checked.same_quantum(min_trade_notional)):
+                min_trade_notional = checked  # else keep the caller's (a book's one floor for every tracker)
         if periods_per_year is not None and not (
             isinstance(periods_per_year, int | float)
             and math.isfinite(periods_per_year)
@@ -134,8 +137,8 @@ class PerformanceTracker:
                 f"got {periods_per_year!r}; pass 8760 for hourly bars"
             )
             raise ValidationError(msg, field="periods_per_year", value=periods_per_year)
-        self._equity = initial_equity if initial_equity is not None else Decimal(0)  # as of the last mark
-        self._flows = Decimal(0)  # net deposits since the last mark
+        self._equity = initial_equity if initial_equity is not None else _ZERO  # as of the last mark
+        self._flows = _ZERO  # net deposits since the last mark
         self._periods_per_year = periods_per_year
         self._first_at = started_at
         self._last_at = started_at
@@ -197,7 +200,7 @@ class PerformanceTracker:
             self._max_drawdown = max(self._max_drawdown, 1.0 - self._index / self._peak)
         self._track_idle(equity, holdings)
         self._equity = equity
-        self._flows = Decimal(0)
+        self._flows = _ZERO
         self._marks += 1
         if at is not None:
             self._first_at = self._first_at or at
@@ -208,7 +211,7 @@ class PerformanceTracker:
         floor = self._floor
         if floor is None:
             return
-        held = holdings if holdings is not None else Decimal(0)
+        held = holdings if holdings is not None else _ZERO
         if self._acted or held >= floor or equity - held < floor:
             self._idle = 0
         else:

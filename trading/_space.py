@@ -553,6 +553,8 @@ class Strategies(Mapping[str, StrategySpec]):
             raise ValidationError(msg, field="genome", value=genome)
         spec = self.spec(genome.strategy)
         params = spec.space.check(genome.params, owner=f"strategy {spec.name!r}")
+        if spec.name == genome.strategy and _same_params(params, genome.params):
+            return genome  # already as the space holds it: a spawn checks each genome twice, keep one copy
         return Genome(strategy=spec.name, params=params)
 
     def parse(self, data: Mapping[str, object]) -> Genome:
@@ -634,6 +636,14 @@ class Strategies(Mapping[str, StrategySpec]):
         if switch and other is not None:
             child = Genome(strategy=other, params=self._specs[other].space.sample(fresh))
         return child, _changes(parent, child)
+
+
+def _same_params(checked: Mapping[str, ParamValue], given: Mapping[str, ParamValue]) -> bool:
+    """Whether ``given`` holds exactly ``checked``: same names in the same order, same types and values."""
+    return len(checked) == len(given) and all(
+        name == other and type(value) is type(given[other]) and value == given[other]
+        for (name, value), other in zip(checked.items(), given, strict=True)
+    )
 
 
 def _changes(parent: Genome, child: Genome) -> Changes:

@@ -172,11 +172,27 @@ class _Base:
     here, the rule's own parameters in each subclass.
     """
 
-    __slots__ = ("_fraction", "_stop_factor")
+    __slots__ = ("_fraction", "_fraction_param", "_stop_factor", "_stop_loss_param")
 
     def __init__(self, params: Mapping[str, ParamValue]) -> None:
-        self._fraction = Decimal(str(params["position_fraction"]))  # genome floats have <= 6 places: exact
-        self._stop_factor = 1 - Decimal(str(params["stop_loss"]))
+        # the genome's own values, read now (a missing one fails here) and turned into Decimals when first
+        # needed: two Decimals are 208 B per agent, and most agents of a big arena have not traded yet
+        self._fraction_param = params["position_fraction"]
+        self._stop_loss_param = params["stop_loss"]
+        self._fraction: Decimal | None = None
+        self._stop_factor: Decimal | None = None
+
+    def _position_fraction(self) -> Decimal:
+        fraction = self._fraction
+        if fraction is None:
+            fraction = self._fraction = Decimal(str(self._fraction_param))  # <= 6 places: exact
+        return fraction
+
+    def _stop(self) -> Decimal:
+        factor = self._stop_factor
+        if factor is None:
+            factor = self._stop_factor = 1 - Decimal(str(self._stop_loss_param))
+        return factor
 
     def _signal(self, symbol: str, close: float) -> Side | None:
         """Push ``close`` into the symbol's window and say whether the rule wants in or out."""
@@ -195,7 +211,7 @@ class _Base:
         held = portfolio.positions.get(symbol, _ZERO)
         if held > 0:
             entry = portfolio.entry_prices.get(symbol)
-            if signal == "sell" or (entry is not None and close <= entry * self._stop_factor):
+            if signal == "sell" or (entry is not None and close <= entry * self._stop()):
                 return Order(symbol, "sell", held)
             return None
         if signal != "buy" or held < 0:
@@ -206,7 +222,7 @@ class _Base:
                 f"got {close}; fix the feed"
             )
             raise ValidationError(msg, field="close", value=close)
-        wanted = portfolio.cash * self._fraction / close
+        wanted = portfolio.cash * self._position_fraction() / close
         # a near-zero price could ask for more units than an amount may hold: buy the most a trade can record
         quantity = MAX_MONEY if wanted > MAX_MONEY else wanted.quantize(_QUANTUM, rounding=ROUND_FLOOR)
         return Order(symbol, "buy", quantity) if quantity > 0 else None
