@@ -188,7 +188,7 @@ class PerformanceTracker:
         if base > 0:
             if at is not None and self._first_at is not None:
                 self._spanned += 1
-            r = float(equity / base) - 1.0
+            r = 0.0 if equity == base else float(equity / base) - 1.0  # idle cash: no division
             self._returns += 1
             delta = r - self._mean
             self._mean += delta / self._returns
