@@ -54,11 +54,13 @@ from ._ledger import EXTERNAL as EXTERNAL
 from ._ledger import FEES as FEES
 from ._ledger import PNL as PNL
 from ._ledger import TREASURY as TREASURY
+from ._ledger import Leg as Leg
 from ._ledger import Posting as Posting
 from ._ledger import Unit as Unit
 from ._ledger import account_agent as account_agent
 from ._ledger import agent_account as agent_account
 from ._ledger import is_mirror as is_mirror
+from ._ledger import ledger_legs as ledger_legs
 from ._ledger import market_account as market_account
 from ._ledger import position_account as position_account
 from ._ledger import postings as postings
@@ -142,6 +144,7 @@ __all__ = [
     "EvolutionError",
     "Fold",
     "GraduationError",
+    "Leg",
     "LogBuilder",
     "MarketDataError",
     "MarksRecorded",
@@ -177,6 +180,7 @@ __all__ = [
     "is_known_event_type",
     "is_mirror",
     "known_event_types",
+    "ledger_legs",
     "market_account",
     "money",
     "nav",

@@ -53,5 +53,5 @@ def value_at(quantity: Decimal, price: Decimal) -> Decimal:
     included), at a quarter of the cost of going through integer minor units: every mark values every
     holding of every agent with it. A zero is always ``0E-8``, never ``-0E-8``.
     """
-    value = _EXACT.multiply(quantity, price).quantize(_QUANTUM, context=_EXACT)
+    value = _EXACT.multiply(quantity, price).quantize(_QUANTUM, None, _EXACT)
     return value or ZERO

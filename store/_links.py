@@ -10,6 +10,7 @@ their first failure, and the earlier seq wins: the file fails where a single pas
 
 from __future__ import annotations
 
+import decimal
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -19,18 +20,17 @@ from events import (
     EventSourcingError,
     canonical_json,
     chain_hash,
+    ledger_legs,
     parse_event,
-    postings,
-    to_minor,
 )
 
 from ._readonly import open_reader
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from decimal import Decimal
 
-    from events import AnyEvent, Posting
+    from events import AnyEvent, Leg
 
 __all__ = [
     "Failure",
@@ -39,19 +39,21 @@ __all__ = [
     "check_range",
     "decode_checked",
     "integrity_problems",
+    "ledger_rows",
     "minor",
 ]
 
 _RANGE_EVENTS: Final = "SELECT seq, data, hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"
-_RANGE_LEDGER: Final = """
-    SELECT l.entry_id, l.seq, a.account, a.agent_id, a.symbol, a.unit, l.amount, l.balance_after
-    FROM capital_ledger AS l LEFT JOIN accounts AS a USING (account_id)
-    WHERE l.seq BETWEEN ? AND ? ORDER BY l.entry_id
-"""
+_LEDGER: Final = "SELECT entry_id, seq, account_id, amount, balance_after FROM capital_ledger"
+_ACCOUNT_ROWS: Final = "SELECT account_id, account, agent_id, symbol, unit FROM accounts"
+_NO_ACCOUNT: Final = (None, None, None, None)
+"""What a ledger row's account columns read as when its ``account_id`` names no account (a LEFT JOIN's)."""
 _HASH_AT: Final = "SELECT hash FROM events WHERE seq = ?"
 _MINOR: dict[int, tuple[Decimal, int]] = {}
 _MINOR_KEPT: Final = 1 << 16
 """Amounts converted by ``minor``, by identity: an entry holds its Decimal, so the id stays its own."""
+_MINOR_CONTEXT: Final = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+"""``to_minor``'s context, passed positionally: ``scaleb(n, context=c)`` costs several times more."""
 
 
 def minor(amount: Decimal) -> int:
@@ -66,7 +68,7 @@ def minor(amount: Decimal) -> int:
         return entry[1]
     if len(_MINOR) >= _MINOR_KEPT:
         _MINOR.clear()
-    units = to_minor(amount)
+    units = int(amount.scaleb(MONEY_SCALE, _MINOR_CONTEXT))  # exactly to_minor(amount)
     _MINOR[id(amount)] = (amount, units)
     return units
 
@@ -112,8 +114,11 @@ def decode_checked(seq: int, data: str, stored_hash: bytes, previous: str | None
     return event
 
 
-def check_legs(event: AnyEvent, rows: Sequence[tuple[Any, ...]]) -> list[Posting]:
+def check_legs(event: AnyEvent, rows: Sequence[tuple[Any, ...]]) -> list[Leg]:
     """Check that ``rows`` (ledger rows joined with their accounts) are exactly the event's postings.
+
+    The postings come as ``events.ledger_legs`` (amounts in minor units), so a row that matches is one
+    tuple comparison; only a mismatch is taken apart to say what differs.
 
     Raises:
         Failure: the postings do not balance (a bug in ``events``), or a row is missing, extra, or posts
@@ -121,29 +126,31 @@ def check_legs(event: AnyEvent, rows: Sequence[tuple[Any, ...]]) -> list[Posting
 
     """
     seq = event.seq
-    legs = postings(event)
-    amounts = [to_minor(leg.amount) for leg in legs]  # fresh objects each event: nothing to remember
-    _check_balanced(seq, legs, amounts)
+    legs = ledger_legs(event)
+    if legs:
+        _check_balanced(seq, legs)
     if len(rows) != len(legs):
         raise Failure(
             seq,
             f"{len(rows)} ledger rows, but the event posts {len(legs)}: a ledger row was deleted, "
             "inserted or moved",
         )
-    for row, leg, posted in zip(rows, legs, amounts, strict=True):
+    for row, leg in zip(rows, legs, strict=True):
         entry_id, _, account, agent_id, symbol, unit, amount, _ = row
-        if (account, amount) != (leg.account, posted):
+        if (account, amount, agent_id, symbol, unit) == leg:
+            continue
+        leg_account, posted, leg_agent, leg_symbol, leg_unit = leg
+        if (account, amount) != (leg_account, posted):
             raise Failure(
                 seq,
                 f"ledger row entry_id {entry_id} posts {amount} to {account!r}, but the event posts "
-                f"{posted} to {leg.account!r} (minor units of 1e-{MONEY_SCALE})",
+                f"{posted} to {leg_account!r} (minor units of 1e-{MONEY_SCALE})",
             )
-        if (agent_id, symbol, unit) != (leg.agent_id, leg.symbol, leg.unit):
-            raise Failure(
-                seq,
-                f"ledger row entry_id {entry_id}: agent_id, symbol and unit are {(agent_id, symbol, unit)}, "
-                f"the posting's are {(leg.agent_id, leg.symbol, leg.unit)}",
-            )
+        raise Failure(
+            seq,
+            f"ledger row entry_id {entry_id}: agent_id, symbol and unit are {(agent_id, symbol, unit)}, "
+            f"the posting's are {(leg_agent, leg_symbol, leg_unit)}",
+        )
     return legs
 
 
@@ -163,8 +170,8 @@ def check_range(path: str, first: int, last: int) -> tuple[int, str] | None:
             if row is None:
                 return None  # the main pass reports the gap before this range
             previous = bytes(row[0]).hex()
-        ledger = connection.execute(_RANGE_LEDGER, (first, last))
-        pending = ledger.fetchone()
+        ledger = ledger_rows(connection, first, last)
+        pending = next(ledger, None)
         expected = first
         for seq, data, stored_hash in connection.execute(_RANGE_EVENTS, (first, last)):
             if seq != expected:
@@ -173,7 +180,7 @@ def check_range(path: str, first: int, last: int) -> tuple[int, str] | None:
             rows = []
             while pending is not None and pending[1] == seq:
                 rows.append(pending)
-                pending = ledger.fetchone()
+                pending = next(ledger, None)
             if pending is not None and pending[1] < seq:
                 return None  # a reordered row: the main pass, which reads the ledger in order, reports it
             check_legs(event, rows)
@@ -187,6 +194,26 @@ def check_range(path: str, first: int, last: int) -> tuple[int, str] | None:
     finally:
         opened.close()
     return None
+
+
+def ledger_rows(
+    connection: sqlite3.Connection, first: int | None = None, last: int | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """Yield the ledger rows (of seqs ``first..last``, or all) in entry order, joined with their accounts.
+
+    ``(entry_id, seq, account, agent_id, symbol, unit, amount, balance_after)``, the account's columns
+    None when its ``account_id`` names no account. The join is made here from the accounts read once,
+    not by SQLite, so every row of an account shares one name object: the audit looks balances up by it,
+    and its hash is computed once.
+    """
+    accounts = {row[0]: row[1:] for row in connection.execute(_ACCOUNT_ROWS)}
+    account = accounts.get
+    if first is None or last is None:
+        rows = connection.execute(_LEDGER + " ORDER BY entry_id")
+    else:
+        rows = connection.execute(_LEDGER + " WHERE seq BETWEEN ? AND ? ORDER BY entry_id", (first, last))
+    for entry_id, seq, account_id, amount, after in rows:
+        yield (entry_id, seq, *account(account_id, _NO_ACCOUNT), amount, after)
 
 
 def integrity_problems(connection: sqlite3.Connection) -> list[str]:
@@ -212,18 +239,17 @@ def check_integrity(path: str) -> list[str]:
         opened.close()
 
 
-def _check_balanced(seq: int, legs: list[Posting], amounts: list[int]) -> None:
+def _check_balanced(seq: int, legs: list[Leg]) -> None:
     """Money legs sum to zero, and so do the quantity legs of each symbol (else ``events`` has a bug)."""
-    if not legs:
-        return
     sums: dict[str | None, int] = {}
-    for leg, amount in zip(legs, amounts, strict=True):
-        key = leg.symbol if leg.unit == "quantity" else None
+    for _, amount, _, symbol, unit in legs:
+        key = symbol if unit == "quantity" else None
         sums[key] = sums.get(key, 0) + amount
+    if not any(sums.values()):
+        return
     unbalanced = {key: total for key, total in sums.items() if total}
-    if unbalanced:
-        what = ", ".join(
-            f"money by {total}" if key is None else f"{key!r} by {total} units"
-            for key, total in unbalanced.items()
-        )
-        raise Failure(seq, f"postings(event) do not balance ({what}, minor units): a bug in events.postings")
+    what = ", ".join(
+        f"money by {total}" if key is None else f"{key!r} by {total} units"
+        for key, total in unbalanced.items()
+    )
+    raise Failure(seq, f"postings(event) do not balance ({what}, minor units): a bug in events.postings")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from events import ArenaState, EventSourcingError, Tier, chain_hash, to_minor
 
 if TYPE_CHECKING:
-    from events import Posting
+    from events import Leg
 
 __all__ = [
     "INSERT_ACCOUNT",
@@ -59,9 +59,10 @@ def event_row(seq: int, data: str, digest: str) -> EventRow:
     return (seq, data, bytes.fromhex(digest))
 
 
-def account_row(account_id: int, posting: Posting) -> AccountRow:
-    """Return the ``accounts`` row of the account ``posting`` is the first to post to."""
-    return (account_id, posting.account, posting.agent_id, posting.symbol, posting.unit)
+def account_row(account_id: int, leg: Leg) -> AccountRow:
+    """Return the ``accounts`` row of the account that ``leg`` (of ``events.ledger_legs``) first posts to."""
+    account, _, agent_id, symbol, unit = leg
+    return (account_id, account, agent_id, symbol, unit)
 
 
 def snapshot_json(state: ArenaState) -> str:

@@ -58,7 +58,15 @@ from events import (
 
 from ._head import Head
 from ._links import Failure as _Failure
-from ._links import check_integrity, check_legs, check_range, decode_checked, integrity_problems, minor
+from ._links import (
+    check_integrity,
+    check_legs,
+    check_range,
+    decode_checked,
+    integrity_problems,
+    ledger_rows,
+    minor,
+)
 from ._readonly import open_reader
 from ._receipt import Receipt, UnreadableReceiptError, find_loss
 from ._report import VerificationReport
@@ -78,11 +86,6 @@ _EVENTS: Final = """
     SELECT e.seq, e.data, e.hash, c.seq
     FROM events AS e LEFT JOIN events AS c ON c.event_id = e.caused_by
     ORDER BY e.seq
-"""
-_LEDGER: Final = """
-    SELECT l.entry_id, l.seq, a.account, a.agent_id, a.symbol, a.unit, l.amount, l.balance_after
-    FROM capital_ledger AS l LEFT JOIN accounts AS a USING (account_id)
-    ORDER BY l.entry_id
 """
 _ACCOUNTS: Final = "SELECT count(*) FROM accounts"
 _LAST: Final = "SELECT coalesce(max(seq), 0) FROM events"
@@ -187,6 +190,10 @@ class _Audit:
         """Running sum of the ``units:*:<symbol>`` balances, per symbol."""
         self.accounts_of: dict[str, set[str]] = {}
         """The accounts posted to on behalf of each agent (from each posting's ``agent_id``)."""
+        self.names: dict[str, str] = {}
+        """Each agent's cash account name, built once (the audit compares an agent's books at every event)."""
+        self.held_names: dict[tuple[str, str], tuple[str, str]] = {}
+        """Each agent's position and units account names of a symbol, built once."""
         self.checked_value: tuple[tuple[Decimal, ...], tuple[int, ...]] | None = None
         """The fold's figures (the objects) and the money sums ``_check_value`` last passed."""
 
@@ -321,7 +328,7 @@ class _Audit:
         raise _Failure(at, reason)
 
     def _pass(self, connection: sqlite3.Connection, meta: dict[str, str]) -> None:
-        ledger = iter(connection.execute(_LEDGER))
+        ledger = ledger_rows(connection)
         snapshots = connection.execute(_SNAPSHOTS)
         pending = next(ledger, None)
         snapshot = snapshots.fetchone()
@@ -456,11 +463,11 @@ class _Audit:
         record = self.fold.agent(agent_id)
         expected: dict[str, int] = {}
         if record is not None:
-            expected[agent_account(agent_id)] = minor(record.allocation)
+            expected[self._cash_account(agent_id)] = minor(record.allocation)
             for symbol, cost in record.cost_basis.items():
-                expected[position_account(agent_id, symbol)] = minor(cost)
+                expected[self._held_accounts(agent_id, symbol)[0]] = minor(cost)
             for symbol, quantity in record.positions.items():
-                expected[units_account(agent_id, symbol)] = minor(quantity)
+                expected[self._held_accounts(agent_id, symbol)[1]] = minor(quantity)
         balances = self.balances
         owned = self.accounts_of.get(agent_id, set())
         if all(balances.get(account, 0) == wanted for account, wanted in expected.items()) and all(
@@ -473,6 +480,22 @@ class _Audit:
                 raise _Failure(
                     seq, f"ledger balance of {account!r} is {found}, the fold says {wanted} (minor units)"
                 )
+
+    def _cash_account(self, agent_id: str) -> str:
+        name = self.names.get(agent_id)
+        if name is None:
+            name = self.names[agent_id] = agent_account(agent_id)
+        return name
+
+    def _held_accounts(self, agent_id: str, symbol: str) -> tuple[str, str]:
+        """Return ``agent_id``'s position and units account names of ``symbol``."""
+        pair = self.held_names.get((agent_id, symbol))
+        if pair is None:
+            pair = self.held_names[agent_id, symbol] = (
+                position_account(agent_id, symbol),
+                units_account(agent_id, symbol),
+            )
+        return pair
 
     def _check_value(self, event: AnyEvent) -> None:
         """Check the identities that make the ledger the books of value (see the module docstring)."""

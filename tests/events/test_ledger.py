@@ -19,9 +19,11 @@ from events import (
     agent_account,
     fold,
     is_mirror,
+    ledger_legs,
     market_account,
     position_account,
     postings,
+    to_minor,
     units_account,
 )
 from tests.strategies import any_event, valid_event_logs
@@ -172,3 +174,30 @@ def test_the_mirrors_hold_minus_the_funding_the_realized_pnl_and_the_holdings(lo
     for symbol in {symbol for agent in state.agents.values() for symbol in agent.positions}:
         held = sum(agent.positions.get(symbol, Decimal(0)) for agent in state.agents.values())
         assert balances[market_account(symbol)] == -held
+
+
+def as_legs(event):
+    """What ``ledger_legs`` must return: ``postings`` with each amount in minor units."""
+    return [(p.account, to_minor(p.amount), p.agent_id, p.symbol, p.unit) for p in postings(event)]
+
+
+@given(any_event)
+def test_ledger_legs_are_the_postings_in_minor_units(event):
+    assert ledger_legs(event) == as_legs(event)
+
+
+@given(valid_event_logs())
+def test_ledger_legs_are_the_postings_in_minor_units_along_a_log(log):
+    for event in log:
+        assert ledger_legs(event) == as_legs(event)
+
+
+def test_ledger_legs_escape_names_like_postings_and_remember_none_across_agents():
+    """Names cached per agent and symbol still escape ``%`` and ``:`` and never leak to another agent."""
+    odd = fill(
+        "buy", Decimal(1), Decimal(10), Decimal("0.01"), cash_delta=Decimal("-10.01"), cost=Decimal(10)
+    )
+    other = odd.model_copy(update={"agent_id": "a:1%", "symbol": "X:Y"})
+    for event in (odd, other, odd, other):
+        assert ledger_legs(event) == as_legs(event)
+    assert ledger_legs(other)[0][0] == "agent:a%3A1%25"

@@ -21,6 +21,7 @@ from events import (
     market_account,
     position_account,
     postings,
+    to_minor,
 )
 from store import Head, verify
 from tests.store.arena_log import LAST, SNAPSHOT
@@ -246,13 +247,22 @@ def market_of_another_symbol(event):
 def test_postings_that_balance_but_are_not_the_folds_books_are_caught_at_the_first_fill(
     monkeypatch, store, log, buggy, reason
 ):
-    monkeypatch.setattr("store._batch.postings", buggy)
-    monkeypatch.setattr("store._links.postings", buggy)
+    monkeypatch.setattr("store._batch.ledger_legs", legs_of(buggy))
+    monkeypatch.setattr("store._links.ledger_legs", legs_of(buggy))
     log.scenario()
 
     store.append(log.take()[:BUY])
 
     assert failing(store.path) == (BUY, reason)
+
+
+def legs_of(buggy):
+    """The store's view of buggy ``postings``: ``ledger_legs`` is ``postings`` in minor units."""
+
+    def legs(event):
+        return [(p.account, to_minor(p.amount), p.agent_id, p.symbol, p.unit) for p in buggy(event)]
+
+    return legs
 
 
 def without_fees_and_markets(event):
@@ -261,8 +271,8 @@ def without_fees_and_markets(event):
 
 
 def test_postings_that_do_not_balance_are_reported_as_a_bug_in_events(monkeypatch, store, log):
-    monkeypatch.setattr("store._batch.postings", without_fees_and_markets)
-    monkeypatch.setattr("store._links.postings", without_fees_and_markets)
+    monkeypatch.setattr("store._batch.ledger_legs", legs_of(without_fees_and_markets))
+    monkeypatch.setattr("store._links.ledger_legs", legs_of(without_fees_and_markets))
     log.scenario()
 
     store.append(log.take()[:BUY])

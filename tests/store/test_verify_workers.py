@@ -9,7 +9,7 @@ import pytest
 from store import verify
 from store._links import minor
 from store._verify import default_workers
-from tests.store.tampering import corrupt_pages, failing, tamper
+from tests.store.tampering import column, corrupt_pages, failing, tamper
 
 
 @pytest.fixture
@@ -57,3 +57,32 @@ def test_minor_units_are_remembered_per_object_and_equal_to_a_fresh_conversion()
     assert minor(amount) == minor(amount) == 1234567891
     assert minor(twin) == 1234567891
     assert minor(Decimal("-0.00000001")) == -1
+
+
+def test_a_ledger_row_whose_account_is_gone_is_reported_as_sqlite_s_join_would_show_it(closed, parallel):
+    """The audit joins rows to accounts itself; a dangling ``account_id`` reads as no account at all."""
+    tamper(closed, "UPDATE capital_ledger SET account_id = 9999 WHERE entry_id = 5")
+    seq = column(closed, "SELECT seq FROM capital_ledger WHERE entry_id = 5")
+
+    single = failing(closed, workers=1)
+
+    assert single[0] == seq
+    assert single[1].startswith("ledger row entry_id 5 posts ")
+    assert " to None, but the event posts " in single[1]
+    assert failing(closed, workers=2) == single
+    assert verify(closed, workers=2) == verify(closed, workers=1)
+
+
+def test_a_ledger_row_moved_to_another_account_is_reported_with_the_account_it_now_posts_to(closed, parallel):
+    """Rows are compared with the event's legs as whole tuples; a mismatch is still taken apart."""
+    cash = column(closed, "SELECT account_id FROM capital_ledger WHERE entry_id = 5")
+    other = column(closed, "SELECT max(account_id) FROM accounts WHERE account_id != ?", cash)
+    tamper(closed, ("UPDATE capital_ledger SET account_id = ? WHERE entry_id = 5", (other,)))
+
+    name = column(closed, "SELECT account FROM accounts WHERE account_id = ?", other)
+
+    single = failing(closed, workers=1)
+
+    assert single[1].startswith("ledger row entry_id 5 posts ")
+    assert f" to {name!r}, but the event posts " in single[1]
+    assert failing(closed, workers=2) == single
