@@ -117,7 +117,8 @@ class AgentEntry:
     def final(self) -> bool:
         """Whether nothing can change this entry any more: dead, no cash, nothing held.
 
-        The fold refuses every event that would touch such an agent (fills and allocations need it alive,
-        a release needs cash it no longer has), so its frozen record can be kept instead of rebuilt.
+        The fold refuses every event that would move its money (fills and allocations need it alive, a
+        release needs cash it no longer has), so its frozen record can be kept instead of rebuilt; the one
+        exception, a late ``AgentFailed`` counting a failure, drops the kept record (``Fold.apply``).
         """
         return not self.alive and not self.allocation and not self.positions

@@ -306,6 +306,7 @@ class Fold:
                 self.marks.update(marks)
             case AgentFailed(agent_id=agent_id):
                 self._existing(event, agent_id).failures += 1
+                self._final.pop(agent_id, None)  # the one change a dead agent can still take
             case AgentMutated(parent_id=parent_id, child_id=child_id):
                 self._existing(event, parent_id)
                 if self._existing(event, child_id).parent_id != parent_id:

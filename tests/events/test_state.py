@@ -10,6 +10,7 @@ from events import (
     GENESIS_HASH,
     AgentDemoted,
     AgentEntry,
+    AgentFailed,
     AgentGraduated,
     AgentKilled,
     AgentRecord,
@@ -403,3 +404,18 @@ def test_the_live_index_is_exactly_the_agents_alive_after_every_event(log):
         assert all(working.live[k] is working.agents[k] for k in working.live)
     thawed = working.freeze().thaw()
     assert list(thawed.live) == [k for k, v in thawed.agents.items() if v.alive]
+
+
+def test_a_failure_recorded_after_death_reaches_the_frozen_record():
+    log = [*killed_holder(), sale(7, 2, 12, cost=20), make(CapitalReleased, 8, agent_id="a", amount=24)]
+    late = make(AgentFailed, 9, agent_id="a", error_type="E", message="late report", action="halted")
+    live = Fold()
+    for event in log:
+        live.apply(event)
+    kept = live.freeze().agents["a"]
+    assert live.freeze().agents["a"] is kept
+
+    live.apply(late)
+
+    assert live.freeze().agents["a"].failures == kept.failures + 1
+    assert live.freeze() == fold([*log, late])
