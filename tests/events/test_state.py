@@ -419,3 +419,11 @@ def test_a_failure_recorded_after_death_reaches_the_frozen_record():
 
     assert live.freeze().agents["a"].failures == kept.failures + 1
     assert live.freeze() == fold([*log, late])
+
+
+@given(valid_event_logs())
+def test_freezing_a_live_fold_after_every_event_equals_folding_the_prefix_afresh(log):
+    live = Fold()
+    for index, event in enumerate(log, start=1):
+        live.apply(event)
+        assert live.freeze() == fold(log[:index])  # the kept records of final agents never go stale
