@@ -54,6 +54,7 @@ class LatchFuture(pykka.Future[Any]):
         self._latch.acquire()
         self._result: _Result | None = None
         self._opened = False
+        self._hook_lock: threading.Lock
 
     def get(self, *, timeout: float | None = None) -> Any:  # noqa: ANN401  (pykka's signature)
         """Return the value (or raise the exception) once set; ``pykka.Timeout`` after ``timeout`` s."""
@@ -65,7 +66,8 @@ class LatchFuture(pykka.Future[Any]):
                 raise pykka.Timeout(msg)
             self._latch.release()  # open for good: every later get passes straight through
         if self._get_hook is not None:
-            return super().get(timeout=timeout)
+            with self._hook_lock:  # pykka computes a hook's value once; concurrent gets wait for it
+                return super().get(timeout=timeout)
         result = self._result
         assert result is not None  # noqa: S101  (the loop above waits for it)
         if result.exc_info is None:
@@ -89,6 +91,7 @@ class LatchFuture(pykka.Future[Any]):
         """Have ``get`` return ``func(timeout)`` instead (``map``, ``filter``, ``join``, ``reduce``)."""
         if self._result is not None:
             raise queue.Full
+        self._hook_lock = threading.Lock()  # before the hook: a getter that sees the hook finds the lock
         super().set_get_hook(func)
         self._open()
 

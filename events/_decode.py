@@ -415,14 +415,24 @@ def _payload(low: int, high: int | None) -> _Convert:
         if type(value) is not dict or len(value) < low or (high is not None and len(value) > high):
             raise _Off
         for entry in value.values():
-            _check_json(entry)
+            _check_json(entry, 1)
         return value
 
     return payload
 
 
-def _check_json(value: Any) -> None:  # noqa: ANN401  (any JSON value, told apart by its exact type)
-    """Raise ``_Off`` for what pydantic's ``JsonValue`` may read otherwise: non-finite or huge numbers."""
+_DEPTH_LIMIT: Final = 100
+"""Nesting this deep is left to pydantic, whose JSON parser refuses beyond 200 levels: the arena's own
+payloads are flat, and the shortcut must never accept what pydantic refuses."""
+
+
+def _check_json(value: Any, depth: int) -> None:  # noqa: ANN401, C901  (any JSON value, told apart by its exact type)
+    """Raise ``_Off`` for what pydantic's ``JsonValue`` may read otherwise.
+
+    That is non-finite or huge numbers, and nesting deep enough to meet pydantic's recursion limit.
+    """
+    if depth > _DEPTH_LIMIT:
+        raise _Off
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return
@@ -434,9 +444,9 @@ def _check_json(value: Any) -> None:  # noqa: ANN401  (any JSON value, told apar
             raise _Off
     elif kind is list:
         for item in value:
-            _check_json(item)
+            _check_json(item, depth + 1)
     elif kind is dict:
         for item in value.values():
-            _check_json(item)
+            _check_json(item, depth + 1)
     else:
         raise _Off

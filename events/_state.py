@@ -164,7 +164,7 @@ class Fold:
         self.cycle = 0
         self._final: dict[str, AgentRecord] = {}  # frozen records of agents nothing can change
         self.live: dict[str, AgentEntry] = {}
-        """The entries of ``agents`` that are alive, in spawn order (read-only by convention): whatever
+        """The entries of ``agents`` that are alive, in no promised order (read-only by convention): whatever
         visits every live agent each step (portfolios, marks) need not walk the whole history's dead."""
 
     def freeze(self) -> ArenaState:

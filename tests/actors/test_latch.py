@@ -145,3 +145,24 @@ def test_asks_queued_before_a_stop_are_answered_and_the_actor_then_stops() -> No
     assert [future.get(timeout=TIMEOUT) for future in queued] == [0, 1, 2]
     assert stopped.get(timeout=TIMEOUT) is True
     assert not ref.is_alive()
+
+
+def test_a_hook_runs_once_however_many_threads_get() -> None:
+    source = LatchFuture()
+    calls: list[int] = []
+
+    def double(values: list[int]) -> list[int]:
+        calls.append(1)
+        time.sleep(0.02)  # long enough for every getter to arrive while it runs
+        return [v * 2 for v in values]
+
+    doubled = source.map(double)
+    seen: list[object] = []
+    getters = [threading.Thread(target=lambda: seen.append(doubled.get(timeout=TIMEOUT))) for _ in range(6)]
+    for getter in getters:
+        getter.start()
+    source.set([1, 2])
+    for getter in getters:
+        getter.join(TIMEOUT)
+    assert seen == [[2, 4]] * 6
+    assert calls == [1]

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import random
 import threading
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import pydantic
 import pykka
 import pytest
 
@@ -373,3 +375,27 @@ def test_a_plan_whose_evidence_is_not_finite_is_refused_before_the_first_event(m
         run_cycle(em, EvolutionPolicy(), {}, rng=random.Random(1))
 
     assert em.pending == 0
+
+
+class _FixedClock:
+    """A custom clock (the ``Clock`` protocol) answering one given time."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def test_a_custom_clocks_zoned_time_is_stored_in_utc_and_a_naive_one_refused() -> None:
+    zoned = T0.astimezone(timezone(timedelta(hours=-5)))
+    em = Emitter(Fold(), clock=_FixedClock(zoned), ids=SequentialIds(1))
+    opened = emit_opened(em, arena_id="arena", total_capital=money(1000), config={})
+    assert opened.timestamp == T0
+    assert opened.timestamp.tzinfo is UTC
+
+    naive = Emitter(Fold(), clock=_FixedClock(T0.replace(tzinfo=None)), ids=SequentialIds(1))
+    with pytest.raises(pydantic.ValidationError, match="no timezone"):
+        emit_opened(naive, arena_id="arena", total_capital=money(1000), config={})
+    assert naive.fold.seq == 0
+    assert naive.pending == 0

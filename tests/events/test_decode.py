@@ -244,3 +244,22 @@ def _spawn_text() -> str:
         },
         separators=(",", ":"),
     )
+
+
+def _nested(depth: int) -> str:
+    raw = json.loads(_spawn_text())
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    raw["genome"] = {"params": value}
+    return json.dumps(raw, separators=(",", ":"))
+
+
+def test_a_deeply_nested_payload_is_left_to_pydantic() -> None:
+    shallow, deep, refused = _nested(50), _nested(150), _nested(250)
+    assert fast_decode(shallow) is not None
+    assert fast_decode(deep) is None  # past the shortcut's depth: pydantic decides
+    assert parse_event(deep) == _ADAPTER.validate_json(deep)
+    assert fast_decode(refused) is None
+    with pytest.raises(EventSourcingError):
+        parse_event(refused)  # pydantic's parser refuses past 200 levels; the shortcut never accepts it

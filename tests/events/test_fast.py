@@ -173,3 +173,25 @@ def test_a_class_with_its_own_serializer_is_encoded_by_pydantic() -> None:
     event = _Shouted(seq=1, event_id=ID, timestamp=T0, word="quiet")
     assert fast_json(event) is None
     assert '"word":"QUIET"' in canonical_json(event)
+
+
+class _Bounded(UserEvent):
+    """A user event whose validator reads the envelope: it must run on every build."""
+
+    event_type: Literal["test.fast.bounded"] = "test.fast.bounded"
+    note: str
+
+    @pydantic.model_validator(mode="after")
+    def _early(self) -> _Bounded:
+        if self.seq > 5:
+            msg = f"seq {self.seq} is past 5"
+            raise ValueError(msg)
+        return self
+
+
+@pytest.mark.usefixtures("unchecked")
+def test_an_embedders_event_is_validated_whole_even_unchecked() -> None:
+    fields = {"seq": 9, "event_id": ID, "timestamp": T0, "note": "n"}
+    with pytest.raises(pydantic.ValidationError, match="past 5"):
+        trusted(_Bounded, fields)
+    assert trusted(_Bounded, {**fields, "seq": 2}) == _Bounded(**{**fields, "seq": 2})
