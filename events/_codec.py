@@ -28,7 +28,7 @@ from ._custom import UserEvent, parse_user_event
 from ._decode import fast_decode
 from ._errors import EventSourcingError
 from ._evolution import AgentMutated, EvolutionCycleComplete, EvolutionCycleStarted
-from ._fast import checking_events, fast_json
+from ._fast import CANONICAL_JSON, checking_events, fast_json
 from ._migration import AgentEmigrated, AgentImmigrated
 from ._run import SimulationStarted
 from ._trading import MarksRecorded, TradeExecuted, TradeRejected
@@ -91,13 +91,7 @@ def canonical_json(event: Event) -> str:
 
 def _pydantic_json(event: Event) -> str:
     try:
-        return json.dumps(
-            event.model_dump(mode="json"),
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            allow_nan=False,
-        )
+        return CANONICAL_JSON.encode(event.model_dump(mode="json"))
     except ValueError as e:
         msg = (
             f"event {event.event_type!r} at seq {event.seq}: payload has no canonical JSON form ({e}); "

@@ -40,6 +40,7 @@ import annotated_types
 from pydantic import BeforeValidator, JsonValue
 
 from ._base import EVENT_CLASSES, Event
+from ._fast import plain_model
 from ._money import MAX_MONEY, ZERO, Balance, Money, NonNegativeMoney, PositiveMoney
 
 if TYPE_CHECKING:
@@ -155,9 +156,7 @@ def _plan(cls: type[Event]) -> _Plan | None:
     decorators = cls.__pydantic_decorators__
     utc = _function(Event.__pydantic_decorators__.field_validators["_utc"].func)
     if (
-        cls.model_config.get("extra") != "forbid"
-        or cls.__private_attributes__
-        or cls.__pydantic_post_init__ is not None
+        not plain_model(cls)
         or decorators.root_validators
         or any(_function(d.func) is not utc for d in decorators.field_validators.values())
         or any(d.info.mode != "after" for d in decorators.model_validators.values())
@@ -165,8 +164,6 @@ def _plan(cls: type[Event]) -> _Plan | None:
         return None
     fields: list[tuple[str, _Convert]] = []
     for name, info in cls.model_fields.items():
-        if info.alias is not None or info.validation_alias is not None:
-            return None
         convert = _converter(info.annotation, list(info.metadata))
         if convert is None:
             return None

@@ -52,7 +52,10 @@ M = TypeVar("M", bound=BaseModel)
 
 _CHECKING: list[bool] = [os.environ.get("ARENA_CHECK_EVENTS", "") == "1"]
 
-_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+CANONICAL_JSON: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+"""The JSON settings of canonical JSON (``events/_codec.py``): keys sorted, no whitespace, UTF-8, no NaN."""
 
 _setattr: Final = object.__setattr__
 
@@ -143,7 +146,7 @@ def _compile_build(cls: type[BaseModel]) -> _Build | None:
     build: _Build | None = None
     # an embedder's event is validated whole: its validators may read the envelope, which the
     # supervisor's check of its payload (a placeholder envelope) did not show them
-    if _plain_model(cls) and not issubclass(cls, UserEvent):
+    if plain_model(cls) and not issubclass(cls, UserEvent):
         fields = cls.model_fields
         build = _Build(
             names=tuple(fields),
@@ -158,8 +161,11 @@ def _compile_build(cls: type[BaseModel]) -> _Build | None:
     return build
 
 
-def _plain_model(cls: type[BaseModel]) -> bool:
-    """Whether ``cls`` is a model the shortcuts understand: no private attributes, aliases or extras."""
+def plain_model(cls: type[BaseModel]) -> bool:
+    """Whether ``cls`` is a model the shortcuts understand: no private attributes, aliases or extras.
+
+    The decoder (``events/_decode.py``) asks it too, then adds its own rules on validators.
+    """
     config = cls.model_config
     return (
         not cls.__private_attributes__
@@ -167,7 +173,10 @@ def _plain_model(cls: type[BaseModel]) -> bool:
         and config.get("extra") == "forbid"
         and not cls.__pydantic_computed_fields__
         and all(
-            info.alias is None and info.serialization_alias is None and not info.exclude
+            info.alias is None
+            and info.validation_alias is None
+            and info.serialization_alias is None
+            and not info.exclude
             for info in cls.model_fields.values()
         )
     )
@@ -206,7 +215,7 @@ def _compile_encoder(cls: type[Event]) -> _Plan | None:
 def _plan(cls: type[Event]) -> _Plan | None:
     decorators = cls.__pydantic_decorators__
     serialized = {name for d in decorators.field_serializers.values() for name in d.info.fields}
-    if not _plain_model(cls) or decorators.model_serializers or serialized - {"timestamp"}:
+    if not plain_model(cls) or decorators.model_serializers or serialized - {"timestamp"}:
         return None
     plan: list[tuple[str, str, _Text]] = []
     for name in sorted(cls.model_fields):
@@ -237,7 +246,7 @@ def _text(annotation: object, metadata: list[Any]) -> _Text | None:  # noqa: PLR
         if key is not str:
             return None
         if value is JsonValue:
-            return _ENCODER.encode  # JSON already; nested keys sorted as canonical JSON sorts them
+            return CANONICAL_JSON.encode  # JSON already; nested keys sorted as canonical JSON sorts them
         item = _text(value, [])
         return None if item is not _money else _money_mapping
     if isinstance(annotation, type) and issubclass(annotation, Enum):
@@ -253,11 +262,11 @@ def _optional(text: _Text) -> _Text:
 
 
 def _money(value: Decimal) -> str:
-    return f'"{value:f}"'  # format_money's text, quoted
+    return f'"{format_money(value)}"'
 
 
 def _money_mapping(value: dict[str, Decimal]) -> str:
-    return _ENCODER.encode({key: format(amount, "f") for key, amount in value.items()})
+    return CANONICAL_JSON.encode({key: format_money(amount) for key, amount in value.items()})
 
 
 _last_timestamp: list[tuple[datetime | None, str]] = [(None, "")]
@@ -282,11 +291,11 @@ def _uuid(value: UUID) -> str:
 
 
 def _bool(value: bool) -> str:  # noqa: FBT001  (a field's value)
-    return "true" if value is True else "false" if value is False else _ENCODER.encode(value)
+    return "true" if value is True else "false" if value is False else CANONICAL_JSON.encode(value)
 
 
 def _int(value: int) -> str:
-    return int.__repr__(value) if type(value) is int else _ENCODER.encode(value)
+    return int.__repr__(value) if type(value) is int else CANONICAL_JSON.encode(value)
 
 
 _SCALARS: Final[dict[object, _Text]] = {
