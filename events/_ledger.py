@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from ._agents import AgentKilled
 from ._capital import ArenaOpened, CapitalAllocated, CapitalReleased
-from ._money import MONEY_SCALE
+from ._money import MONEY_SCALE, from_minor
 from ._trading import TradeExecuted
 
 if TYPE_CHECKING:
@@ -135,52 +135,22 @@ def postings(event: Event) -> list[Posting]:
     """Return the double-entry postings of ``event``; each unit's amounts sum to exactly zero.
 
     Events that move nothing (spawns, graduations, checks, marks, rejections) post nothing, and neither
-    do legs of zero (a killed agent that held no cash, a fee of zero).
+    do legs of zero (a killed agent that held no cash, a fee of zero). The rules are ``ledger_legs``'s,
+    the one place that says which legs an event has; this is that in ``Posting`` form.
     """
-    match event:
-        case ArenaOpened(total_capital=amount):
-            return _legs((EXTERNAL, None, -amount), (TREASURY, None, amount))
-        case CapitalAllocated(agent_id=agent_id, amount=amount):
-            return _legs((TREASURY, None, -amount), (agent_account(agent_id), agent_id, amount))
-        case (
-            CapitalReleased(agent_id=agent_id, amount=amount)
-            | AgentKilled(agent_id=agent_id, capital_released=amount)
-        ):
-            return _legs((agent_account(agent_id), agent_id, -amount), (TREASURY, None, amount))
-        case TradeExecuted():
-            return _fill(event)
-        case _:
-            return []
-
-
-def _fill(fill: TradeExecuted) -> list[Posting]:
-    agent_id, symbol = fill.agent_id, fill.symbol
-    cash = Posting(agent_account(agent_id), fill.cash_delta, agent_id)
-    fee = Posting(FEES, fill.fee)
-    held, market = units_account(agent_id, symbol), market_account(symbol)
-    sign = 1 if fill.side == "buy" else -1
-    legs = [
-        cash,
-        Posting(position_account(agent_id, symbol), sign * fill.cost, agent_id, symbol),
-        fee,
-        Posting(PNL, -fill.realized_pnl),
-        Posting(held, sign * fill.quantity, agent_id, symbol, "quantity"),
-        Posting(market, -sign * fill.quantity, None, symbol, "quantity"),
+    return [
+        Posting(account, from_minor(units), agent_id, symbol, unit)
+        for account, units, agent_id, symbol, unit in ledger_legs(event)
     ]
-    return [leg for leg in legs if leg.amount]
-
-
-def _legs(*legs: tuple[str, str | None, Decimal]) -> list[Posting]:
-    return [Posting(account, amount, agent_id) for account, agent_id, amount in legs if amount]
 
 
 def ledger_legs(event: Event) -> list[Leg]:
-    """Return ``postings(event)`` as ``(account, minor units, agent_id, symbol, unit)`` tuples, in order.
+    """Return the legs of ``event`` as ``(account, minor units, agent_id, symbol, unit)`` tuples, in order.
 
-    Exactly ``[(p.account, to_minor(p.amount), p.agent_id, p.symbol, p.unit) for p in postings(event)]``
-    (a property test holds it to that), at a third of the cost: no ``Posting`` is built, the amounts are
-    scaled with a positional context (keyword arguments make ``Decimal.scaleb`` several times slower),
-    and account names come from a cache.
+    The double-entry rules themselves (``postings`` is this in ``Posting`` form), as plain tuples because
+    the store turns them into rows and the verifier compares them with rows: no ``Posting`` is built, the
+    amounts are scaled with a positional context (keyword arguments make ``Decimal.scaleb`` several times
+    slower), and account names come from a cache.
     """
     match event:
         case TradeExecuted():
